@@ -1,0 +1,64 @@
+# Config validation, shared helpers and wildcard constraints.
+import re
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import code_fingerprint, file_sha256
+from workflow_scripts.models import materialized_input, model_identity, model_location, model_revision, model_spec
+from workflow_scripts.plan import TRANSLATED, all_targets, check_config, parse_dataset, scope_languages
+
+
+def _validate_config():
+    try:
+        validate(config, str(WORKFLOW_DIR / "schemas/config.schema.yaml"))
+    except WorkflowError as exc:
+        cause = next((a for a in exc.args if hasattr(a, "absolute_path")), None)
+        if cause is None:
+            raise
+        key = ".".join(str(p) for p in cause.absolute_path) or "(top level)"
+        raise WorkflowError(f"Invalid config: at '{key}': {cause.message}") from None
+    try:
+        check_config(config, Path.cwd())
+    except UserError as exc:
+        raise WorkflowError(f"Invalid config: {exc}") from None
+
+
+_validate_config()
+
+SOURCE_LANGUAGE = config["source_language"]
+LANGUAGE_RE = "|".join(config["languages"])
+MODEL_RE = "|".join(map(re.escape, config["models"]))
+
+
+wildcard_constraints:
+    lang=LANGUAGE_RE,
+    model=MODEL_RE,
+    generator=MODEL_RE,
+    translator=MODEL_RE,
+    policy=MODEL_RE,
+    source=f"{TRANSLATED}|{MODEL_RE}",
+    scope=r"(mono|multi)-[a-z+]+",
+    dataset=r"dpo-(mean_minus_2sigma|q1|min)-(chosen|rejected|random)|maxr|sft",
+
+
+def step_code(name):
+    """Fingerprint of a step's glue script and every workflow_scripts module it imports."""
+    return code_fingerprint(str(WORKFLOW_DIR / "rules" / "scripts" / f"{name}.py"))
+
+
+def model_params(name):
+    """How a step loads a model, and what identifies its weights (changes trigger recomputation)."""
+    spec = model_spec(config, name, field="models")
+    return {
+        "model": model_location(config, name),
+        "revision": model_revision(config, name),
+        "identity": model_identity(config, name, Path.cwd()),
+        "chat_template_kwargs": spec.get("chat_template_kwargs", {}),
+    }
+
+
+def model_input(name):
+    # ancient(): a materialized model directory counts by its identity (in params), not its mtime.
+    return [ancient(p) for p in materialized_input(config, name)]

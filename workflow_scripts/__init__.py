@@ -1,0 +1,1 @@
+"""CroCo workflow logic: importable, unit-testable modules behind the Snakemake rules."""

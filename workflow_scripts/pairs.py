@@ -1,0 +1,318 @@
+"""Training data from scored samples: Paired DPO, Max-R SFT and In-Lang / All-Lang SFT.
+
+Selection works on columns (numpy arrays of keys and rewards); response texts are read afterwards,
+streaming the generation files, for the selected samples only.
+
+Paired DPO (per pool: one prompt in one language, or one prompt across the scope's languages):
+- chosen: the highest reward. Ties: earlier language in the scope's (sorted) order, then lower sample index.
+- rejected: among rewards strictly below the chosen one, the reward nearest to the target
+  (mean - 2*std with the population std, the first quartile, or the minimum of the pool). Ties: lower
+  reward, then earlier language, then lower sample index.
+- A pool that cannot form a pair is counted by reason (no scored samples, a single sample, all rewards
+  equal) and reported in the dataset's stats, never silently dropped.
+Non-finite rewards are excluded and counted (`reward.non_finite: exclude`) or fail the step (`error`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from workflow_scripts.errors import UserError
+from workflow_scripts.tables import require_columns
+
+TARGETS = ("mean_minus_2sigma", "q1", "min")
+PROMPT_LANGUAGES = ("chosen", "rejected", "random")
+
+
+@dataclass
+class Selection:
+    """Per pool (group): index of the chosen and rejected sample (-1: none) and pool statistics."""
+
+    group: np.ndarray
+    chosen: np.ndarray
+    rejected: np.ndarray
+    pool_size: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    target_value: np.ndarray
+
+
+def _group_starts(sorted_groups: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.flatnonzero(np.diff(sorted_groups)) + 1]) if len(sorted_groups) else np.array([], int)
+
+
+def select(group: np.ndarray, lang: np.ndarray, sample: np.ndarray, reward: np.ndarray, target: str) -> Selection:
+    """Choose (chosen, rejected) per group. All rewards must be finite."""
+    if target not in TARGETS:
+        raise UserError(f"unknown rejection target '{target}' (known: {', '.join(TARGETS)})", field="rejection_targets")
+    group, lang, sample = np.asarray(group), np.asarray(lang), np.asarray(sample)
+    reward = np.asarray(reward, dtype=np.float64)
+    if len(reward) == 0:
+        empty = np.array([], dtype=np.int64)
+        return Selection(empty, empty, empty, empty, np.array([]), np.array([]), np.array([]))
+    # Chosen: group, then reward descending, then language, then sample.
+    by_best = np.lexsort((sample, lang, -reward, group))
+    starts = _group_starts(group[by_best])
+    groups = group[by_best][starts]
+    chosen = by_best[starts]
+    sizes = np.diff(np.append(starts, len(by_best)))
+    # Pool statistics (population std), in float64.
+    sums = np.add.reduceat(reward[by_best], starts)
+    mean = sums / sizes
+    dev = reward[by_best] - np.repeat(mean, sizes)
+    std = np.sqrt(np.add.reduceat(dev * dev, starts) / sizes)
+    if target == "mean_minus_2sigma":
+        target_value = mean - 2.0 * std
+    else:
+        ascending = np.lexsort((reward, group))
+        low = reward[ascending]
+        if target == "min":
+            target_value = low[starts]
+        else:  # q1 with linear interpolation (numpy's default quantile method)
+            pos = 0.25 * (sizes - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.ceil(pos).astype(np.int64)
+            target_value = low[starts + lo] + (low[starts + hi] - low[starts + lo]) * (pos - lo)
+    # Rejected: strictly below the chosen reward, nearest to the target.
+    slot = np.searchsorted(groups, group)  # position of each row's group in `groups`
+    candidate = reward < reward[chosen][slot]
+    rejected = np.full(len(groups), -1, dtype=np.int64)
+    idx = np.flatnonzero(candidate)
+    if len(idx):
+        distance = np.abs(reward[idx] - target_value[slot[idx]])
+        order = idx[np.lexsort((sample[idx], lang[idx], reward[idx], distance, group[idx]))]
+        cand_starts = _group_starts(group[order])
+        rejected[np.searchsorted(groups, group[order][cand_starts])] = order[cand_starts]
+    return Selection(groups, chosen, rejected, sizes, mean, std, target_value)
+
+
+# ---------------------------------------------------------------- reading scores
+
+
+def read_scores(paths: dict[str, str], languages: list[str], non_finite: str) -> tuple[pa.Table, dict]:
+    """Concatenate the scope's score files, keep finite scored rewards, count the rest."""
+    tables = []
+    for lang in languages:
+        path = paths[lang]
+        table = pq.read_table(path, columns=["prompt_id", "language", "sample_index", "reward", "status"])
+        require_columns(table, path, {"prompt_id": "string", "language": "string", "sample_index": "integer", "reward": "float", "status": "string"})
+        wrong = pc.sum(pc.not_equal(table.column("language"), lang).cast(pa.int64())).as_py() or 0
+        if wrong:
+            raise UserError(f"{wrong} row(s) are not in language '{lang}'", file=str(path), field="language")
+        if non_finite == "error":
+            scored = pc.equal(table.column("status"), "scored")
+            bad = pc.and_(scored, pc.invert(pc.is_finite(table.column("reward").fill_null(np.nan))))
+            n_bad = pc.sum(bad.cast(pa.int64())).as_py() or 0
+            if n_bad:
+                first = table.filter(bad).slice(0, 1).to_pylist()[0]
+                raise UserError(
+                    f"{n_bad} non-finite reward(s), e.g. prompt {first['prompt_id']} sample {first['sample_index']} "
+                    "(set reward.non_finite: exclude to drop and count them)", file=str(path), field="reward")
+        tables.append(table)
+    table = pa.concat_tables(tables)
+    all_ids = pc.unique(table.column("prompt_id"))
+    scored = pc.equal(table.column("status"), "scored")
+    finite = pc.is_finite(table.column("reward").fill_null(np.nan))
+    keep = pc.and_(scored, finite)
+    counts = {
+        "samples": table.num_rows,
+        "skipped": pc.sum(pc.invert(scored).cast(pa.int64())).as_py() or 0,
+        "non_finite": pc.sum(pc.and_(scored, pc.invert(finite)).cast(pa.int64())).as_py() or 0,
+    }
+    return table.filter(keep), {"counts": counts, "prompt_ids": all_ids}
+
+
+def encode(table: pa.Table, languages: list[str]):
+    """Integer codes for prompts (group) and languages, in scope order."""
+    prompt_dict = pc.dictionary_encode(table.column("prompt_id")).combine_chunks()
+    group = prompt_dict.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    prompt_ids = prompt_dict.dictionary
+    lang_index = pc.index_in(table.column("language"), value_set=pa.array(languages)).to_numpy(zero_copy_only=False).astype(np.int64)
+    sample = table.column("sample_index").to_numpy().astype(np.int64)
+    reward = table.column("reward").to_numpy().astype(np.float64)
+    return group, lang_index, sample, reward, prompt_ids
+
+
+# ---------------------------------------------------------------- fetching texts
+
+
+def fetch_texts(generation_paths: dict[str, str], wanted: dict[str, set], prompt_wanted: dict[str, set]) -> tuple[dict, dict]:
+    """Stream the generation files; return responses for wanted (prompt_id, sample) per language and
+    prompt texts for wanted prompt ids per language."""
+    responses, prompts = {}, {}
+    for lang, path in generation_paths.items():
+        want, want_prompt = wanted.get(lang, set()), prompt_wanted.get(lang, set())
+        if not want and not want_prompt:
+            continue
+        parquet = pq.ParquetFile(path)
+        require_columns(parquet.schema_arrow.empty_table(), path, {"prompt_id": "string", "sample_index": "integer", "prompt": "string", "response": "string"})
+        want_keys = pa.array([f"{p}\x1f{s}" for p, s in want], pa.string())
+        want_ids = pa.array(sorted(want_prompt), pa.string())
+        for i in range(parquet.num_row_groups):
+            keys = parquet.read_row_group(i, columns=["prompt_id", "sample_index"])
+            key = pc.binary_join_element_wise(keys.column("prompt_id"), keys.column("sample_index").cast(pa.string()), "\x1f")
+            hit = pc.is_in(key, value_set=want_keys)
+            phit = pc.is_in(keys.column("prompt_id"), value_set=want_ids)
+            if not (pc.any(hit).as_py() or pc.any(phit).as_py()):
+                continue
+            group = parquet.read_row_group(i, columns=["prompt_id", "sample_index", "prompt", "response"])
+            for row in group.filter(hit).to_pylist():
+                responses[(lang, row["prompt_id"], row["sample_index"])] = row["response"]
+            for row in group.filter(phit).select(["prompt_id", "prompt"]).to_pylist():
+                prompts.setdefault((lang, row["prompt_id"]), row["prompt"])
+    return responses, prompts
+
+
+def random_language(seed: int, prompt_id: str, languages: list[str]) -> str:
+    h = hashlib.sha256(f"{seed}\0{prompt_id}".encode()).digest()
+    return languages[int.from_bytes(h[:8], "little") % len(languages)]
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def _summary(values: np.ndarray) -> dict:
+    if len(values) == 0:
+        return {"min": None, "mean": None, "max": None}
+    return {"min": float(np.min(values)), "mean": float(np.mean(values)), "max": float(np.max(values))}
+
+
+def build_dpo(score_paths, generation_paths, languages, target, prompt_language, non_finite, seed):
+    if prompt_language not in PROMPT_LANGUAGES:
+        raise UserError(f"unknown prompt language variant '{prompt_language}'", field="prompt_languages")
+    table, info = read_scores(score_paths, languages, non_finite)
+    group, lang, sample, reward, prompt_ids = encode(table, languages)
+    sel = select(group, lang, sample, reward, target)
+    paired = sel.rejected >= 0
+    ids = prompt_ids.to_pylist()
+    c, r = sel.chosen[paired], sel.rejected[paired]
+    pids = [ids[g] for g in sel.group[paired]]
+    c_lang = [languages[x] for x in lang[c]]
+    r_lang = [languages[x] for x in lang[r]]
+    if prompt_language == "chosen":
+        p_lang = c_lang
+    elif prompt_language == "rejected":
+        p_lang = r_lang
+    else:
+        p_lang = [random_language(seed, pid, languages) for pid in pids]
+    wanted, prompt_wanted = {}, {}
+    for pid, cl, rl, cs, rs, pl in zip(pids, c_lang, r_lang, sample[c], sample[r], p_lang):
+        wanted.setdefault(cl, set()).add((pid, int(cs)))
+        wanted.setdefault(rl, set()).add((pid, int(rs)))
+        prompt_wanted.setdefault(pl, set()).add(pid)
+    responses, prompts = fetch_texts(generation_paths, wanted, prompt_wanted)
+    out = pa.table({
+        "prompt_id": pa.array(pids, pa.string()),
+        "prompt_language": pa.array(p_lang, pa.string()),
+        "prompt": pa.array([prompts[(pl, pid)] for pl, pid in zip(p_lang, pids)], pa.string()),
+        "chosen": pa.array([responses[(cl, pid, int(s))] for cl, pid, s in zip(c_lang, pids, sample[c])], pa.string()),
+        "rejected": pa.array([responses[(rl, pid, int(s))] for rl, pid, s in zip(r_lang, pids, sample[r])], pa.string()),
+        "chosen_reward": pa.array(reward[c], pa.float64()),
+        "rejected_reward": pa.array(reward[r], pa.float64()),
+        "chosen_language": pa.array(c_lang, pa.string()),
+        "rejected_language": pa.array(r_lang, pa.string()),
+        "chosen_sample": pa.array(sample[c], pa.int32()),
+        "rejected_sample": pa.array(sample[r], pa.int32()),
+        "pool_size": pa.array(sel.pool_size[paired], pa.int32()),
+        "pool_mean": pa.array(sel.mean[paired], pa.float64()),
+        "pool_std": pa.array(sel.std[paired], pa.float64()),
+        "target": pa.array([target] * len(pids), pa.string()),
+        "target_value": pa.array(sel.target_value[paired], pa.float64()),
+    })
+    unpaired = ~paired
+    n_prompts = len(info["prompt_ids"])
+    matrix: dict = {}
+    for cl, rl in zip(c_lang, r_lang):
+        matrix.setdefault(cl, {}).setdefault(rl, 0)
+        matrix[cl][rl] += 1
+    stats = {
+        "method": "dpo", "target": target, "prompt_language": prompt_language, "languages": languages,
+        "prompts": n_prompts, "pairs": int(paired.sum()),
+        "unpairable": {
+            "no_scored_samples": n_prompts - len(sel.group),
+            "single_sample": int((unpaired & (sel.pool_size == 1)).sum()),
+            "all_rewards_equal": int((unpaired & (sel.pool_size > 1)).sum()),
+        },
+        "excluded_samples": info["counts"],
+        "pool_size": _summary(sel.pool_size),
+        "reward_gap": _summary(reward[c] - reward[r]),
+        "language_matrix": matrix,
+    }
+    return out, stats
+
+
+def build_maxr(score_paths, generation_paths, languages, non_finite):
+    table, info = read_scores(score_paths, languages, non_finite)
+    group, lang, sample, reward, prompt_ids = encode(table, languages)
+    sel = select(group, lang, sample, reward, "min")
+    ids = prompt_ids.to_pylist()
+    c = sel.chosen
+    pids = [ids[g] for g in sel.group]
+    c_lang = [languages[x] for x in lang[c]]
+    wanted, prompt_wanted = {}, {}
+    for pid, cl, cs in zip(pids, c_lang, sample[c]):
+        wanted.setdefault(cl, set()).add((pid, int(cs)))
+        prompt_wanted.setdefault(cl, set()).add(pid)
+    responses, prompts = fetch_texts(generation_paths, wanted, prompt_wanted)
+    out = pa.table({
+        "prompt_id": pa.array(pids, pa.string()),
+        "language": pa.array(c_lang, pa.string()),
+        "prompt": pa.array([prompts[(cl, pid)] for cl, pid in zip(c_lang, pids)], pa.string()),
+        "completion": pa.array([responses[(cl, pid, int(s))] for cl, pid, s in zip(c_lang, pids, sample[c])], pa.string()),
+        "reward": pa.array(reward[c], pa.float64()),
+        "sample_index": pa.array(sample[c], pa.int32()),
+        "pool_size": pa.array(sel.pool_size, pa.int32()),
+    })
+    n_prompts = len(info["prompt_ids"])
+    languages_count: dict = {}
+    for cl in c_lang:
+        languages_count[cl] = languages_count.get(cl, 0) + 1
+    stats = {
+        "method": "maxr", "languages": languages, "prompts": n_prompts, "examples": out.num_rows,
+        "unpairable": {"no_scored_samples": n_prompts - len(sel.group)},
+        "excluded_samples": info["counts"], "pool_size": _summary(sel.pool_size),
+        "chosen_languages": languages_count,
+    }
+    return out, stats
+
+
+def build_translated_sft(prompt_paths: dict[str, str], languages: list[str]):
+    tables = []
+    for lang in languages:
+        t = pq.read_table(prompt_paths[lang], columns=["prompt_id", "language", "prompt", "reference"])
+        tables.append(t)
+    t = pa.concat_tables(tables)
+    out = pa.table({"prompt_id": t.column("prompt_id"), "language": t.column("language"),
+                    "prompt": t.column("prompt"), "completion": t.column("reference")})
+    counts = {lang: tables[i].num_rows for i, lang in enumerate(languages)}
+    return out, {"method": "sft", "languages": languages, "examples": out.num_rows, "per_language": counts}
+
+
+def dataset_step(snakemake) -> None:
+    from workflow_scripts.atomic import write_json, write_parquet
+    from workflow_scripts.plan import parse_dataset, scope_languages
+
+    spec = snakemake.params.spec
+    languages = scope_languages(spec["scope"])
+    parsed = parse_dataset(spec["dataset"])
+    if parsed["method"] == "sft":
+        table, stats = build_translated_sft(dict(zip(languages, snakemake.input.prompts)), languages)
+    else:
+        scores = dict(zip(languages, snakemake.input.scores))
+        generations = dict(zip(languages, snakemake.input.generations))
+        if parsed["method"] == "maxr":
+            table, stats = build_maxr(scores, generations, languages, spec["non_finite"])
+        else:
+            table, stats = build_dpo(scores, generations, languages, parsed["target"], parsed["prompt_language"],
+                                     spec["non_finite"], spec["seed"])
+    stats["scope"] = spec["scope"]
+    stats["dataset"] = spec["dataset"]
+    write_parquet(table, snakemake.output.data)
+    write_json(stats, snakemake.output.stats)
+    unp = stats.get("unpairable", {})
+    print(f"[croco] {spec['dataset']} for {spec['scope']}: {table.num_rows} rows; unpairable prompts: {unp}")

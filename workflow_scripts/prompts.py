@@ -1,0 +1,95 @@
+"""Prompt sets per language, with prompt ids that are stable across languages.
+
+The paper's code matched prompts across languages by their text; here every row carries the English
+prompt's `prompt_id`, and every language must hold exactly the English ids.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from workflow_scripts.errors import UserError
+from workflow_scripts.tables import read_table, require_columns, require_non_empty_strings
+
+PROMPT_SCHEMA = pa.schema([
+    ("prompt_id", pa.string()),
+    ("language", pa.string()),
+    ("category", pa.string()),
+    ("prompt", pa.string()),
+    ("reference", pa.string()),
+    ("origin", pa.string()),
+])
+
+
+def _check_ids(table: pa.Table, path) -> None:
+    ids = table.column("prompt_id")
+    if ids.null_count:
+        raise UserError(f"{ids.null_count} row(s) without a prompt_id", file=str(path), field="prompt_id")
+    counts = pc.value_counts(ids)
+    dupes = [d["values"] for d in counts.to_pylist() if d["counts"] > 1]
+    if dupes:
+        raise UserError(f"duplicate prompt ids: {', '.join(map(str, dupes[:10]))}", file=str(path), field="prompt_id")
+
+
+def load_source_prompts(path, language: str, limit: int | None = None) -> pa.Table:
+    table = read_table(path)
+    if table.num_rows == 0:
+        raise UserError("the prompt file is empty", file=str(path))
+    if "prompt_id" in table.column_names and pa.types.is_integer(table.schema.field("prompt_id").type):
+        table = table.set_column(table.column_names.index("prompt_id"), "prompt_id", table.column("prompt_id").cast(pa.string()))
+    require_columns(table, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
+    _check_ids(table, path)
+    if limit is not None:
+        table = table.slice(0, limit)
+    require_non_empty_strings(table, path, "prompt")
+    require_non_empty_strings(table, path, "reference")
+    category = table.column("category").cast(pa.string()) if "category" in table.column_names else pa.nulls(table.num_rows, pa.string())
+    return pa.table({
+        "prompt_id": table.column("prompt_id"),
+        "language": pa.array([language] * table.num_rows, pa.string()),
+        "category": category,
+        "prompt": table.column("prompt"),
+        "reference": table.column("reference"),
+        "origin": pa.array(["source"] * table.num_rows, pa.string()),
+    }, schema=PROMPT_SCHEMA)
+
+
+def align_translation(source: pa.Table, translation: pa.Table, path, language: str, origin: str) -> pa.Table:
+    """Return the translation in the source's order, checking it covers every source prompt id."""
+    if translation.num_rows == 0:
+        raise UserError("the translation file is empty", file=str(path))
+    require_columns(translation, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
+    _check_ids(translation, path)
+    index = {pid: i for i, pid in enumerate(translation.column("prompt_id").to_pylist())}
+    source_ids = source.column("prompt_id").to_pylist()
+    missing = [pid for pid in source_ids if pid not in index]
+    if missing:
+        raise UserError(
+            f"language '{language}' lacks {len(missing)} prompt(s) the source has: {', '.join(missing[:10])}",
+            file=str(path), field="prompt_id",
+        )
+    rows = translation.take(pa.array([index[pid] for pid in source_ids], pa.int64()))
+    require_non_empty_strings(rows, path, "prompt")
+    require_non_empty_strings(rows, path, "reference")
+    return pa.table({
+        "prompt_id": source.column("prompt_id"),
+        "language": pa.array([language] * source.num_rows, pa.string()),
+        "category": source.column("category"),
+        "prompt": rows.column("prompt"),
+        "reference": rows.column("reference"),
+        "origin": pa.array([origin] * source.num_rows, pa.string()),
+    }, schema=PROMPT_SCHEMA)
+
+
+def prompt_set_step(snakemake) -> None:
+    from workflow_scripts.atomic import write_parquet
+
+    spec = snakemake.params.spec
+    source = load_source_prompts(spec["prompt_file"], spec["source_language"], spec["limit"])
+    if spec["language"] == spec["source_language"]:
+        table = source
+    else:
+        path = snakemake.input.translation
+        table = align_translation(source, read_table(path), path, spec["language"], spec["origin"])
+    write_parquet(table, snakemake.output[0])
+    print(f"[croco] {table.num_rows} prompts in {spec['language']} ({spec['origin']})")

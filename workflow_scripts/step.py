@@ -1,0 +1,74 @@
+"""Glue between a Snakemake `script:` job and a step function.
+
+`run_step` tees everything the step prints, including native libraries and child processes writing
+to file descriptors 1 and 2, into the rule's log file while keeping it visible on the terminal, and
+turns a `UserError` into one clear message instead of a traceback.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from workflow_scripts.errors import UserError
+
+
+@contextlib.contextmanager
+def tee_to_log(log_path: str | None):
+    if not log_path:
+        yield
+        return
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab", buffering=0)
+    read_end, write_end = os.pipe()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+
+    def pump():
+        while True:
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            os.write(saved_err, chunk)
+            log.write(chunk)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        thread.join(timeout=10)
+        os.close(read_end)
+        os.close(saved_out)
+        os.close(saved_err)
+        log.close()
+
+
+def run_step(snakemake, step: Callable[..., None]) -> None:
+    """Run `step(snakemake)` with its output teed to the rule's log; exit 1 on a UserError."""
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    failed = None
+    with tee_to_log(log_path):
+        started = time.time()
+        print(f"[croco] rule {snakemake.rule} started: {', '.join(map(str, snakemake.output))}", flush=True)
+        try:
+            step(snakemake)
+        except UserError as exc:
+            failed = exc
+            print(f"\n[croco] ERROR in rule {snakemake.rule}: {exc}", file=sys.stderr, flush=True)
+        else:
+            print(f"[croco] rule {snakemake.rule} finished in {time.time() - started:.1f} s", flush=True)
+    if failed is not None:
+        sys.exit(1)

@@ -1,0 +1,59 @@
+"""Reading user tables (JSONL, Parquet, CSV) and checking columns, with errors that name file and field."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from workflow_scripts.errors import UserError
+
+
+def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("file not found", file=str(path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            table = pq.read_table(path, columns=columns)
+        elif suffix in (".jsonl", ".json"):
+            table = pajson.read_json(path) if path.stat().st_size else pa.table({})
+        elif suffix == ".csv":
+            table = pacsv.read_csv(path)
+        else:
+            raise UserError("unsupported format (use .jsonl, .parquet or .csv)", file=str(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, UserError):
+            raise
+        raise UserError(f"cannot read: {exc}", file=str(path)) from None
+    return table
+
+
+def require_columns(table: pa.Table, path, spec: dict[str, str]) -> None:
+    """spec: column -> 'string' | 'integer' | 'float'."""
+    for column, kind in spec.items():
+        if column not in table.column_names:
+            raise UserError(f"missing column (has: {', '.join(table.column_names) or 'none'})", file=str(path), field=column)
+        typ = table.schema.field(column).type
+        ok = {
+            "string": pa.types.is_string(typ) or pa.types.is_large_string(typ),
+            "integer": pa.types.is_integer(typ),
+            "float": pa.types.is_floating(typ),
+        }[kind]
+        if not ok and not pa.types.is_null(typ):
+            raise UserError(f"expected {kind} values, found {typ}", file=str(path), field=column)
+
+
+def require_non_empty_strings(table: pa.Table, path, column: str) -> None:
+    values = table.column(column)
+    empty = pc.or_(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values.fill_null("")), ""))
+    bad = pc.sum(empty.cast(pa.int64())).as_py() or 0
+    if bad:
+        first = pc.index(empty, True).as_py()
+        ids = table.column("prompt_id")[first].as_py() if "prompt_id" in table.column_names else first
+        raise UserError(f"{bad} empty value(s), first at prompt_id {ids}", file=str(path), field=column)

