@@ -7,18 +7,15 @@ from snakemake.utils import validate
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import code_fingerprint, file_sha256
 from workflow_scripts.models import materialized_input, model_identity, model_location, model_revision, model_spec
-from workflow_scripts.plan import TRANSLATED, all_targets, check_config, parse_dataset, scope_languages
+from workflow_scripts.plan import TRANSLATED, all_targets, check_config, describe_schema_error, parse_dataset, scope_languages
 
 
 def _validate_config():
+    schema_path = WORKFLOW_DIR / "schemas/config.schema.yaml"
     try:
-        validate(config, str(WORKFLOW_DIR / "schemas/config.schema.yaml"))
-    except WorkflowError as exc:
-        cause = next((a for a in exc.args if hasattr(a, "absolute_path")), None)
-        if cause is None:
-            raise
-        key = ".".join(str(p) for p in cause.absolute_path) or "(top level)"
-        raise WorkflowError(f"Invalid config: at '{key}': {cause.message}") from None
+        validate(config, str(schema_path))  # Snakemake's validate also fills in the defaults
+    except WorkflowError:
+        raise WorkflowError(f"Invalid config: {describe_schema_error(config, schema_path)}") from None
     try:
         check_config(config, Path.cwd())
     except UserError as exc:

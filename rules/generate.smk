@@ -29,6 +29,6 @@ rule generate:
     log:
         "logs/generate/{generator}/{lang}.log",
     cache: True
-    threads: 2
+    threads: config["threads"]["engine"]
     script:
         "scripts/generate.py"

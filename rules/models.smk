@@ -14,6 +14,6 @@ rule base_model:
     log:
         "logs/base_model/{model}.log",
     cache: True
-    threads: 2
+    threads: config["threads"]["engine"]
     script:
         "scripts/base_model.py"

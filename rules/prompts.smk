@@ -69,6 +69,6 @@ rule translate:
     log:
         "logs/translate/{translator}/{lang}.log",
     cache: True
-    threads: 2
+    threads: config["threads"]["engine"]
     script:
         "scripts/translate.py"

@@ -25,6 +25,6 @@ rule score:
     log:
         "logs/score/{generator}/{lang}.log",
     cache: True
-    threads: 2
+    threads: config["threads"]["engine"]
     script:
         "scripts/score.py"

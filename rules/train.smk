@@ -28,6 +28,6 @@ rule train:
     log:
         "logs/train/{policy}/{source}/{scope}/{dataset}.log",
     cache: True
-    threads: 2
+    threads: config["threads"]["training"]
     script:
         "scripts/train.py"

@@ -107,6 +107,20 @@ def all_targets(config: dict) -> list[str]:
     return [t.adapter_dir for t in trainings(config)]
 
 
+def describe_schema_error(config: dict, schema_path) -> str:
+    """The most relevant JSON-schema violation, as `at 'key.path': message`."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return "the config does not match schemas/config.schema.yaml"
+    key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    return f"at '{key}': {error.message}"
+
+
 def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
     """Semantic checks the JSON schema cannot express; raises a UserError naming the key."""
     base_dir = Path(base_dir)

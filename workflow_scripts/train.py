@@ -53,6 +53,7 @@ def train_step(snakemake) -> None:
     flags = precision_flags(common["precision"])
     gpu = torch.cuda.is_available()
     checkpointing = gpu if common["gradient_checkpointing"] == "auto" else bool(common["gradient_checkpointing"])
+    torch.set_num_threads(snakemake.threads)
     torch.manual_seed(common["seed"])
     tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
     dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
@@ -67,7 +68,7 @@ def train_step(snakemake) -> None:
             lr_scheduler_type=common["lr_scheduler"], warmup_steps=common["warmup_ratio"], weight_decay=common["weight_decay"],
             per_device_train_batch_size=common["per_device_batch_size"],
             gradient_accumulation_steps=common["gradient_accumulation_steps"], max_length=common["max_length"],
-            gradient_checkpointing=checkpointing, logging_steps=common["logging_steps"], save_strategy="no",
+            max_steps=common["max_steps"] or -1, gradient_checkpointing=checkpointing, logging_steps=common["logging_steps"], save_strategy="no",
             report_to=[], seed=common["seed"], use_cpu=not gpu, **flags,
         )
         if method == "dpo":

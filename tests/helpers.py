@@ -1,0 +1,67 @@
+"""Run the real workflow in a scratch copy of the repository."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ["Snakefile", "rules", "workflow_scripts", "schemas", "profiles", "data", "config.yaml", "presets"]
+
+
+def make_workspace(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def write_config(workspace: Path, config: dict, name: str = "test-config.yaml") -> Path:
+    path = workspace / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def snakemake(workspace: Path, *args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=workspace, env=full_env,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """(rule, first output) of every job a dry run lists, sorted."""
+    jobs, rule = [], None
+    for line in result.stdout.splitlines() + result.stderr.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if m:
+            rule = m.group(1)
+            continue
+        m = re.match(r"^output: (\S+?),?(\s|$)", line.strip())
+        if m and rule:
+            jobs.append((rule, m.group(1)))
+            rule = None
+        elif rule == "all" and line.strip().startswith("jobid"):
+            jobs.append(("all", ""))
+            rule = None
+    return sorted(set(jobs))
+
+
+def work_jobs(result) -> list[tuple[str, str]]:
+    """Planned jobs without the aggregate target rule."""
+    return [j for j in planned_jobs(result) if j[0] != "all"]
+
+
+def load_default_config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())

@@ -1,0 +1,55 @@
+"""Invalid configs fail before any job runs, with a message naming the key."""
+import copy
+
+import pytest
+
+from helpers import load_default_config, make_workspace, planned_jobs, snakemake, write_config
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    return make_workspace(tmp_path_factory.mktemp("config-ws"))
+
+
+def dry_run(workspace, config):
+    path = write_config(workspace, config)
+    return snakemake(workspace, "-n", "--cores", "1", "--configfile", str(path))
+
+
+def mutate(fn):
+    config = copy.deepcopy(load_default_config())
+    fn(config)
+    return config
+
+
+CASES = [
+    ("unknown top-level key", lambda c: c.update(sampels=3), "sampels"),
+    ("unknown nested key", lambda c: c["generation"].update(temprature=0.5), "temprature"),
+    ("wrong type", lambda c: c["generation"].update(samples="four"), "generation.samples"),
+    ("missing required key", lambda c: c.pop("reward"), "reward"),
+    ("unknown language code", lambda c: c.update(languages=["en", "da", "xx"]), "languages[2]"),
+    ("undefined policy", lambda c: c["experiments"]["main"].update(policy="nope"), "experiments.main.policy"),
+    ("undefined reward model", lambda c: c["reward"].update(model="nope"), "reward.model"),
+    ("missing translation file", lambda c: c["prompts"]["translations"].update(da="data/translations/missing.jsonl"), "prompts.translations.da"),
+    ("language without translation or translator", lambda c: c["prompts"]["translations"].pop("de"), "translation.model"),
+    ("bad rejection target", lambda c: c["experiments"]["main"].update(rejection_targets=["median"]), "rejection_targets"),
+    ("model path that does not exist", lambda c: c["models"].update(other={"path": "/nonexistent/model"}), "models.other.path"),
+    ("missing prompt file", lambda c: c["prompts"].update(file="data/prompts/none.jsonl"), "prompts.file"),
+]
+
+
+@pytest.mark.parametrize("label,change,key", CASES, ids=[c[0] for c in CASES])
+def test_invalid_config_names_the_key_and_runs_nothing(workspace, label, change, key):
+    result = dry_run(workspace, mutate(change))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Invalid config" in output and key in output, output
+    assert planned_jobs(result) == []
+    assert "Traceback" not in output
+
+
+def test_valid_default_config_dry_runs(workspace):
+    result = dry_run(workspace, load_default_config())
+    assert result.returncode == 0, result.stderr
+    rules = {rule for rule, _ in planned_jobs(result)}
+    assert {"base_model", "prompt_set", "generate", "score", "preference_dataset", "translated_dataset", "train"} <= rules
