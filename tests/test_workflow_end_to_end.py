@@ -1,0 +1,176 @@
+"""The real DAG at tiny scale (real model, real vLLM, real TRL, real Snakemake), then every caching
+behaviour proven by the job lists of dry runs."""
+import copy
+import json
+import os
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import load_default_config, make_workspace, snakemake, work_jobs, write_config
+
+LANGS = ["da", "de", "en"]
+MODEL = "smollm2-135m"
+
+
+def tiny_config():
+    c = copy.deepcopy(load_default_config())
+    c["prompts"]["limit"] = 4
+    c["prompts"]["translations"] = {"da": "data/translations/da.jsonl"}  # de goes through the translate rule
+    c["translation"] = {"model": MODEL, "format": "instruction", "max_tokens": 48}
+    c["generation"].update(samples=3, max_tokens=16)
+    c["training"]["common"].update(max_steps=1, per_device_batch_size=2, max_length=128)
+    c["threads"] = {"engine": 2, "training": 1}
+    return c
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    ws = make_workspace(tmp_path_factory.mktemp("e2e"))
+    config = write_config(ws, tiny_config())
+    result = snakemake(ws, "--cores", "2", "--configfile", str(config))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return ws, config
+
+
+def dry(ws, config, *extra, env=None):
+    result = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), *extra, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work_jobs(result)
+
+
+def rules_of(jobs):
+    counts = {}
+    for rule, _ in jobs:
+        counts[rule] = counts.get(rule, 0) + 1
+    return counts
+
+
+def test_every_artifact_is_written(finished):
+    ws, _ = finished
+    r = ws / "results"
+    assert (r / f"models/{MODEL}/config.json").is_file()
+    for lang in LANGS:
+        prompts = pq.read_table(r / f"prompts/{lang}.parquet")
+        assert prompts.column("prompt_id").to_pylist() == ["demo-001", "demo-002", "demo-003", "demo-004"]
+        gen = pq.read_table(r / f"generations/{MODEL}/{lang}.parquet").to_pandas()
+        assert len(gen) == 4 * 3 and set(gen.sample_index) == {0, 1, 2}
+        assert gen.groupby("prompt_id").size().eq(3).all()
+        assert {"response", "prompt_tokens", "response_tokens", "finish_reason", "generator", "temperature", "seed"} <= set(gen.columns)
+        scores = pq.read_table(r / f"scores/{MODEL}/{lang}.parquet").to_pandas()
+        assert len(scores) == 12 and set(scores.status) <= {"scored", "skipped"}
+        assert scores.loc[scores.status == "scored", "reward"].notna().all()
+    translated = pq.read_table(r / f"translations/{MODEL}/de.parquet")
+    assert translated.num_rows == 4 and all(translated.column("prompt").to_pylist())
+    assert pq.read_table(r / "prompts/de.parquet").column("origin")[0].as_py() == f"translated:{MODEL}"
+    stats = json.loads((r / f"datasets/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen.stats.json").read_text())
+    assert stats["prompts"] == 4 and stats["pairs"] + sum(stats["unpairable"].values()) == 4
+    adapters = sorted(p.parent for p in (r / "adapters").rglob("adapter_config.json"))
+    assert len(adapters) == 12
+    for adapter in adapters:
+        assert (adapter / "training_curves.png").stat().st_size > 1000
+        metrics = json.loads((adapter / "training_metrics.json").read_text())
+        assert metrics["log_history"] and "loss" in metrics["log_history"][0]
+    assert (ws / "logs/generate" / MODEL / "en.log").read_text().strip()
+    assert not list(r.rglob("*.tmp")), "temporary files left behind"
+
+
+def test_second_run_does_nothing(finished):
+    ws, config = finished
+    assert dry(ws, config) == []
+
+
+def test_touching_files_without_changing_them_recomputes_nothing(finished):
+    ws, config = finished
+    for path in ["data/prompts/en.jsonl", "data/translations/da.jsonl",
+                 f"results/generations/{MODEL}/da.parquet", f"results/scores/{MODEL}/en.parquet",
+                 f"results/datasets/{MODEL}/mono-de/maxr.parquet", f"results/models/{MODEL}",
+                 f"results/models/{MODEL}/config.json", "rules/scripts/generate.py", "workflow_scripts/pairs.py"]:
+        os.utime(ws / path)
+    assert dry(ws, config) == []
+
+
+def test_parameter_change_recomputes_exactly_its_dependents(finished, tmp_path):
+    ws, _ = finished
+    c = tiny_config()
+    c["generation"]["top_p"] = 0.9
+    jobs = dry(ws, write_config(ws, c, "top-p.yaml"))
+    # generation and everything built from samples; not prompts, translations or the translated-SFT branch
+    assert rules_of(jobs) == {"generate": 3, "score": 3, "preference_dataset": 8, "train": 8}
+    assert not [j for j in jobs if "/translated/" in j[1]]
+
+
+def test_input_content_change_recomputes_that_language_and_the_pools_with_it(finished):
+    ws, config = finished
+    path = ws / "data/translations/da.jsonl"
+    original = path.read_text()
+    try:
+        path.write_text(original.replace("Skriv en Python-funktion", "Skriv venligst en Python-funktion", 1))
+        jobs = dry(ws, config)
+    finally:
+        path.write_text(original)
+    outputs = [out for _, out in jobs]
+    assert rules_of(jobs) == {"prompt_set": 1, "generate": 1, "score": 1, "preference_dataset": 4,
+                              "translated_dataset": 2, "train": 6}
+    assert all(("da" in out) for out in outputs), outputs  # mono-da or multi-da+de+en, never de/en alone
+
+
+def test_step_code_change_recomputes_that_step_and_downstream(finished):
+    ws, config = finished
+    module = ws / "workflow_scripts/reward.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# a change in the scoring code\n")
+        jobs = dry(ws, config)
+    finally:
+        module.write_text(original)
+    assert rules_of(jobs) == {"score": 3, "preference_dataset": 8, "train": 8}
+
+
+def test_model_identity_change_recomputes_everything_that_uses_the_model(finished, tmp_path):
+    ws, _ = finished
+    from workflow_scripts.models import gguf_path
+
+    c = tiny_config()
+    original = gguf_path(c["models"][MODEL], MODEL)
+    changed = tmp_path / "changed.gguf"
+    shutil.copy(original, changed)
+    with open(changed, "ab") as f:
+        f.write(b"\0")  # other content: a different model as far as caching is concerned
+    c["models"][MODEL]["gguf"] = {"file": str(changed)}
+    jobs = dry(ws, write_config(ws, c, "other-model.yaml"))
+    assert rules_of(jobs) == {"base_model": 1, "translate": 1, "prompt_set": 1, "generate": 3, "score": 3,
+                              "preference_dataset": 8, "translated_dataset": 2, "train": 12}
+
+
+def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {"SNAKEMAKE_OUTPUT_CACHE": str(cache)}
+    target = "results/datasets/translated/multi-da+de+en/sft.parquet"
+    first = make_workspace(tmp_path / "clone1")
+    c = tiny_config()
+    result = snakemake(first, target, "--cores", "2", "--configfile", str(write_config(first, c)), "--cache", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert any(cache.iterdir())
+    # Another clone, another experiment that shares these artifacts: everything comes from the cache.
+    second = make_workspace(tmp_path / "clone2")
+    c2 = tiny_config()
+    c2["experiments"]["offpolicy_en"] = {"policy": MODEL, "languages": ["en"], "methods": ["dpo"], "regimes": ["mono"]}
+    config2 = write_config(second, c2)
+    planned = snakemake(second, target, "-n", "--cores", "2", "--configfile", str(config2), "--cache", env=env)
+    jobs = work_jobs(planned)
+    restored = planned.stdout.count("will be obtained from global between-workflow cache")
+    assert rules_of(jobs) == {"base_model": 1, "translate": 1, "prompt_set": 3, "translated_dataset": 1}
+    assert restored == len(jobs)
+    run = snakemake(second, target, "--cores", "2", "--configfile", str(config2), "--cache", env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "from cache" in run.stdout + run.stderr
+    assert not (second / "logs/translate").exists() or not (second / f"logs/translate/{MODEL}/de.log").read_text()
+    # A changed parameter has another provenance: not in the cache, so it is computed.
+    c3 = copy.deepcopy(c2)
+    c3["prompts"]["limit"] = 3
+    planned = snakemake(second, target, "-n", "--cores", "2", "--configfile", str(write_config(second, c3, "c3.yaml")), "--cache", env=env)
+    assert planned.returncode == 0
+    assert planned.stdout.count("will be obtained from global between-workflow cache") == 1  # only base_model
