@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.tables import require_columns
+from workflow_scripts.tables import read_parquet_columns, require_columns
 
 TARGETS = ("mean_minus_2sigma", "q1", "min")
 PROMPT_LANGUAGES = ("chosen", "rejected", "random")
@@ -99,8 +99,8 @@ def read_scores(paths: dict[str, str], languages: list[str], non_finite: str) ->
     tables = []
     for lang in languages:
         path = paths[lang]
-        table = pq.read_table(path, columns=["prompt_id", "language", "sample_index", "reward", "status"])
-        require_columns(table, path, {"prompt_id": "string", "language": "string", "sample_index": "integer", "reward": "float", "status": "string"})
+        table = read_parquet_columns(path, {"prompt_id": "string", "language": "string", "sample_index": "integer",
+                                            "reward": "float", "status": "string"})
         wrong = pc.sum(pc.not_equal(table.column("language"), lang).cast(pa.int64())).as_py() or 0
         if wrong:
             raise UserError(f"{wrong} row(s) are not in language '{lang}'", file=str(path), field="language")
@@ -284,8 +284,8 @@ def build_maxr(score_paths, generation_paths, languages, non_finite):
 def build_translated_sft(prompt_paths: dict[str, str], languages: list[str]):
     tables = []
     for lang in languages:
-        t = pq.read_table(prompt_paths[lang], columns=["prompt_id", "language", "prompt", "reference"])
-        tables.append(t)
+        tables.append(read_parquet_columns(prompt_paths[lang], {"prompt_id": "string", "language": "string",
+                                                                "prompt": "string", "reference": "string"}))
     t = pa.concat_tables(tables)
     out = pa.table({"prompt_id": t.column("prompt_id"), "language": t.column("language"),
                     "prompt": t.column("prompt"), "completion": t.column("reference")})

