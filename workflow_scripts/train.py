@@ -7,6 +7,7 @@ and `training_curves.png`.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -93,7 +94,5 @@ def train_step(snakemake) -> None:
         }
         (tmp / "training_metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
         training_curves(trainer.state.log_history, f"{spec['policy']} {method}: {data_path}", tmp / "training_curves.png")
-        import shutil
-
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)  # trainer scratch, not part of the artifact
     print(f"[croco] adapter written to {out_dir} ({table.num_rows} examples)")

@@ -1,0 +1,61 @@
+"""Prompt sets, translation formats, and failing steps that name the file and field."""
+import json
+
+import pytest
+
+from helpers import load_default_config, make_workspace, snakemake, write_config
+from workflow_scripts.errors import UserError
+from workflow_scripts.prompts import align_translation, load_source_prompts
+from workflow_scripts.tables import read_table
+from workflow_scripts.translate import resolve_format, translation_turn
+
+
+def test_translategemma_and_instruction_formats():
+    assert resolve_format("auto", "Infomaniak-AI/vllm-translategemma-27b-it") == "translategemma"
+    assert resolve_format("auto", "results/models/smollm2-135m") == "instruction"
+    assert translation_turn("Hello", "en", "da", "translategemma", "") == "<<<source>>>en<<<target>>>da<<<text>>>Hello"
+    text = translation_turn("Hello", "en", "de", "instruction", "From {source} to {target}: {text}")
+    assert text == "From English to German: Hello"
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
+
+
+def test_source_prompts_reject_duplicates_empty_files_and_empty_fields(tmp_path):
+    ok = {"prompt_id": "a", "prompt": "Hi", "reference": "Hello"}
+    with pytest.raises(UserError, match="duplicate prompt ids: a"):
+        load_source_prompts(write_jsonl(tmp_path / "d.jsonl", [ok, ok]), "en")
+    with pytest.raises(UserError, match="empty"):
+        load_source_prompts(write_jsonl(tmp_path / "e.jsonl", []), "en")
+    with pytest.raises(UserError, match=r"field 'reference'"):
+        load_source_prompts(write_jsonl(tmp_path / "r.jsonl", [{"prompt_id": "a", "prompt": "Hi", "reference": " "}]), "en")
+    with pytest.raises(UserError, match=r"field 'prompt'.*missing column"):
+        load_source_prompts(write_jsonl(tmp_path / "m.jsonl", [{"prompt_id": "a", "text": "Hi", "reference": "x"}]), "en")
+
+
+def test_translation_must_cover_every_source_id_and_keeps_source_order(tmp_path):
+    source = load_source_prompts(write_jsonl(tmp_path / "en.jsonl", [
+        {"prompt_id": "a", "prompt": "One", "reference": "1"}, {"prompt_id": "b", "prompt": "Two", "reference": "2"}]), "en")
+    da = write_jsonl(tmp_path / "da.jsonl", [{"prompt_id": "b", "prompt": "To", "reference": "2"},
+                                             {"prompt_id": "a", "prompt": "En", "reference": "1"}])
+    table = align_translation(source, read_table(da), da, "da", "provided")
+    assert table.column("prompt").to_pylist() == ["En", "To"]
+    short = write_jsonl(tmp_path / "short.jsonl", [{"prompt_id": "a", "prompt": "En", "reference": "1"}])
+    with pytest.raises(UserError, match=r"short.jsonl.*lacks 1 prompt\(s\) the source has: b"):
+        align_translation(source, read_table(short), short, "da", "provided")
+
+
+def test_failing_step_names_file_and_field_and_leaves_no_output(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    rows = [json.loads(line) for line in (ws / "data/translations/da.jsonl").read_text().splitlines()]
+    write_jsonl(ws / "data/translations/da.jsonl", rows[:3])  # Danish lacks prompts English has
+    config = write_config(ws, load_default_config())
+    result = snakemake(ws, "results/prompts/da.parquet", "--cores", "1", "--configfile", str(config))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "ERROR in rule prompt_set" in output and "data/translations/da.jsonl" in output and "'prompt_id'" in output
+    assert "lacks 21 prompt(s)" in output
+    assert not (ws / "results/prompts/da.parquet").exists()
+    assert "lacks 21 prompt(s)" in (ws / "logs/prompt_set/da.log").read_text()
