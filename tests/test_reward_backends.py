@@ -61,3 +61,14 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
         with torch.no_grad():
             expected = model(**tokenizer(text, return_tensors="pt", add_special_tokens=False)).logits[0, 0].item()
         assert row["reward"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
+
+
+def test_prompts_that_do_not_fit_the_context_are_named(reward_model_dir):
+    from transformers import AutoTokenizer
+
+    from workflow_scripts.generate import too_long_prompts
+
+    tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
+    rendered = ["short prompt", "word " * 300]
+    assert too_long_prompts(tokenizer, ["p1", "p2"], rendered, 100) == [("p2", len(tokenizer(rendered[1])["input_ids"]))]
+    assert too_long_prompts(tokenizer, ["p1", "p2"], rendered, 10_000) == []

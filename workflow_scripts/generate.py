@@ -48,6 +48,12 @@ def user_turn(prompt: str, language: str, instruction: str | None) -> str:
     return f"{prompt}\n\n{instruction.format(language=language_name(language))}"
 
 
+def too_long_prompts(tokenizer, ids, rendered, limit: int) -> list[tuple[str, int]]:
+    """Prompts whose chat-formatted length leaves no room to generate within the engine's context."""
+    lengths = (len(t) for t in tokenizer(rendered, add_special_tokens=False)["input_ids"])
+    return [(pid, n) for pid, n in zip(ids, lengths) if n >= limit]
+
+
 def generate_step(snakemake) -> None:
     from vllm import SamplingParams
 
@@ -67,17 +73,25 @@ def generate_step(snakemake) -> None:
     n = spec["samples"]
     ids = prompts.column("prompt_id").to_pylist()
     texts = [user_turn(p, language, spec["language_instruction"]) for p in prompts.column("prompt").to_pylist()]
+    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], spec["chat_template_kwargs"]) for t in texts]
+    too_long = too_long_prompts(tokenizer, ids, rendered, spec["engine"]["max_model_len"])
+    if too_long:
+        raise UserError(
+            f"{len(too_long)} prompt(s) do not fit engine.max_model_len={spec['engine']['max_model_len']} tokens: "
+            + ", ".join(f"{pid} ({length} tokens)" for pid, length in too_long[:10]),
+            file=str(prompts_path), field="prompt",
+        )
     started = time.time()
     done = 0
     with atomic_file(snakemake.output[0]) as tmp, pq.ParquetWriter(tmp, GENERATION_SCHEMA) as writer:
         for start in range(0, len(ids), PROMPTS_PER_CHUNK):
-            chunk_ids, chunk_texts = ids[start:start + PROMPTS_PER_CHUNK], texts[start:start + PROMPTS_PER_CHUNK]
+            chunk = slice(start, start + PROMPTS_PER_CHUNK)
+            chunk_ids = ids[chunk]
             requests, params, keys = [], [], []
-            for pid, text in zip(chunk_ids, chunk_texts):
-                rendered = chat_prompt(tokenizer, [{"role": "user", "content": text}], spec["chat_template_kwargs"])
+            for pid, text, chat in zip(chunk_ids, texts[chunk], rendered[chunk]):
                 for i in range(n):
                     seed = sample_seed(spec["seed"], pid, language, i)
-                    requests.append(rendered)
+                    requests.append(chat)
                     params.append(SamplingParams(
                         n=1, temperature=spec["temperature"], top_p=spec["top_p"],
                         max_tokens=spec["max_tokens"], seed=seed,
