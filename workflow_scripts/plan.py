@@ -60,14 +60,6 @@ class Training:
     dataset: str
 
     @property
-    def method(self) -> str:
-        return parse_dataset(self.dataset)["method"]
-
-    @property
-    def dataset_path(self) -> str:
-        return f"results/datasets/{self.source}/{self.scope}/{self.dataset}.parquet"
-
-    @property
     def adapter_dir(self) -> str:
         return f"results/adapters/{self.policy}/{self.source}/{self.scope}/{self.dataset}"
 
