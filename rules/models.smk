@@ -2,15 +2,16 @@
 from workflow_scripts.models import gguf_path
 
 
+def base_model_spec(name):
+    path = gguf_path(config["models"][name], name, Path.cwd())
+    return {"gguf": str(path), "gguf_sha256": file_sha256(path), "code": step_code("base_model")}
+
+
 rule base_model:
     output:
         model=directory("results/models/{model}"),
     params:
-        spec=lambda wc: {
-            "gguf": str(gguf_path(config["models"][wc.model], wc.model, Path.cwd())),
-            "gguf_sha256": file_sha256(gguf_path(config["models"][wc.model], wc.model, Path.cwd())),
-            "code": step_code("base_model"),
-        },
+        spec=lambda wc: base_model_spec(wc.model),
     log:
         "logs/base_model/{model}.log",
     cache: True

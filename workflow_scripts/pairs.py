@@ -160,7 +160,9 @@ def fetch_texts(generation_paths: dict[str, str], wanted: dict[str, set], prompt
             phit = pc.is_in(keys.column("prompt_id"), value_set=want_ids)
             if not (pc.any(hit).as_py() or pc.any(phit).as_py()):
                 continue
-            group = parquet.read_row_group(i, columns=["prompt_id", "sample_index", "prompt", "response"])
+            # Texts are read only for row groups holding a selected sample; the keys are already in hand.
+            texts = parquet.read_row_group(i, columns=["prompt", "response"])
+            group = keys.append_column("prompt", texts.column("prompt")).append_column("response", texts.column("response"))
             for row in group.filter(hit).to_pylist():
                 responses[(lang, row["prompt_id"], row["sample_index"])] = row["response"]
             for row in group.filter(phit).select(["prompt_id", "prompt"]).to_pylist():
