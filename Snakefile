@@ -5,6 +5,7 @@
 #   snakemake -n                                dry run: what would run, and why
 #
 # Every artifact is a file target under results/; see workflow_scripts/plan.py for the layout.
+#   snakemake --report results/report.html      one self-contained HTML report of the results
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ include: "rules/generate.smk"
 include: "rules/score.smk"
 include: "rules/datasets.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/arena.smk"
+include: "rules/report.smk"
 
 
 rule all:

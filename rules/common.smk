@@ -38,6 +38,9 @@ wildcard_constraints:
     source=f"{TRANSLATED}|{MODEL_RE}",
     scope=r"(mono|multi)-[a-z+]+",
     dataset=r"dpo-(mean_minus_2sigma|q1|min)-(chosen|rejected|random)|maxr|sft",
+    # A model name, or an adapter <policy>/<source>/<scope>/<dataset> (see workflow_scripts/plan.py).
+    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{MODEL_RE})/(?:mono|multi)-[a-z+]+/[A-Za-z0-9_-]+)?",
+    comparison=r"[A-Za-z0-9][A-Za-z0-9._-]*",
 
 
 def step_code(name):

@@ -68,35 +68,144 @@ def experiment_languages(config: dict, exp: dict, key: str = "languages") -> lis
     return list(exp.get(key) or config["languages"])
 
 
+def experiment_trainings(config: dict, exp: dict) -> list[Training]:
+    """The adapters one experiment asks for, in a stable order."""
+    policy = exp["policy"]
+    generator = exp.get("generator") or policy
+    langs = experiment_languages(config, exp)
+    scopes = []
+    if "mono" in exp["regimes"]:
+        scopes += [mono_scope(lang) for lang in langs]
+    if "multi" in exp["regimes"]:
+        scopes.append(multi_scope(langs))
+    found: dict[Training, None] = {}
+    for scope in scopes:
+        multi = scope.startswith("multi-")
+        for method in exp["methods"]:
+            if method == "sft":
+                found[Training(policy, TRANSLATED, scope, "sft")] = None
+            elif method == "maxr":
+                found[Training(policy, generator, scope, "maxr")] = None
+            else:
+                for target in exp["rejection_targets"]:
+                    # In a monolingual pool every response shares the prompt's language.
+                    for plang in (exp["prompt_languages"] if multi else ["chosen"]):
+                        found[Training(policy, generator, scope, f"dpo-{target}-{plang}")] = None
+    return list(found)
+
+
 def trainings(config: dict) -> list[Training]:
     """Every adapter the experiments ask for, each once, in a stable order."""
     seen: dict[Training, None] = {}
-    for name, exp in config["experiments"].items():
-        policy = exp["policy"]
-        generator = exp.get("generator") or policy
-        langs = experiment_languages(config, exp)
-        scopes = []
-        if "mono" in exp["regimes"]:
-            scopes += [mono_scope(lang) for lang in langs]
-        if "multi" in exp["regimes"]:
-            scopes.append(multi_scope(langs))
-        for scope in scopes:
-            multi = scope.startswith("multi-")
-            for method in exp["methods"]:
-                if method == "sft":
-                    seen[Training(policy, TRANSLATED, scope, "sft")] = None
-                elif method == "maxr":
-                    seen[Training(policy, generator, scope, "maxr")] = None
-                else:
-                    for target in exp["rejection_targets"]:
-                        # In a monolingual pool every response shares the prompt's language.
-                        for plang in (exp["prompt_languages"] if multi else ["chosen"]):
-                            seen[Training(policy, generator, scope, f"dpo-{target}-{plang}")] = None
+    for exp in config["experiments"].values():
+        seen.update(dict.fromkeys(experiment_trainings(config, exp)))
     return list(seen)
 
 
+# ---------------------------------------------------------------- evaluation
+# A *subject* is what gets evaluated: a model from `models:` by its name (the base model, or a reference
+# such as Gemma3-12B-it), or an adapter by its path under results/adapters: <policy>/<source>/<scope>/<dataset>.
+
+def subject_of(training: Training) -> str:
+    return f"{training.policy}/{training.source}/{training.scope}/{training.dataset}"
+
+
+def parse_subject(subject: str) -> tuple[str, Training | None]:
+    """(base model name, adapter or None)."""
+    parts = subject.split("/")
+    if len(parts) == 1:
+        return parts[0], None
+    if len(parts) != 4:
+        raise UserError(f"'{subject}' is neither a model name nor <policy>/<source>/<scope>/<dataset>")
+    return parts[0], Training(*parts)
+
+
+def euroeval_languages(config: dict) -> list[str]:
+    """Languages with configured EuroEval datasets."""
+    datasets = config["evaluation"]["euroeval"]["datasets"]
+    return [lang for lang in config["languages"] if datasets.get(lang)]
+
+
+def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
+    """(subject, language) for the base policies and every adapter. A monolingual adapter is evaluated on
+    its own language (the paper's Table 1), or on all evaluation languages with mono_adapters: all."""
+    evaluation = config["evaluation"]["euroeval"]
+    if not evaluation["enabled"]:
+        return []
+    available = set(euroeval_languages(config))
+    jobs: dict[tuple[str, str], None] = {}
+    for exp in config["experiments"].values():
+        langs = [lang for lang in experiment_languages(config, exp, "eval_languages") if lang in available]
+        for lang in langs:
+            jobs[(exp["policy"], lang)] = None
+        for training in experiment_trainings(config, exp):
+            own = scope_languages(training.scope)
+            mono = training.scope.startswith("mono-")
+            for lang in (own if mono and evaluation["mono_adapters"] == "own_language" else langs):
+                if lang in available:
+                    jobs[(subject_of(training), lang)] = None
+    return list(jobs)
+
+
+def arena_jobs(config: dict) -> dict[str, list[tuple[str, str]]]:
+    """{"answers": [(subject, lang)], "comparisons": [(comparison, lang)]}."""
+    arena = config["evaluation"]["arena"]
+    langs = arena["languages"] or config["languages"]
+    answers: dict[tuple[str, str], None] = {}
+    comparisons = []
+    for name, pair in arena["comparisons"].items():
+        for lang in langs:
+            comparisons.append((name, lang))
+            answers[(pair["model"], lang)] = None
+            answers[(pair["baseline"], lang)] = None
+    return {"answers": list(answers), "comparisons": comparisons}
+
+
+def euroeval_path(subject: str, lang: str) -> str:
+    return f"results/euroeval/{subject}/{lang}.json"
+
+
+def winrate_path(comparison: str, lang: str) -> str:
+    return f"results/arena/winrates/{comparison}/{lang}.json"
+
+
+REPORT_FILES = {
+    "summary": "results/report/summary.html",
+    "euroeval_table": "results/report/euroeval_deltas.html",
+    "euroeval_csv": "results/report/euroeval_scores.csv",
+    "arena_plot": "results/report/arena_lc_win_rates.png",
+    "arena_table": "results/report/arena_win_rates.html",
+    "rewards_plot": "results/report/reward_distributions.png",
+    "pair_languages_plot": "results/report/pair_languages.png",
+    "training_plot": "results/report/training_curves.png",
+}
+
+
+def report_inputs(config: dict) -> dict[str, list[str]]:
+    from itertools import chain
+
+    jobs = arena_jobs(config)
+    trained = trainings(config)
+    generators = sorted({t.source for t in trained if t.source != TRANSLATED})
+    return {
+        "euroeval": [euroeval_path(s, lang) for s, lang in euroeval_jobs(config)],
+        "winrates": [winrate_path(c, lang) for c, lang in jobs["comparisons"]],
+        "scores": list(chain.from_iterable(
+            [f"results/scores/{g}/{lang}.parquet" for lang in config["languages"]] for g in generators)),
+        "pairs": [f"results/datasets/{t.source}/{t.scope}/{t.dataset}.parquet"
+                  for t in trained if t.dataset.startswith("dpo-")],
+        "adapters": [t.adapter_dir for t in trained],
+    }
+
+
 def all_targets(config: dict) -> list[str]:
-    return [t.adapter_dir for t in trainings(config)]
+    targets = [t.adapter_dir for t in trainings(config)]
+    if config["evaluation"]["report"]:
+        targets += list(REPORT_FILES.values())
+    else:
+        inputs = report_inputs(config)
+        targets += inputs["euroeval"] + inputs["winrates"]
+    return targets
 
 
 def describe_schema_error(config: dict, schema_path) -> str:
@@ -167,3 +276,49 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
         for key in ("methods", "regimes", "rejection_targets", "prompt_languages"):
             if not exp[key]:
                 raise UserError("must not be empty", field=f"{field}.{key}")
+    check_evaluation(config, base_dir)
+
+
+def check_evaluation(config: dict, base_dir: Path) -> None:
+    langs = config["languages"]
+    evaluation = config["evaluation"]
+    euroeval = evaluation["euroeval"]
+    custom = euroeval["custom_datasets"]
+    for lang, names in euroeval["datasets"].items():
+        field = f"evaluation.euroeval.datasets.{lang}"
+        if lang not in langs:
+            raise UserError(f"'{lang}' is not in languages {langs}", field=field)
+        for name in names:
+            if name in custom and custom[name]["language"] != lang:
+                raise UserError(f"custom dataset '{name}' is in '{custom[name]['language']}', not '{lang}'", field=field)
+    for name, spec in custom.items():
+        directory = base_dir / spec["dir"]
+        for split in ("train", "val", "test"):
+            if not (directory / f"{split}.csv").is_file():
+                raise UserError(f"missing {split}.csv in {directory}", file=str(directory / f"{split}.csv"),
+                                field=f"evaluation.euroeval.custom_datasets.{name}.dir")
+    arena = evaluation["arena"]
+    for i, lang in enumerate(arena["languages"] or []):
+        if lang not in langs:
+            raise UserError(f"'{lang}' is not in languages {langs}", field=f"evaluation.arena.languages[{i}]")
+    for lang, path in arena["prompts"]["files"].items():
+        field = f"evaluation.arena.prompts.files.{lang}"
+        if lang not in langs:
+            raise UserError(f"'{lang}' is not in languages {langs}", field=field)
+        if not (base_dir / path).is_file():
+            raise UserError(f"m-ArenaHard prompt file not found: {base_dir / path}", field=field)
+    if arena["comparisons"]:
+        model_spec(config, arena["judge"]["model"], field="evaluation.arena.judge.model")
+    adapters = {subject_of(t) for t in trainings(config)}
+    for name, pair in arena["comparisons"].items():
+        for role in ("model", "baseline"):
+            ref = pair[role]
+            field = f"evaluation.arena.comparisons.{name}.{role}"
+            if "/" in ref:
+                if ref not in adapters:
+                    known = "\n  ".join(sorted(adapters)) or "(none)"
+                    raise UserError(f"no experiment trains the adapter '{ref}'; adapters:\n  {known}", field=field)
+            else:
+                model_spec(config, ref, field=field)
+        if pair["model"] == pair["baseline"]:
+            raise UserError("a model compared with itself", field=f"evaluation.arena.comparisons.{name}")

@@ -1,0 +1,29 @@
+# Report figures and tables; `snakemake --report` collects them into one self-contained HTML file.
+from workflow_scripts.plan import REPORT_FILES, report_inputs
+
+REPORT_INPUTS = report_inputs(config)
+
+
+rule report:
+    input:
+        **REPORT_INPUTS,
+    output:
+        summary=report(REPORT_FILES["summary"], category="1. Summary", caption="../report/summary.rst"),
+        euroeval_table=report(REPORT_FILES["euroeval_table"], category="2. EuroEval", caption="../report/euroeval.rst"),
+        euroeval_csv=report(REPORT_FILES["euroeval_csv"], category="2. EuroEval", caption="../report/euroeval_csv.rst"),
+        arena_plot=report(REPORT_FILES["arena_plot"], category="3. m-ArenaHard", caption="../report/arena.rst"),
+        arena_table=report(REPORT_FILES["arena_table"], category="3. m-ArenaHard", caption="../report/arena.rst"),
+        rewards_plot=report(REPORT_FILES["rewards_plot"], category="4. Data", caption="../report/rewards.rst"),
+        pair_languages_plot=report(REPORT_FILES["pair_languages_plot"], category="4. Data", caption="../report/pair_languages.rst"),
+        training_plot=report(REPORT_FILES["training_plot"], category="5. Training", caption="../report/training.rst"),
+    params:
+        spec={
+            "title": Path(workflow.config_settings.configfiles[0]).name if workflow.config_settings.configfiles else "config.yaml",
+            "languages": config["languages"],
+            "policies": sorted({exp["policy"] for exp in config["experiments"].values()}),
+            "code": step_code("report"),
+        },
+    log:
+        "logs/report/report.log",
+    script:
+        "scripts/report.py"

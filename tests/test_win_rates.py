@@ -1,0 +1,113 @@
+"""Length-controlled win rates on cases derivable by hand, bootstrap intervals, and verdict parsing."""
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from workflow_scripts.arena import JUDGMENT_SCHEMA, game_plan, outcome_for_model, parse_verdict, win_rates
+from workflow_scripts.winrate import lc_win_rate, raw_win_rate, summarize
+
+
+def test_without_length_differences_lc_equals_raw_win_rate():
+    outcomes = np.array([1, 1, 1, 0, 0.5, 0, 1, 0.5])  # 4 wins, 2 ties, 2 losses -> (4 + 1) / 8
+    assert raw_win_rate(outcomes) == pytest.approx(5 / 8)
+    assert lc_win_rate(outcomes, np.zeros(8)) == pytest.approx(5 / 8)
+    # a constant length difference carries no information either
+    assert lc_win_rate(outcomes, np.full(8, 40.0)) == pytest.approx(5 / 8)
+
+
+def test_length_independent_preference_keeps_lc_near_the_raw_rate():
+    rng = np.random.default_rng(1)
+    outcomes = (rng.random(4000) < 0.7).astype(float)
+    diff = rng.normal(0, 100, 4000)
+    assert lc_win_rate(outcomes, diff) == pytest.approx(raw_win_rate(outcomes), abs=0.02)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_preference_that_follows_length_only_gives_lc_near_half(seed):
+    rng = np.random.default_rng(seed)
+    diff = rng.normal(30, 60, 4000)  # the model is longer most of the time
+    outcomes = (rng.random(4000) < 1 / (1 + np.exp(-4 * np.tanh(diff / diff.std())))).astype(float)
+    assert raw_win_rate(outcomes) > 0.65  # the raw rate rewards length...
+    assert lc_win_rate(outcomes, diff) == pytest.approx(0.5, abs=0.05)  # ...the LC rate does not
+
+
+def test_deterministic_length_preference_gives_exactly_half():
+    diff = np.array([-30, -20, -10, 10, 20, 30], dtype=float)
+    outcomes = (diff > 0).astype(float)  # the longer answer always wins
+    assert raw_win_rate(outcomes) == 0.5
+    assert lc_win_rate(outcomes, diff) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_all_wins_stay_finite():
+    assert lc_win_rate(np.ones(10), np.arange(10.0)) > 0.99
+
+
+def test_summary_counts_and_intervals():
+    rng = np.random.default_rng(3)
+    outcomes = rng.choice([0.0, 0.5, 1.0], size=200, p=[0.3, 0.1, 0.6])
+    diff = rng.normal(0, 20, 200)
+    result = summarize(outcomes, diff, bootstrap_samples=300, seed=5)
+    assert result["wins"] + result["ties"] + result["losses"] == result["games"] == 200
+    assert result["wins"] == int((outcomes == 1).sum()) and result["ties"] == int((outcomes == 0.5).sum())
+    low, high = result["win_rate_ci95"]
+    assert low < result["win_rate"] < high and high - low < 20
+    low, high = result["lc_win_rate_ci95"]
+    assert low < result["lc_win_rate"] < high
+    assert summarize(outcomes, diff, bootstrap_samples=300, seed=5) == result  # seeded
+
+
+@pytest.mark.parametrize("text, with_ties, without_ties", [
+    ("Assistant 1 is more accurate. [[1]]", "1", "1"),
+    ("Final verdict: [[2]]", "2", "2"),
+    ("They are equally good. [[T]]", "T", None),          # a tie where none is allowed is not guessed
+    ("[[t]]", "T", None),
+    ("[[ 2 ]]", "2", "2"),
+    ("I prefer [[1]]. Final verdict: [[1]]", "1", "1"),   # repeated, consistent
+    ("[[1]] ... actually [[2]]", None, None),             # contradictory: unparseable
+    ("Assistant 1 is better.", None, None),               # no verdict
+    ("[1]", None, None),
+    ("<think>maybe [[2]]</think>Verdict: [[1]]", "1", "1"),  # reasoning is ignored
+    ("<think>still thinking [[1]]", None, None),           # cut off inside the reasoning
+    ("", None, None),
+    (None, None, None),
+])
+def test_parse_verdict(text, with_ties, without_ties):
+    assert parse_verdict(text, allow_ties=True) == with_ties
+    assert parse_verdict(text, allow_ties=False) == without_ties
+
+
+def test_game_plans_and_outcomes():
+    both = game_plan(["a", "b"], "both", seed=1)
+    assert both == [("a", True), ("a", False), ("b", True), ("b", False)]
+    ids = [f"p{i}" for i in range(200)]
+    random = game_plan(ids, "random", seed=1)
+    assert [pid for pid, _ in random] == ids
+    assert game_plan(ids, "random", seed=1) == random  # seeded
+    assert 60 < sum(first for _, first in random) < 140
+    assert game_plan(ids, "random", seed=2) != random
+    assert outcome_for_model("1", True) == 1.0 and outcome_for_model("1", False) == 0.0
+    assert outcome_for_model("2", False) == 1.0 and outcome_for_model("T", True) == 0.5
+    assert outcome_for_model(None, True) is None
+
+
+def test_win_rates_count_unparseable_apart_and_split_by_subcategory():
+    rows = {
+        "prompt_id": ["p1", "p1", "p2", "p2", "p3", "p3"],
+        "language": ["da"] * 6,
+        "category": ["math", "math", "math", "math", "coding", "coding"],
+        "subcategory": ["arithmetic", "arithmetic", "algebra", "algebra", None, None],
+        "model_is_first": [True, False] * 3,
+        "verdict": ["1", "1", "2", None, "T", "1"],
+        "outcome": [1.0, 0.0, 0.0, None, 0.5, 1.0],
+        "model_tokens": [10] * 6,
+        "baseline_tokens": [10] * 6,
+        "judge_output": [""] * 6,
+    }
+    result = win_rates(pa.table(rows, schema=JUDGMENT_SCHEMA), bootstrap_samples=50, seed=0)
+    overall = result["overall"]
+    assert overall["unparseable"] == 1 and overall["games"] == 5 and overall["prompts"] == 3
+    assert (overall["wins"], overall["ties"], overall["losses"]) == (2, 1, 2)
+    assert overall["win_rate"] == pytest.approx(100 * 2.5 / 5)
+    assert overall["lc_win_rate"] == pytest.approx(overall["win_rate"])  # equal lengths
+    assert set(result["by_subcategory"]) == {"arithmetic", "algebra", "coding"}  # category fills a missing subcategory
+    assert result["by_subcategory"]["algebra"]["unparseable"] == 1

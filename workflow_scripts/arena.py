@@ -1,0 +1,339 @@
+"""m-ArenaHard: answers per (model, language), a pairwise LLM judge, and win rates per comparison.
+
+Answers come from `CohereLabs/m-ArenaHard-v2.0` (Hub, one config per language) or from a local file per
+language (JSONL/Parquet/CSV with prompt_id or question_id, prompt, and optional category/subcategory).
+
+The judge sees the question and two answers and ends with a verdict: [[1]], [[2]] or, when ties are
+allowed, [[T]]. A verdict is read only when the judge gave exactly one distinct one after its reasoning;
+anything else is counted as unparseable, never guessed. A small judge may instead be read through the
+log-probabilities of the verdict tokens (mode `logprobs`), which always yields a verdict.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from workflow_scripts.atomic import write_json, write_parquet
+from workflow_scripts.errors import UserError
+from workflow_scripts.tables import read_parquet_columns, read_table, require_columns, require_non_empty_strings
+
+ARENA_PROMPT_SCHEMA = pa.schema([
+    ("prompt_id", pa.string()),
+    ("language", pa.string()),
+    ("category", pa.string()),
+    ("subcategory", pa.string()),
+    ("prompt", pa.string()),
+])
+
+VERDICT_RE = re.compile(r"\[\[\s*(1|2|T|t)\s*\]\]")
+THINKING_RE = re.compile(r"<think>.*?</think>", re.DOTALL)
+
+JUDGE_TEMPLATE = """Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the user question displayed below. The question is written in {language}; a good answer is helpful, correct and written in {language}. Do not let the order of the responses, their length or the assistants' names influence you.
+
+[User Question]
+{question}
+
+[The Start of Assistant 1's Answer]
+{answer_1}
+[The End of Assistant 1's Answer]
+
+[The Start of Assistant 2's Answer]
+{answer_2}
+[The End of Assistant 2's Answer]
+
+{verdict_instruction}"""
+
+VERDICT_WITH_TIES = 'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better, "[[2]]" if assistant 2 is better, and "[[T]]" for a tie.'
+VERDICT_NO_TIES = 'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better and "[[2]]" if assistant 2 is better. You must pick one.'
+
+
+# ---------------------------------------------------------------- prompts
+
+def normalize_arena_prompts(table: pa.Table, path, language: str) -> pa.Table:
+    if table.num_rows == 0:
+        raise UserError("the m-ArenaHard prompt file is empty", file=str(path))
+    if "prompt_id" not in table.column_names and "question_id" in table.column_names:
+        table = table.rename_columns(["prompt_id" if c == "question_id" else c for c in table.column_names])
+    if "prompt_id" in table.column_names and not pa.types.is_string(table.schema.field("prompt_id").type):
+        table = table.set_column(table.column_names.index("prompt_id"), "prompt_id", table.column("prompt_id").cast(pa.string()))
+    require_columns(table, path, {"prompt_id": "string", "prompt": "string"})
+    require_non_empty_strings(table, path, "prompt")
+    ids = table.column("prompt_id").to_pylist()
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise UserError(f"duplicate prompt ids: {', '.join(dupes[:10])}", file=str(path), field="prompt_id")
+
+    def text_column(*names):
+        for name in names:
+            if name in table.column_names:
+                return table.column(name).cast(pa.string())
+        return pa.nulls(table.num_rows, pa.string())
+
+    return pa.table({
+        "prompt_id": table.column("prompt_id"),
+        "language": pa.array([language] * table.num_rows, pa.string()),
+        "category": text_column("category"),
+        "subcategory": text_column("subcategory", "cluster"),
+        "prompt": table.column("prompt"),
+    }, schema=ARENA_PROMPT_SCHEMA)
+
+
+def load_arena_prompts(spec: dict, language: str) -> pa.Table:
+    if spec.get("file"):
+        return normalize_arena_prompts(read_table(spec["file"]), spec["file"], language)
+    from datasets import load_dataset
+
+    try:
+        dataset = load_dataset(spec["hub"], language, split=spec["split"], revision=spec.get("revision"))
+    except Exception as exc:  # the Hub or its cache is the only source here: say which and why
+        raise UserError(f"cannot load {spec['hub']} ({language}, split {spec['split']}) from the Hugging Face Hub: {exc}",
+                        field=f"evaluation.arena.prompts.{language}") from None
+    return normalize_arena_prompts(dataset.data.table, f"hf://{spec['hub']}/{language}", language)
+
+
+def arena_prompts_step(snakemake) -> None:
+    spec = snakemake.params.spec
+    table = load_arena_prompts(spec, spec["language"])
+    if spec.get("limit"):
+        table = table.slice(0, spec["limit"])
+    write_parquet(table, snakemake.output[0])
+    print(f"[croco] {table.num_rows} m-ArenaHard prompts in {spec['language']}")
+
+
+# ---------------------------------------------------------------- answers
+
+ANSWER_SCHEMA = pa.schema([
+    ("prompt_id", pa.string()),
+    ("language", pa.string()),
+    ("category", pa.string()),
+    ("subcategory", pa.string()),
+    ("prompt", pa.string()),
+    ("answer", pa.string()),
+    ("answer_tokens", pa.int32()),
+    ("finish_reason", pa.string()),
+    ("subject", pa.string()),
+])
+
+
+def answers_step(snakemake) -> None:
+    """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to one language's prompts."""
+    from vllm import SamplingParams
+
+    from workflow_scripts.vllm_engine import chat_prompt, make_llm
+
+    spec = snakemake.params.spec
+    prompts = pq.read_table(snakemake.input.prompts)
+    adapter = snakemake.input.get("adapter") or None
+    if adapter is not None and not isinstance(adapter, str):
+        adapter = adapter[0] if len(adapter) else None
+    extra = {}
+    if adapter:
+        extra = {"enable_lora": True, "max_lora_rank": spec["max_lora_rank"], "max_loras": 1}
+    llm = make_llm(spec["engine"], spec["model"], spec["revision"], **extra)
+    tokenizer = llm.get_tokenizer()
+    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": p}], spec["chat_template_kwargs"])
+                for p in prompts.column("prompt").to_pylist()]
+    params = SamplingParams(max_tokens=spec["max_tokens"], temperature=spec["temperature"], seed=spec["seed"])
+    lora = None
+    if adapter:
+        from vllm.lora.request import LoRARequest
+
+        lora = LoRARequest("adapter", 1, str(adapter))
+    started = time.time()
+    outputs = llm.generate(rendered, params, lora_request=lora, use_tqdm=True)
+    answers = [o.outputs[0].text for o in outputs]
+    n = prompts.num_rows
+    table = pa.table({
+        "prompt_id": prompts.column("prompt_id"),
+        "language": prompts.column("language"),
+        "category": prompts.column("category"),
+        "subcategory": prompts.column("subcategory"),
+        "prompt": prompts.column("prompt"),
+        "answer": answers,
+        "answer_tokens": [len(o.outputs[0].token_ids) for o in outputs],
+        "finish_reason": [str(o.outputs[0].finish_reason) for o in outputs],
+        "subject": [spec["subject"]] * n,
+    }, schema=ANSWER_SCHEMA)
+    write_parquet(table, snakemake.output[0])
+    print(f"[croco] {n} answers from {spec['subject']} in {time.time() - started:.1f} s")
+
+
+# ---------------------------------------------------------------- judging
+
+def parse_verdict(text: str, allow_ties: bool) -> str | None:
+    """'1', '2', 'T' or None (unparseable): exactly one distinct verdict after any thinking block."""
+    text = THINKING_RE.sub("", text or "")
+    if "<think>" in text:  # an unterminated thinking block: the verdict never came
+        return None
+    found = {m.upper() for m in VERDICT_RE.findall(text)}
+    if len(found) != 1:
+        return None
+    verdict = found.pop()
+    if verdict == "T" and not allow_ties:
+        return None
+    return verdict
+
+
+def game_plan(prompt_ids: list[str], orders: str, seed: int) -> list[tuple[str, bool]]:
+    """(prompt_id, model_is_first) for every game: both orders, or one seeded random order per prompt."""
+    if orders == "both":
+        return [(pid, first) for pid in prompt_ids for first in (True, False)]
+    games = []
+    for pid in prompt_ids:
+        digest = int.from_bytes(hashlib.sha256(f"{seed}:{pid}".encode()).digest()[:8], "big")
+        games.append((pid, digest % 2 == 0))
+    return games
+
+
+def outcome_for_model(verdict: str | None, model_is_first: bool) -> float | None:
+    if verdict is None:
+        return None
+    if verdict == "T":
+        return 0.5
+    return 1.0 if (verdict == "1") == model_is_first else 0.0
+
+
+JUDGMENT_SCHEMA = pa.schema([
+    ("prompt_id", pa.string()),
+    ("language", pa.string()),
+    ("category", pa.string()),
+    ("subcategory", pa.string()),
+    ("model_is_first", pa.bool_()),
+    ("verdict", pa.string()),
+    ("outcome", pa.float64()),
+    ("model_tokens", pa.int32()),
+    ("baseline_tokens", pa.int32()),
+    ("judge_output", pa.string()),
+])
+
+
+def _single_token(tokenizer, text: str) -> int:
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    if len(ids) != 1:
+        raise UserError(f"the judge's tokenizer splits '{text}' into {len(ids)} tokens; use mode: generate",
+                        field="evaluation.arena.judge.mode")
+    return ids[0]
+
+
+def judge_step(snakemake) -> None:
+    from vllm import SamplingParams
+
+    from workflow_scripts.languages import language_name
+    from workflow_scripts.vllm_engine import chat_prompt, make_llm
+
+    spec = snakemake.params.spec
+    judge = spec["judge"]
+    columns = {"prompt_id": "string", "category": "string", "subcategory": "string", "prompt": "string",
+               "answer": "string", "answer_tokens": "integer"}
+    model = read_parquet_columns(snakemake.input.model_answers, columns).to_pandas().set_index("prompt_id")
+    base = read_parquet_columns(snakemake.input.baseline_answers, columns).to_pandas().set_index("prompt_id")
+    if set(model.index) != set(base.index):
+        raise UserError("the two answer files hold different prompt ids", file=str(snakemake.input.baseline_answers),
+                        field="prompt_id")
+    games = game_plan(list(model.index), judge["orders"], judge["seed"])
+    language = language_name(spec["language"])
+    instruction = VERDICT_WITH_TIES if judge["allow_ties"] else VERDICT_NO_TIES
+    logprob_mode = judge["mode"] == "logprobs"
+    extra = {"logprobs_mode": "processed_logprobs"} if logprob_mode else {}
+    llm = make_llm(spec["engine"], spec["model"], spec["revision"], **extra)
+    tokenizer = llm.get_tokenizer()
+    rendered = []
+    for pid, first in games:
+        a, b = model.at[pid, "answer"], base.at[pid, "answer"]
+        content = JUDGE_TEMPLATE.format(language=language, question=model.at[pid, "prompt"],
+                                        answer_1=a if first else b, answer_2=b if first else a,
+                                        verdict_instruction=instruction)
+        text = chat_prompt(tokenizer, [{"role": "user", "content": content}], spec["chat_template_kwargs"])
+        if logprob_mode:
+            text += "Final verdict: [["  # the next token is the verdict
+        rendered.append(text)
+    verdicts, raw = [], []
+    if logprob_mode:
+        labels = ["1", "2"] + (["T"] if judge["allow_ties"] else [])
+        ids = {label: _single_token(tokenizer, label) for label in labels}
+        params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids), allowed_token_ids=list(ids.values()))
+        for out in llm.generate(rendered, params, use_tqdm=True):
+            top = out.outputs[0].logprobs[0]
+            scores = {label: top[i].logprob for label, i in ids.items() if i in top}
+            best = max(scores, key=scores.get) if scores else None
+            verdicts.append(best)
+            raw.append(json.dumps({k: round(v, 4) for k, v in scores.items()}))
+    else:
+        params = SamplingParams(max_tokens=judge["max_tokens"], temperature=judge["temperature"], seed=judge["seed"])
+        for out in llm.generate(rendered, params, use_tqdm=True):
+            text = out.outputs[0].text
+            raw.append(text)
+            verdicts.append(parse_verdict(text, judge["allow_ties"]))
+    outcomes = [outcome_for_model(v, first) for v, (_, first) in zip(verdicts, games)]
+    pids = [pid for pid, _ in games]
+    table = pa.table({
+        "prompt_id": pids,
+        "language": [spec["language"]] * len(games),
+        "category": [model.at[p, "category"] for p in pids],
+        "subcategory": [model.at[p, "subcategory"] for p in pids],
+        "model_is_first": [first for _, first in games],
+        "verdict": verdicts,
+        "outcome": outcomes,
+        "model_tokens": [int(model.at[p, "answer_tokens"]) for p in pids],
+        "baseline_tokens": [int(base.at[p, "answer_tokens"]) for p in pids],
+        "judge_output": raw,
+    }, schema=JUDGMENT_SCHEMA)
+    write_parquet(table, snakemake.output[0])
+    unparseable = sum(v is None for v in verdicts)
+    print(f"[croco] judged {len(games)} games ({unparseable} unparseable)")
+
+
+# ---------------------------------------------------------------- win rates
+
+def win_rates(judgments: pa.Table, bootstrap_samples: int, seed: int) -> dict:
+    """Overall and per-subcategory results from a judgments table (see JUDGMENT_SCHEMA)."""
+    from workflow_scripts.winrate import summarize
+
+    frame = judgments.to_pandas()
+    if frame.empty:
+        raise UserError("no judged games", field="outcome")
+
+    def block(part):
+        parsed = part[part["outcome"].notna()]
+        result = summarize(parsed["outcome"].to_numpy(float),
+                           (parsed["model_tokens"] - parsed["baseline_tokens"]).to_numpy(float),
+                           groups=parsed["prompt_id"].to_numpy(), bootstrap_samples=bootstrap_samples, seed=seed)
+        result["unparseable"] = int(part["outcome"].isna().sum())
+        result["prompts"] = int(part["prompt_id"].nunique())
+        return result
+
+    overall = block(frame)
+    by = {}
+    key = frame["subcategory"].fillna(frame["category"]).fillna("(none)")
+    for name, part in frame.groupby(key, sort=True):
+        by[str(name)] = block(part)
+    return {"overall": overall, "by_subcategory": by}
+
+
+def clean_nan(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: clean_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [clean_nan(v) for v in obj]
+    return obj
+
+
+def win_rate_step(snakemake) -> None:
+    spec = snakemake.params.spec
+    judgments = pq.read_table(snakemake.input.judgments)
+    result = win_rates(judgments, spec["bootstrap_samples"], spec["seed"])
+    result.update({k: spec[k] for k in ("comparison", "model", "baseline", "judge", "language")})
+    write_json(clean_nan(result), snakemake.output[0])
+    o = result["overall"]
+    print(f"[croco] {spec['comparison']} ({spec['language']}): win rate {o['win_rate']:.1f}%, "
+          f"LC {o['lc_win_rate']:.1f}% [{o['lc_win_rate_ci95'][0]:.1f}, {o['lc_win_rate_ci95'][1]:.1f}], "
+          f"{o['unparseable']} unparseable")
+

@@ -1,0 +1,177 @@
+"""EuroEval on one (model, language): the configured datasets, scores with 95% intervals, one JSON.
+
+Official datasets are named as EuroEval names them (they need the Hugging Face Hub). Custom datasets are
+local CSV files in EuroEval's custom-dataset format (one file per split; `text` and `label` columns), so
+the CPU demo runs fully offline. EuroEval loads its metrics with `evaluate.load(<name>)`; offline, the
+job runs in a scratch directory holding this project's own metric scripts under those names
+(workflow_scripts/evaluate_metrics), which `evaluate` finds before trying the Hub.
+
+Two compatibility shims for EuroEval 16.11 (the last release for Python 3.11), both applied only inside
+this step:
+- with transformers 5, `apply_chat_template(tokenize=True)` returns a BatchEncoding where EuroEval
+  expects a list of token ids (it asserts on it);
+- without CUDA, EuroEval converts FP32 models to FP16, which vLLM's CPU backend runs through a slow
+  fallback; on CPU we keep FP32 (as every other vLLM step here does).
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from workflow_scripts.atomic import write_json
+from workflow_scripts.errors import UserError
+
+METRICS_DIR = Path(__file__).resolve().parent / "evaluate_metrics"
+SPLITS = ("train", "val", "test")
+
+
+def prepare_environment(offline: bool) -> None:
+    from workflow_scripts.vllm_engine import prepare_environment as prepare_vllm
+
+    prepare_vllm()
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # else LiteLLM retries a download for ~10 s
+    if offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+
+def install_compat_shims() -> None:
+    import torch
+    import euroeval.benchmark_modules.vllm as euroeval_vllm
+    import euroeval.generation_utils as generation_utils
+    import euroeval.tokenisation_utils as tokenisation_utils
+
+    original_template = tokenisation_utils.apply_chat_template
+
+    def apply_chat_template(*args, **kwargs):
+        result = original_template(*args, **kwargs)
+        if kwargs.get("tokenise") and isinstance(result, Mapping):
+            return list(result["input_ids"])
+        return result
+
+    for module in (tokenisation_utils, euroeval_vllm, generation_utils):
+        if getattr(module, "apply_chat_template", None) is original_template:
+            module.apply_chat_template = apply_chat_template
+
+    if not torch.cuda.is_available():
+        original_llm = euroeval_vllm.LLM
+
+        def LLM(*args, **kwargs):  # noqa: N802 (stands in for vllm.LLM)
+            kwargs["dtype"] = torch.float32
+            kwargs.setdefault("enable_chunked_prefill", False)
+            return original_llm(*args, **kwargs)
+
+        euroeval_vllm.LLM = LLM
+
+
+def tasks_by_name() -> dict:
+    import euroeval.tasks as tasks
+    from euroeval.data_models import Task
+
+    return {task.name: task for task in vars(tasks).values() if isinstance(task, Task)}
+
+
+def custom_dataset_config(name: str, spec: dict):
+    from euroeval import DatasetConfig
+    from euroeval.languages import get_all_languages
+
+    field = f"evaluation.euroeval.custom_datasets.{name}"
+    tasks = tasks_by_name()
+    if spec["task"] not in tasks:
+        raise UserError(f"unknown EuroEval task '{spec['task']}'; known: {', '.join(sorted(tasks))}", field=f"{field}.task")
+    languages = get_all_languages()
+    if spec["language"] not in languages:
+        raise UserError(f"EuroEval does not know the language '{spec['language']}'", field=f"{field}.language")
+    source = {split: str(Path(spec["dir"]).resolve() / f"{split}.csv") for split in SPLITS}
+    for split, path in source.items():
+        if not Path(path).is_file():
+            raise UserError(f"missing {split} split: {path}", file=path, field=f"{field}.dir")
+    extra = {}
+    if spec.get("num_few_shot_examples") is not None:
+        extra["_num_few_shot_examples"] = spec["num_few_shot_examples"]
+    return DatasetConfig(name=name, pretty_name=spec.get("pretty_name") or name, source=source,
+                         task=tasks[spec["task"]], languages=[languages[spec["language"]]], unofficial=True, **extra)
+
+
+def collect_scores(result) -> dict:
+    """{metric: {score, ci95: [low, high], half_width}} from a BenchmarkResult (EuroEval's `_se` is 1.96 SE)."""
+    total = result.results["total"]
+    metrics = {}
+    for key, value in total.items():
+        if key.endswith("_se"):
+            continue
+        name = key.split("_", 1)[1] if key.startswith(("test_", "val_")) else key
+        half = total.get(f"{key}_se")
+        finite = half is not None and math.isfinite(half)
+        metrics[name] = {
+            "score": value,
+            "half_width": half if finite else None,
+            "ci95": [value - half, value + half] if finite else None,
+        }
+    return metrics
+
+
+def euroeval_step(snakemake) -> None:
+    spec = snakemake.params.spec
+    prepare_environment(spec["offline"])
+    from euroeval import Benchmarker
+    from euroeval.exceptions import InvalidBenchmark
+
+    install_compat_shims()
+    datasets = [custom_dataset_config(name, spec["custom_datasets"][name]) if name in spec["custom_datasets"] else name
+                for name in spec["datasets"]]
+    model = str(Path(snakemake.input.model).resolve()) if snakemake.input.get("model") else spec["model"]
+    here = Path.cwd()
+    scratch = Path(tempfile.mkdtemp(prefix="euroeval-", dir=spec.get("scratch_dir")))
+    try:
+        for metric in METRICS_DIR.iterdir():
+            if metric.is_dir() and not metric.name.startswith("_"):
+                (scratch / metric.name).symlink_to(metric)
+        os.chdir(scratch)  # EuroEval and `evaluate` look for metric scripts and write caches here
+        benchmarker = Benchmarker(
+            progress_bar=True, save_results=False, raise_errors=True, cache_dir=str(scratch / "cache"),
+            few_shot=spec["few_shot"], num_iterations=spec["num_iterations"],
+            evaluate_test_split=spec["evaluate_test_split"], gpu_memory_utilization=spec["gpu_memory_utilization"],
+        )
+        results = {}
+        for dataset in datasets:
+            name = dataset if isinstance(dataset, str) else dataset.name
+            try:
+                (result,) = benchmarker.benchmark(model=model, dataset=dataset, language=spec["language"])
+            except InvalidBenchmark as exc:
+                raise UserError(f"EuroEval could not run dataset '{name}': {exc}",
+                                field=f"evaluation.euroeval.datasets.{spec['language']}") from None
+            except ValueError as exc:
+                if "not found" in str(exc).lower() or "unknown" in str(exc).lower():
+                    raise UserError(f"EuroEval does not know the dataset '{name}': {exc}",
+                                    field=f"evaluation.euroeval.datasets.{spec['language']}") from None
+                raise
+            metrics = collect_scores(result)
+            results[name] = {
+                "task": result.task,
+                "primary_metric": next(iter(metrics)),
+                "metrics": metrics,
+                "iterations": result.results.get("raw"),
+                "split": "val" if result.validation_split else "test",
+                "few_shot": result.few_shot,
+            }
+    finally:
+        os.chdir(here)
+        shutil.rmtree(scratch, ignore_errors=True)
+    import euroeval
+
+    write_json({
+        "subject": spec["subject"],
+        "language": spec["language"],
+        "model": spec["model"],
+        "euroeval_version": euroeval.__version__ if hasattr(euroeval, "__version__") else None,
+        "num_iterations": spec["num_iterations"],
+        "datasets": results,
+    }, snakemake.output[0])
+    for name, entry in results.items():
+        main = entry["metrics"][entry["primary_metric"]]
+        print(f"[croco] {spec['subject']} {spec['language']} {name}: {entry['primary_metric']} {main['score']:.2f} ± {main['half_width'] or 0:.2f}")

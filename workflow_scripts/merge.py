@@ -1,0 +1,29 @@
+"""Merge a LoRA adapter into its base model and save a plain model directory (EuroEval cannot take a
+local adapter). Weights keep the base model's stored dtype, so small LoRA deltas are not rounded away."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workflow_scripts.atomic import atomic_directory
+from workflow_scripts.errors import UserError
+
+
+def merge_step(snakemake) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = snakemake.params.spec
+    adapter = Path(snakemake.input.adapter)
+    if not (adapter / "adapter_config.json").is_file():
+        raise UserError("not a LoRA adapter directory (adapter_config.json is missing)", file=str(adapter))
+    torch.set_num_threads(snakemake.threads)
+    base = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype="auto")
+    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    tokenizer = AutoTokenizer.from_pretrained(str(adapter) if (adapter / "tokenizer_config.json").is_file() else spec["model"])
+    with atomic_directory(snakemake.output[0]) as tmp:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "croco_merge.json").write_text(json.dumps({"base": spec["model"], "adapter": str(adapter)}, indent=2) + "\n")
+    print(f"[croco] merged {adapter} into {spec['model']}")

@@ -1,0 +1,96 @@
+"""Win rates of pairwise judgments: raw, length-controlled (Dubois et al., 2024), bootstrap intervals.
+
+Every judged game has an outcome for the evaluated model: 1 win, 0.5 tie, 0 loss (unparseable games are
+counted apart and never enter a rate). The length-controlled win rate fits a logistic model of the outcome
+
+    logit P(model preferred) = intercept + slope * tanh((len_model - len_baseline) / scale)
+
+and reports sigmoid(intercept): the predicted win rate at zero length difference. `scale` is the standard
+deviation of the length differences (AlpacaEval's normalisation). With no length differences the model has
+the intercept alone and the LC win rate equals the raw win rate; when preference follows length only, the
+intercept goes to zero and the LC win rate to 50%.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+RIDGE = 1e-4  # keeps the fit finite when games are separable (all wins, or length decides every game)
+
+
+def raw_win_rate(outcomes) -> float:
+    outcomes = np.asarray(outcomes, dtype=float)
+    return float(outcomes.mean()) if outcomes.size else float("nan")
+
+
+def length_feature(length_difference) -> np.ndarray:
+    diff = np.asarray(length_difference, dtype=float)
+    scale = diff.std()
+    if diff.size == 0 or scale == 0:
+        return np.zeros_like(diff)
+    return np.tanh(diff / scale)
+
+
+def fit_logistic(features: np.ndarray, outcomes: np.ndarray, iterations: int = 100) -> np.ndarray:
+    """Newton-Raphson on the (fractional-outcome) logistic log-likelihood with a tiny ridge."""
+    X = np.column_stack([np.ones(len(outcomes)), features])
+    w = np.zeros(X.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-X @ w))
+        gradient = X.T @ (outcomes - p) - RIDGE * w
+        hessian = (X * (p * (1 - p))[:, None]).T @ X + RIDGE * np.eye(X.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        w += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return w
+
+
+def lc_win_rate(outcomes, length_difference) -> float:
+    outcomes = np.asarray(outcomes, dtype=float)
+    if outcomes.size == 0:
+        return float("nan")
+    feature = length_feature(length_difference)
+    if not feature.any():
+        return raw_win_rate(outcomes)  # the intercept-only fit is the mean outcome exactly
+    intercept = fit_logistic(feature[:, None], outcomes)[0]
+    return float(1.0 / (1.0 + np.exp(-intercept)))
+
+
+def bootstrap_interval(outcomes, length_difference, statistic, samples: int, seed: int,
+                       groups=None) -> tuple[float, float]:
+    """95% percentile interval; resamples prompts (`groups`) when a prompt was judged in both orders."""
+    outcomes = np.asarray(outcomes, dtype=float)
+    length_difference = np.asarray(length_difference, dtype=float)
+    if outcomes.size == 0 or samples == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        groups = np.arange(outcomes.size)
+    unique, group_index = np.unique(np.asarray(groups), return_inverse=True)
+    members = [np.flatnonzero(group_index == g) for g in range(len(unique))]
+    values = np.empty(samples)
+    for b in range(samples):
+        picked = rng.integers(0, len(unique), len(unique))
+        rows = np.concatenate([members[g] for g in picked])
+        values[b] = statistic(outcomes[rows], length_difference[rows])
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def summarize(outcomes, length_difference, groups=None, bootstrap_samples: int = 1000, seed: int = 0) -> dict:
+    """Counts, raw and LC win rate (in percent) with bootstrap 95% intervals."""
+    outcomes = np.asarray(outcomes, dtype=float)
+    length_difference = np.asarray(length_difference, dtype=float)
+    win_low, win_high = bootstrap_interval(outcomes, length_difference, lambda o, d: raw_win_rate(o),
+                                           bootstrap_samples, seed, groups)
+    lc_low, lc_high = bootstrap_interval(outcomes, length_difference, lc_win_rate, bootstrap_samples, seed, groups)
+    return {
+        "games": int(outcomes.size),
+        "wins": int((outcomes == 1).sum()),
+        "ties": int((outcomes == 0.5).sum()),
+        "losses": int((outcomes == 0).sum()),
+        "win_rate": 100 * raw_win_rate(outcomes),
+        "win_rate_ci95": [100 * win_low, 100 * win_high],
+        "lc_win_rate": 100 * lc_win_rate(outcomes, length_difference),
+        "lc_win_rate_ci95": [100 * lc_low, 100 * lc_high],
+    }
