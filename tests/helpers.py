@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import copy
+
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ["Snakefile", "rules", "workflow_scripts", "schemas", "profiles", "data", "config.yaml", "presets"]
+WORKFLOW_PARTS = ["Snakefile", "rules", "workflow_scripts", "schemas", "profiles", "data", "config.yaml", "presets", "report"]
 
 
 def make_workspace(dest: Path) -> Path:
@@ -65,3 +67,22 @@ def work_jobs(result) -> list[tuple[str, str]]:
 
 def load_default_config() -> dict:
     return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+MODEL = "smollm2-135m"
+
+
+def tiny_config(evaluation: bool = False) -> dict:
+    """The embedded default at tiny scale; evaluation and report off unless asked for."""
+    c = copy.deepcopy(load_default_config())
+    c["prompts"]["limit"] = 4
+    c["prompts"]["translations"] = {"da": "data/translations/da.jsonl"}  # de goes through the translate rule
+    c["translation"] = {"model": MODEL, "format": "instruction", "max_tokens": 48}
+    c["generation"].update(samples=3, max_tokens=16)
+    c["training"]["common"].update(max_steps=1, per_device_batch_size=2, max_length=128)
+    c["threads"] = {"engine": 2, "training": 1}
+    if not evaluation:
+        c["evaluation"]["report"] = False
+        c["evaluation"]["euroeval"]["enabled"] = False
+        c["evaluation"]["arena"]["comparisons"] = {}
+    return c

@@ -35,6 +35,21 @@ CASES = [
     ("bad rejection target", lambda c: c["experiments"]["main"].update(rejection_targets=["median"]), "rejection_targets"),
     ("model path that does not exist", lambda c: c["models"].update(other={"path": "/nonexistent/model"}), "models.other.path"),
     ("missing prompt file", lambda c: c["prompts"].update(file="data/prompts/none.jsonl"), "prompts.file"),
+    ("comparison with an adapter no experiment trains",
+     lambda c: c["evaluation"]["arena"]["comparisons"]["multi-dpo-vs-base"].update(model="smollm2-135m/smollm2-135m/multi-da+de/maxr"),
+     "evaluation.arena.comparisons.multi-dpo-vs-base.model"),
+    ("comparison with an undefined model",
+     lambda c: c["evaluation"]["arena"]["comparisons"]["multi-dpo-vs-base"].update(baseline="gemma3-12b"),
+     "evaluation.arena.comparisons.multi-dpo-vs-base.baseline"),
+    ("undefined judge", lambda c: c["evaluation"]["arena"]["judge"].update(model="qwen3"), "evaluation.arena.judge.model"),
+    ("unknown judge mode", lambda c: c["evaluation"]["arena"]["judge"].update(mode="vote"), "evaluation.arena.judge.mode"),
+    ("custom EuroEval dataset listed under another language",
+     lambda c: c["evaluation"]["euroeval"]["datasets"].update(de=["demo-sentiment-da"]), "evaluation.euroeval.datasets.de"),
+    ("custom EuroEval dataset without its files",
+     lambda c: c["evaluation"]["euroeval"]["custom_datasets"]["demo-sentiment-da"].update(dir="data/euroeval/none"),
+     "evaluation.euroeval.custom_datasets.demo-sentiment-da.dir"),
+    ("missing m-ArenaHard prompt file",
+     lambda c: c["evaluation"]["arena"]["prompts"]["files"].update(da="data/arena/none.jsonl"), "evaluation.arena.prompts.files.da"),
 ]
 
 
@@ -52,4 +67,5 @@ def test_valid_default_config_dry_runs(workspace):
     result = dry_run(workspace, load_default_config())
     assert result.returncode == 0, result.stderr
     rules = {rule for rule, _ in planned_jobs(result)}
-    assert {"base_model", "prompt_set", "generate", "score", "preference_dataset", "translated_dataset", "train"} <= rules
+    assert {"base_model", "prompt_set", "generate", "score", "preference_dataset", "translated_dataset", "train",
+            "merge_adapter", "euroeval", "arena_prompts", "arena_answers", "arena_judge", "arena_winrate", "report"} <= rules

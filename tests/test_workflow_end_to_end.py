@@ -8,21 +8,9 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import load_default_config, make_workspace, snakemake, work_jobs, write_config
+from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 LANGS = ["da", "de", "en"]
-MODEL = "smollm2-135m"
-
-
-def tiny_config():
-    c = copy.deepcopy(load_default_config())
-    c["prompts"]["limit"] = 4
-    c["prompts"]["translations"] = {"da": "data/translations/da.jsonl"}  # de goes through the translate rule
-    c["translation"] = {"model": MODEL, "format": "instruction", "max_tokens": 48}
-    c["generation"].update(samples=3, max_tokens=16)
-    c["training"]["common"].update(max_steps=1, per_device_batch_size=2, max_length=128)
-    c["threads"] = {"engine": 2, "training": 1}
-    return c
 
 
 @pytest.fixture(scope="module")

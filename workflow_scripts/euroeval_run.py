@@ -137,19 +137,23 @@ def euroeval_step(snakemake) -> None:
             few_shot=spec["few_shot"], num_iterations=spec["num_iterations"],
             evaluate_test_split=spec["evaluate_test_split"], gpu_memory_utilization=spec["gpu_memory_utilization"],
         )
+        names = [d if isinstance(d, str) else d.name for d in datasets]
+        field = f"evaluation.euroeval.datasets.{spec['language']}"
+        try:  # one call for all datasets: EuroEval loads the model once per call
+            benchmark_results = benchmarker.benchmark(model=model, dataset=datasets, language=spec["language"])
+        except InvalidBenchmark as exc:
+            raise UserError(f"EuroEval could not run the datasets {names}: {exc}", field=field) from None
+        except ValueError as exc:
+            if "not found" in str(exc).lower() or "unknown" in str(exc).lower():
+                raise UserError(f"EuroEval does not know one of the datasets {names}: {exc}", field=field) from None
+            raise
+        by_name = {result.dataset: result for result in benchmark_results}
+        missing = [name for name in names if name not in by_name]
+        if missing:
+            raise UserError(f"EuroEval returned no result for {missing}", field=field)
         results = {}
-        for dataset in datasets:
-            name = dataset if isinstance(dataset, str) else dataset.name
-            try:
-                (result,) = benchmarker.benchmark(model=model, dataset=dataset, language=spec["language"])
-            except InvalidBenchmark as exc:
-                raise UserError(f"EuroEval could not run dataset '{name}': {exc}",
-                                field=f"evaluation.euroeval.datasets.{spec['language']}") from None
-            except ValueError as exc:
-                if "not found" in str(exc).lower() or "unknown" in str(exc).lower():
-                    raise UserError(f"EuroEval does not know the dataset '{name}': {exc}",
-                                    field=f"evaluation.euroeval.datasets.{spec['language']}") from None
-                raise
+        for name in names:
+            result = by_name[name]
             metrics = collect_scores(result)
             results[name] = {
                 "task": result.task,

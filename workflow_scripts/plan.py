@@ -139,9 +139,11 @@ def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
         for lang in langs:
             jobs[(exp["policy"], lang)] = None
         for training in experiment_trainings(config, exp):
-            own = scope_languages(training.scope)
             mono = training.scope.startswith("mono-")
-            for lang in (own if mono and evaluation["mono_adapters"] == "own_language" else langs):
+            # An experiment's explicit eval_languages apply to its monolingual adapters too (e.g. English-only
+            # training evaluated everywhere); otherwise they are evaluated on their own language.
+            own_only = mono and evaluation["mono_adapters"] == "own_language" and not exp.get("eval_languages")
+            for lang in (scope_languages(training.scope) if own_only else langs):
                 if lang in available:
                     jobs[(subject_of(training), lang)] = None
     return list(jobs)

@@ -1,0 +1,127 @@
+"""Evaluation at tiny scale, for real: adapters merged, EuroEval (offline custom datasets, local metric
+scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
+`snakemake --report`, and both pages rendered by headless Chromium."""
+import json
+import shutil
+import subprocess
+
+import matplotlib.image
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
+
+MULTI_DPO = f"{MODEL}/{MODEL}/multi-da+en/dpo-mean_minus_2sigma-chosen"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def evaluation_config():
+    c = tiny_config(evaluation=True)
+    c["languages"] = ["en", "da"]
+    c["prompts"]["translations"] = {"da": "data/translations/da.jsonl"}
+    c["translation"] = {"model": None}
+    c["experiments"] = {"main": {"policy": MODEL, "methods": ["dpo", "maxr"], "regimes": ["mono", "multi"]}}
+    euroeval = c["evaluation"]["euroeval"]
+    euroeval["datasets"] = {"da": ["demo-sentiment-da", "demo-knowledge-da"]}  # English has none: not evaluated
+    euroeval["custom_datasets"] = {k: v for k, v in euroeval["custom_datasets"].items() if v["language"] == "da"}
+    euroeval["num_iterations"] = 2
+    arena = c["evaluation"]["arena"]
+    arena["languages"] = ["da"]
+    arena["prompts"]["files"] = {"da": "data/arena/da.jsonl"}
+    arena["prompts"]["limit"] = 4
+    arena["generation"]["max_tokens"] = 16
+    arena["comparisons"] = {"dpo-vs-base": {"model": MULTI_DPO, "baseline": MODEL}}
+    arena["bootstrap_samples"] = 100
+    return c
+
+
+EXPECTED_EUROEVAL = sorted([
+    f"results/euroeval/{MODEL}/da.json",
+    f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen/da.json",
+    f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr/da.json",
+    f"results/euroeval/{MULTI_DPO}/da.json",
+    f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/da.json",
+])
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    ws = make_workspace(tmp_path_factory.mktemp("evaluation"))
+    config = write_config(ws, evaluation_config())
+    planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    euroeval_jobs = sorted(out for rule, out in work_jobs(planned) if rule == "euroeval")
+    assert euroeval_jobs == EXPECTED_EUROEVAL  # base, monolingual Danish adapters, multilingual adapters
+    result = snakemake(ws, "--cores", "2", "--configfile", str(config))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-8000:]
+    report = snakemake(ws, "--configfile", str(config), "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    return ws, config
+
+
+def test_euroeval_scores_every_subject_with_intervals(evaluated):
+    ws, _ = evaluated
+    for path in EXPECTED_EUROEVAL:
+        result = json.loads((ws / path).read_text())
+        assert result["language"] == "da" and set(result["datasets"]) == {"demo-sentiment-da", "demo-knowledge-da"}
+        for name, entry in result["datasets"].items():
+            assert entry["task"] in ("sentiment-classification", "knowledge")
+            assert len(entry["iterations"]) == 2
+            main = entry["metrics"][entry["primary_metric"]]
+            assert -100 <= main["score"] <= 100
+            low, high = main["ci95"]
+            assert low <= main["score"] <= high
+    assert not (ws / "results/merged").exists() or not any((ws / "results/merged").rglob("*.safetensors")), \
+        "merged model copies are temporary"
+
+
+def test_arena_answers_judgments_and_win_rates(evaluated):
+    ws, _ = evaluated
+    for subject in (MODEL, MULTI_DPO):
+        answers = pq.read_table(ws / f"results/arena/answers/{subject}/da.parquet").to_pandas()
+        assert list(answers.prompt_id) == ["arena-001", "arena-002", "arena-003", "arena-004"]
+        assert (answers.answer_tokens > 0).all() and (answers.subject == subject).all()
+    judgments = pq.read_table(ws / "results/arena/judgments/dpo-vs-base/da.parquet").to_pandas()
+    assert len(judgments) == 8 and judgments.groupby("prompt_id").model_is_first.nunique().eq(2).all()  # both orders
+    assert set(judgments.verdict.dropna()) <= {"1", "2", "T"}
+    result = json.loads((ws / "results/arena/winrates/dpo-vs-base/da.json").read_text())
+    overall = result["overall"]
+    assert overall["games"] + overall["unparseable"] == 8
+    assert overall["wins"] + overall["ties"] + overall["losses"] == overall["games"]
+    assert 0 <= overall["lc_win_rate"] <= 100 and len(overall["lc_win_rate_ci95"]) == 2
+    assert set(result["by_subcategory"]) == {"poem", "story", "word_problem", "arithmetic"}
+    assert result["model"] == MULTI_DPO and result["baseline"] == MODEL
+
+
+def test_report_files_and_second_run(evaluated):
+    ws, config = evaluated
+    summary = (ws / "results/report/summary.html").read_text()
+    assert summary.count("data:image/png;base64,") == 4 and "<table" in summary
+    assert "Paired DPO" in summary and "Max-R" in summary and "dpo-vs-base" in summary
+    scores = (ws / "results/report/euroeval_scores.csv").read_text().splitlines()
+    assert len(scores) == 1 + 5 * 2  # header + 5 subjects x 2 datasets
+    html = (ws / "results/report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "summary.html" in html and "arena_lc_win_rates.png" in html
+    again = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
+    assert again.returncode == 0 and work_jobs(again) == [], "a finished run (with its merged models gone) reruns nothing"
+
+
+def screenshot(url, path, height):
+    subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--window-size=1400,{height}", "--virtual-time-budget=15000", f"--screenshot={path}", url],
+                   check=True, capture_output=True, timeout=180)
+    image = matplotlib.image.imread(path)
+    return image
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by envs/setup-cpu.sh")
+def test_report_renders_in_headless_chromium(evaluated, tmp_path):
+    ws, _ = evaluated
+    summary = screenshot((ws / "results/report/summary.html").as_uri(), tmp_path / "summary.png", 3000)
+    # Tables and plots make a varied page: many distinct colours, not a blank or an error page.
+    assert summary.std() > 0.05
+    assert len({tuple(px) for px in summary[::7, ::7, :3].reshape(-1, 3).round(2)}) > 50
+    snakemake_report = screenshot((ws / "results/report.html").as_uri(), tmp_path / "snakemake-report.png", 1200)
+    assert snakemake_report.std() > 0.05
+    shutil.copy(tmp_path / "summary.png", ws / "results/summary-screenshot.png")
+    shutil.copy(tmp_path / "snakemake-report.png", ws / "results/report-screenshot.png")
