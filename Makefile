@@ -6,6 +6,7 @@ setup:
 
 demo: setup
 	.venv/bin/snakemake --cores 2
+	.venv/bin/snakemake --report results/report.html
 
 test: setup
 	.venv/bin/python -m pytest -q tests

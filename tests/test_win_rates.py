@@ -111,3 +111,24 @@ def test_win_rates_count_unparseable_apart_and_split_by_subcategory():
     assert overall["lc_win_rate"] == pytest.approx(overall["win_rate"])  # equal lengths
     assert set(result["by_subcategory"]) == {"arithmetic", "algebra", "coding"}  # category fills a missing subcategory
     assert result["by_subcategory"]["algebra"]["unparseable"] == 1
+
+
+def test_logprob_verdicts_cancel_position_bias():
+    from workflow_scripts.arena import logprob_verdicts
+
+    games = game_plan(["p1", "p2", "p3"], "both", seed=0)
+    # The judge always prefers slot 1 by 2 nats; on p1 it also likes the model's answer by 0.5, on p2 the
+    # answers are identical, on p3 it likes the baseline's answer by 0.25.
+    def score(pid, first):
+        content = {"p1": 0.5, "p2": 0.0, "p3": -0.25}[pid] * (1 if first else -1)
+        return {"1": -0.1, "2": -0.1 - 2.0 - content, "T": -3.0}
+    scores = [score(pid, first) for pid, first in games]
+    naive = logprob_verdicts(scores, games, allow_ties=True, tie_margin=0.0, debias=False)
+    assert naive == ["1"] * 6  # position bias alone: every game goes to slot 1
+    debiased = logprob_verdicts(scores, games, allow_ties=True, tie_margin=0.0, debias=True)
+    outcomes = [outcome_for_model(v, first) for v, (_, first) in zip(debiased, games)]
+    assert outcomes == [1.0, 1.0, 0.5, 0.5, 0.0, 0.0]
+    no_ties = logprob_verdicts(scores, games, allow_ties=False, tie_margin=0.0, debias=True)
+    assert no_ties[2:4] == [None, None]  # an exact tie where none is allowed is not guessed
+    wide = logprob_verdicts(scores, games, allow_ties=True, tie_margin=0.3, debias=True)
+    assert [outcome_for_model(v, f) for v, (_, f) in zip(wide, games)] == [1.0, 1.0, 0.5, 0.5, 0.5, 0.5]

@@ -6,7 +6,7 @@ language (JSONL/Parquet/CSV with prompt_id or question_id, prompt, and optional 
 The judge sees the question and two answers and ends with a verdict: [[1]], [[2]] or, when ties are
 allowed, [[T]]. A verdict is read only when the judge gave exactly one distinct one after its reasoning;
 anything else is counted as unparseable, never guessed. A small judge may instead be read through the
-log-probabilities of the verdict tokens (mode `logprobs`), which always yields a verdict.
+log-probabilities of the verdict tokens (mode `logprobs`, position-debiased when both orders are judged).
 """
 from __future__ import annotations
 
@@ -191,6 +191,41 @@ def game_plan(prompt_ids: list[str], orders: str, seed: int) -> list[tuple[str, 
     return games
 
 
+def logprob_verdicts(scores: list[dict], games: list[tuple[str, bool]], allow_ties: bool, tie_margin: float,
+                     debias: bool) -> list[str | None]:
+    """Verdicts from the log-probabilities of the verdict tokens.
+
+    Small judges prefer a position regardless of content. With both orders judged (`debias`), the model's
+    margin, log p(its slot) - log p(the other slot), is averaged over the prompt's two games and decides
+    both; otherwise each game is read alone (the most likely of 1, 2 and T). A margin within `tie_margin`
+    is a tie; where ties are not allowed, it is unparseable rather than guessed.
+    """
+    def margin(score, model_is_first):
+        if "1" not in score or "2" not in score:
+            return None
+        return (score["1"] - score["2"]) * (1 if model_is_first else -1)
+
+    if not debias:
+        return [max(score, key=score.get) if score else None for score in scores]
+    by_prompt: dict[str, list[float]] = {}
+    for score, (pid, first) in zip(scores, games):
+        value = margin(score, first)
+        by_prompt.setdefault(pid, []).append(value)
+    verdicts = []
+    for pid, first in games:
+        values = by_prompt[pid]
+        if any(v is None for v in values):
+            verdicts.append(None)
+            continue
+        mean = sum(values) / len(values)
+        if abs(mean) <= tie_margin:
+            verdicts.append("T" if allow_ties else None)
+        else:
+            model_wins = mean > 0
+            verdicts.append("1" if model_wins == first else "2")
+    return verdicts
+
+
 def outcome_for_model(verdict: str | None, model_is_first: bool) -> float | None:
     if verdict is None:
         return None
@@ -258,12 +293,12 @@ def judge_step(snakemake) -> None:
         labels = ["1", "2"] + (["T"] if judge["allow_ties"] else [])
         ids = {label: _single_token(tokenizer, label) for label in labels}
         params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids), allowed_token_ids=list(ids.values()))
+        scores = []
         for out in llm.generate(rendered, params, use_tqdm=True):
             top = out.outputs[0].logprobs[0]
-            scores = {label: top[i].logprob for label, i in ids.items() if i in top}
-            best = max(scores, key=scores.get) if scores else None
-            verdicts.append(best)
-            raw.append(json.dumps({k: round(v, 4) for k, v in scores.items()}))
+            scores.append({label: top[i].logprob for label, i in ids.items() if i in top})
+        raw = [json.dumps({k: round(v, 4) for k, v in s.items()}) for s in scores]
+        verdicts = logprob_verdicts(scores, games, judge["allow_ties"], judge["tie_margin"], judge["orders"] == "both")
     else:
         params = SamplingParams(max_tokens=judge["max_tokens"], temperature=judge["temperature"], seed=judge["seed"])
         for out in llm.generate(rendered, params, use_tqdm=True):

@@ -11,7 +11,7 @@ this step:
 - with transformers 5, `apply_chat_template(tokenize=True)` returns a BatchEncoding where EuroEval
   expects a list of token ids (it asserts on it);
 - without CUDA, EuroEval converts FP32 models to FP16, which vLLM's CPU backend runs through a slow
-  fallback; on CPU we keep FP32 (as every other vLLM step here does).
+  fallback; on CPU we keep FP32 and an in-process engine (as every other vLLM step here does).
 """
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def install_compat_shims() -> None:
 
         def LLM(*args, **kwargs):  # noqa: N802 (stands in for vllm.LLM)
             kwargs["dtype"] = torch.float32
-            kwargs.setdefault("enable_chunked_prefill", False)
+            kwargs["enable_chunked_prefill"] = False
+            # EuroEval asks for the multiprocessing backend ("1 GPU"); in-process starts ~10 s faster here.
+            kwargs["distributed_executor_backend"] = "uni"
             return original_llm(*args, **kwargs)
 
         euroeval_vllm.LLM = LLM

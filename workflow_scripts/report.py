@@ -82,6 +82,8 @@ def delta_cell(value: float, absolute: bool) -> str:
         return "<td class='na'>–</td>"
     if absolute:
         return f"<td class='abs'>{value:.1f}</td>"
+    if value == 0:
+        return "<td>±0.0</td>"
     shade = min(abs(value) / 10, 1.0)
     color = f"rgba(46,160,67,{0.15 + 0.6 * shade:.2f})" if value > 0 else f"rgba(218,54,51,{0.15 + 0.6 * shade:.2f})"
     return f"<td style='background:{color}'>{value:+.1f}</td>"
