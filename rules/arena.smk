@@ -35,7 +35,8 @@ def answers_spec(wc):
     return {
         **model_params(base),
         "subject": wc.subject,
-        "max_lora_rank": config["training"]["lora"]["r"],
+        # vLLM accepts only some ranks as max_lora_rank: the smallest one that holds the adapters' rank.
+        "max_lora_rank": min(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= config["training"]["lora"]["r"]),
         "engine": config["engine"],
         **generation,
         "code": step_code("arena_answers"),

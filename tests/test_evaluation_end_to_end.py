@@ -99,7 +99,7 @@ def test_report_files_and_second_run(evaluated):
     assert summary.count("data:image/png;base64,") == 4 and "<table" in summary
     assert "Paired DPO" in summary and "Max-R" in summary and "dpo-vs-base" in summary
     scores = (ws / "results/report/euroeval_scores.csv").read_text().splitlines()
-    assert len(scores) == 1 + 5 * 2  # header + 5 subjects x 2 datasets
+    assert len(scores) == 1 + 5 * 2 * 2  # header + 5 subjects x 2 datasets x 2 metrics (primary first)
     html = (ws / "results/report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "summary.html" in html and "arena_lc_win_rates.png" in html
     again = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))

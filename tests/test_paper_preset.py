@@ -25,4 +25,11 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     assert len(adapters) == 24 + 24 + 16 + 2 + 16
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
     assert not any("models/" in out for _, out in jobs)  # Hub models need no materialization
+    # EuroEval: 2 bases x 7 languages; per policy 21 monolingual adapters on their own language and 3
+    # multilingual ones on all 7; English-only adapters on all 7 (18 more); the ablations' new adapters.
+    assert counts["euroeval"] == 14 + 42 + 42 + 18 + 14 + 28 + 28
+    assert counts["merge_adapter"] == len(adapters)  # every adapter is evaluated somewhere
+    # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer each language once.
+    assert counts["arena_judge"] == counts["arena_winrate"] == 42 and counts["arena_answers"] == 42
+    assert counts["report"] == 1
     print(f"paper preset dry run: {len(jobs)} jobs in {elapsed:.1f} s")

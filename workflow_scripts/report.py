@@ -53,17 +53,18 @@ def euroeval_frame(paths) -> pd.DataFrame:
         result = json.loads(Path(path).read_text())
         policy, method, regime = method_label(result["subject"])
         for name, entry in result["datasets"].items():
-            metric = entry["primary_metric"]
-            value = entry["metrics"][metric]
-            rows.append({"subject": result["subject"], "policy": policy, "method": method, "regime": regime,
-                         "language": result["language"], "dataset": name, "metric": metric,
-                         "score": value["score"], "ci95_half_width": value["half_width"]})
+            for metric, value in entry["metrics"].items():
+                rows.append({"subject": result["subject"], "policy": policy, "method": method, "regime": regime,
+                             "language": result["language"], "dataset": name, "metric": metric,
+                             "primary": metric == entry["primary_metric"],
+                             "score": value["score"], "ci95_half_width": value["half_width"]})
     return pd.DataFrame(rows, columns=["subject", "policy", "method", "regime", "language", "dataset", "metric",
-                                       "score", "ci95_half_width"])
+                                       "primary", "score", "ci95_half_width"])
 
 
 def euroeval_deltas(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (policy, method, regime) and language: mean over datasets of (score - base score)."""
+    frame = frame[frame["primary"].astype(bool)]
     if frame.empty:
         return pd.DataFrame()
     base = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
@@ -99,7 +100,8 @@ def euroeval_table_html(deltas: pd.DataFrame, frame: pd.DataFrame) -> str:
         absolute = method.startswith("base")
         cells = "".join(delta_cell(row[lang], absolute) for lang in langs)
         body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(method)}</td><td>{regime}</td>{cells}</tr>")
-    metrics = ", ".join(sorted({f"{d}: {m}" for d, m in zip(frame["dataset"], frame["metric"])}))
+    primary = frame[frame["primary"].astype(bool)]
+    metrics = ", ".join(sorted({f"{d}: {m}" for d, m in zip(primary["dataset"], primary["metric"])}))
     return (
         "<table class='results'><thead><tr><th>policy</th><th>method</th><th>regime</th>" + head + "</tr></thead>"
         "<tbody>" + "".join(body) + "</tbody></table>"
@@ -134,7 +136,7 @@ def flatten(block: dict) -> dict:
 def arena_plot(overall: pd.DataFrame, path) -> None:
     comparisons = list(dict.fromkeys(overall["comparison"])) if not overall.empty else []
     langs = sorted(set(overall["language"])) if not overall.empty else []
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(langs) * max(len(comparisons), 1) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(langs) * max(len(comparisons), 1) + 3), 3.8))
     width = 0.8 / max(len(comparisons), 1)
     for i, name in enumerate(comparisons):
         part = overall[overall["comparison"] == name].set_index("language").reindex(langs)
@@ -147,7 +149,7 @@ def arena_plot(overall: pd.DataFrame, path) -> None:
     ax.set_xticks(np.arange(len(langs)), langs)
     ax.set_ylim(0, 100)
     ax.set_ylabel("LC win rate (%)")
-    ax.set_title("m-ArenaHard: length-controlled win rate per language (95% bootstrap intervals)")
+    ax.set_title("m-ArenaHard: LC win rate per language\n(95% bootstrap intervals; dashed: parity)", fontsize=10)
     if comparisons:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
