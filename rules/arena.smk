@@ -22,6 +22,8 @@ rule arena_prompts:
         "results/arena/prompts/{lang}.parquet",
     params:
         spec=arena_prompts_spec,
+    resources:
+        **job_resources("light"),
     log:
         "logs/arena_prompts/{lang}.log",
     cache: True
@@ -52,6 +54,8 @@ rule arena_answers:
         "results/arena/answers/{subject}/{lang}.parquet",
     params:
         spec=answers_spec,
+    resources:
+        **job_resources("engine"),
     log:
         "logs/arena_answers/{subject}/{lang}.log",
     cache: True
@@ -86,6 +90,8 @@ rule arena_judge:
         "results/arena/judgments/{comparison}/{lang}.parquet",
     params:
         spec=judge_spec,
+    resources:
+        **job_resources("engine"),
     log:
         "logs/arena_judge/{comparison}/{lang}.log",
     cache: True
@@ -114,6 +120,8 @@ rule arena_winrate:
         "results/arena/winrates/{comparison}/{lang}.json",
     params:
         spec=win_rate_spec,
+    resources:
+        **job_resources("light"),
     log:
         "logs/arena_winrate/{comparison}/{lang}.log",
     script:

@@ -63,3 +63,14 @@ def model_input(name):
     # Not ancient(): Snakemake never checks the params of jobs below an ancient-only input of a rerun job.
     # A directory's age is that of its .snakemake_timestamp, so touching the model changes nothing.
     return materialized_input(config, name)
+
+
+def job_resources(kind):
+    """Snakemake resources of a kind of job (see `resources:` in the config schema)."""
+    spec = config["resources"][kind]
+    out = {"mem_mb": spec["mem_mb"], "runtime": spec["runtime"]}
+    if spec["gpu"]:
+        out["gpu"] = spec["gpu"]
+        if spec.get("gpu_model"):
+            out["gpu_model"] = spec["gpu_model"]
+    return out

@@ -23,6 +23,8 @@ rule preference_dataset:
         dataset=r"dpo-(mean_minus_2sigma|q1|min)-(chosen|rejected|random)|maxr",
     params:
         spec=dataset_spec,
+    resources:
+        **job_resources("light"),
     log:
         "logs/dataset/{source}/{scope}/{dataset}.log",
     cache: True
@@ -38,6 +40,8 @@ rule translated_dataset:
         stats=f"results/datasets/{TRANSLATED}/{{scope}}/sft.stats.json",
     params:
         spec=lambda wc: dataset_spec(wc, "sft"),
+    resources:
+        **job_resources("light"),
     log:
         f"logs/dataset/{TRANSLATED}/{{scope}}/sft.log",
     cache: True

@@ -25,6 +25,8 @@ rule merge_adapter:
         temp(directory("results/merged/{policy}/{source}/{scope}/{dataset}")),
     params:
         spec=merge_spec,
+    resources:
+        **job_resources("training"),
     log:
         "logs/merge_adapter/{policy}/{source}/{scope}/{dataset}.log",
     threads: config["threads"]["training"]
@@ -68,6 +70,8 @@ rule euroeval:
         "results/euroeval/{subject}/{lang}.json",
     params:
         spec=euroeval_spec,
+    resources:
+        **job_resources("euroeval"),
     log:
         "logs/euroeval/{subject}/{lang}.log",
     cache: True

@@ -26,6 +26,8 @@ rule generate:
         "results/generations/{generator}/{lang}.parquet",
     params:
         spec=generation_spec,
+    resources:
+        **job_resources("engine"),
     log:
         "logs/generate/{generator}/{lang}.log",
     cache: True

@@ -12,6 +12,8 @@ rule base_model:
         model=directory("results/models/{model}"),
     params:
         spec=lambda wc: base_model_spec(wc.model),
+    resources:
+        **job_resources("light"),
     log:
         "logs/base_model/{model}.log",
     cache: True

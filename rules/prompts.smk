@@ -41,6 +41,8 @@ rule prompt_set:
         "results/prompts/{lang}.parquet",
     params:
         spec=prompt_set_spec,
+    resources:
+        **job_resources("light"),
     log:
         "logs/prompt_set/{lang}.log",
     cache: True
@@ -66,6 +68,8 @@ rule translate:
             "engine": config["engine"],
             "code": step_code("translate"),
         },
+    resources:
+        **job_resources("engine"),
     log:
         "logs/translate/{translator}/{lang}.log",
     cache: True

@@ -23,6 +23,8 @@ rule report:
             "policies": sorted({exp["policy"] for exp in config["experiments"].values()}),
             "code": step_code("report"),
         },
+    resources:
+        **job_resources("light"),
     log:
         "logs/report/report.log",
     script:

@@ -22,6 +22,8 @@ rule score:
         "results/scores/{generator}/{lang}.parquet",
     params:
         spec=score_spec,
+    resources:
+        **job_resources("engine"),
     log:
         "logs/score/{generator}/{lang}.log",
     cache: True

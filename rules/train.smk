@@ -25,6 +25,8 @@ rule train:
         adapter=directory("results/adapters/{policy}/{source}/{scope}/{dataset}"),
     params:
         spec=training_spec,
+    resources:
+        **job_resources("training"),
     log:
         "logs/train/{policy}/{source}/{scope}/{dataset}.log",
     cache: True
