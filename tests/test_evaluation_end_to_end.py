@@ -4,6 +4,7 @@ scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win r
 import json
 import shutil
 import subprocess
+import sys
 
 import matplotlib.image
 import pyarrow.parquet as pq
@@ -125,3 +126,21 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
     assert snakemake_report.std() > 0.05
     shutil.copy(tmp_path / "summary.png", ws / "results/summary-screenshot.png")
     shutil.copy(tmp_path / "snakemake-report.png", ws / "results/report-screenshot.png")
+
+
+def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
+    ws, config = evaluated
+    roots = subprocess.run([sys.executable, "-m", "workflow_scripts.plan", "roots", "en", "--configfile", str(config)],
+                           cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+    assert roots == ["results/prompts/en.parquet"]  # English has no EuroEval datasets and no m-ArenaHard here
+    planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    jobs = work_jobs(planned)
+    outputs = [out for _, out in jobs]
+    # English's samples, its monolingual adapters, and the multilingual (da+en) adapters with their evaluations
+    assert all(("/en." in out or "mono-en" in out or "multi-da+en" in out or "dpo-vs-base" in out
+                or out.startswith("results/report/")) for out in outputs), outputs
+    assert not any("mono-da" in out for out in outputs)
+    assert f"results/euroeval/{MULTI_DPO}/da.json" in outputs and f"results/euroeval/{MODEL}/da.json" not in outputs
+    assert f"results/arena/answers/{MULTI_DPO}/da.parquet" in outputs
+    assert f"results/arena/answers/{MODEL}/da.parquet" not in outputs

@@ -1,5 +1,9 @@
 """The paper preset validates and dry-runs here, and its ablations share artifacts with the main runs."""
+import shutil
+import subprocess
 import time
+
+import pytest
 
 from helpers import REPO, make_workspace, snakemake, work_jobs
 
@@ -33,3 +37,15 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     assert counts["arena_judge"] == counts["arena_winrate"] == 42 and counts["arena_answers"] == 42
     assert counts["report"] == 1
     print(f"paper preset dry run: {len(jobs)} jobs in {elapsed:.1f} s")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz is installed by envs/setup-cpu.sh")
+@pytest.mark.parametrize("flag", ["--rulegraph", "--dag"])
+def test_the_plan_draws_as_svg(tmp_path, flag):
+    ws = make_workspace(tmp_path / "ws")
+    result = snakemake(ws, flag)
+    assert result.returncode == 0, result.stderr[-2000:]
+    svg = subprocess.run(["dot", "-Tsvg"], input=result.stdout, capture_output=True, text=True, check=True).stdout
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for rule in ("generate", "score", "train", "euroeval", "arena_judge", "report"):
+        assert rule in svg

@@ -4,6 +4,8 @@ import copy
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -163,3 +165,14 @@ def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
     assert planned.returncode == 0
     assert rules_of(work_jobs(planned)) == {"prompt_set": 3, "translate": 1, "translated_dataset": 1}
     assert "will be obtained from global between-workflow cache" not in planned.stdout
+
+
+def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
+    ws, config = finished
+    roots = subprocess.run([sys.executable, "-m", "workflow_scripts.plan", "roots", "de", "--configfile", str(config)],
+                           cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+    assert roots == [f"results/translations/{MODEL}/de.parquet", "results/prompts/de.parquet"]
+    jobs = dry(ws, config, "--forcerun", *roots)
+    assert rules_of(jobs) == {"translate": 1, "prompt_set": 1, "generate": 1, "score": 1, "preference_dataset": 4,
+                              "translated_dataset": 2, "train": 6}
+    assert all(("de" in out) for _, out in jobs), jobs  # mono-de or multi-da+de+en, never da/en alone

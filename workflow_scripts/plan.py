@@ -324,3 +324,45 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
                 model_spec(config, ref, field=field)
         if pair["model"] == pair["baseline"]:
             raise UserError("a model compared with itself", field=f"evaluation.arena.comparisons.{name}")
+
+
+# ---------------------------------------------------------------- rebuilding one language
+
+def language_roots(config: dict, lang: str) -> list[str]:
+    """The first artifacts of one language. Forcing them (snakemake --forcerun) reruns everything of that
+    language: its translation, prompts, generations, scores, monolingual datasets, adapters and evaluations,
+    the multilingual artifacts whose pools include it, and the base models' evaluations in it."""
+    if lang not in config["languages"]:
+        raise UserError(f"'{lang}' is not in languages {config['languages']}", field="languages")
+    roots = [f"results/prompts/{lang}.parquet"]
+    translator = config.get("translation", {}).get("model")
+    if lang != config["source_language"] and lang not in config["prompts"].get("translations", {}):
+        roots.insert(0, f"results/translations/{translator}/{lang}.parquet")
+    roots += [euroeval_path(subject, l) for subject, l in euroeval_jobs(config) if l == lang and "/" not in subject]
+    if any(l == lang for _, l in arena_jobs(config)["answers"]):
+        roots.append(f"results/arena/prompts/{lang}.parquet")
+    return roots
+
+
+def main(argv=None) -> None:
+    """python -m workflow_scripts.plan roots <lang> [--configfile FILE]: the files to pass to --forcerun."""
+    import argparse
+
+    import yaml
+    from snakemake.utils import validate
+
+    parser = argparse.ArgumentParser(prog="python -m workflow_scripts.plan")
+    parser.add_argument("command", choices=["roots"])
+    parser.add_argument("language")
+    parser.add_argument("--configfile", default="config.yaml")
+    args = parser.parse_args(argv)
+    config = yaml.safe_load(Path(args.configfile).read_text())
+    validate(config, str(Path(__file__).resolve().parents[1] / "schemas/config.schema.yaml"))
+    try:
+        print(" ".join(language_roots(config, args.language)))
+    except UserError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()
