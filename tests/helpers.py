@@ -83,6 +83,5 @@ def tiny_config(evaluation: bool = False) -> dict:
     c["threads"] = {"engine": 2, "training": 1}
     if not evaluation:
         c["evaluation"]["report"] = False
-        c["evaluation"]["euroeval"]["enabled"] = False
-        c["evaluation"]["arena"]["comparisons"] = {}
+        c["evaluation"] = {"report": False, "euroeval": {"enabled": False}, "arena": {"comparisons": {}}}
     return c
