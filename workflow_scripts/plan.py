@@ -184,16 +184,15 @@ REPORT_FILES = {
 
 
 def report_inputs(config: dict) -> dict[str, list[str]]:
-    from itertools import chain
-
     jobs = arena_jobs(config)
     trained = trainings(config)
-    generators = sorted({t.source for t in trained if t.source != TRANSLATED})
+    # only the scores some training set is built from: a generator may serve a subset of the languages
+    scores = dict.fromkeys(f"results/scores/{t.source}/{lang}.parquet"
+                           for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope))
     return {
         "euroeval": [euroeval_path(s, lang) for s, lang in euroeval_jobs(config)],
         "winrates": [winrate_path(c, lang) for c, lang in jobs["comparisons"]],
-        "scores": list(chain.from_iterable(
-            [f"results/scores/{g}/{lang}.parquet" for lang in config["languages"]] for g in generators)),
+        "scores": list(scores),
         "pairs": [f"results/datasets/{t.source}/{t.scope}/{t.dataset}.parquet"
                   for t in trained if t.dataset.startswith("dpo-")],
         "adapters": [t.adapter_dir for t in trained],
