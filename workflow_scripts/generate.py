@@ -2,11 +2,20 @@
 
 Every sample gets its own seed, derived from (seed, prompt id, language, sample index), so a sample is
 the same whether it was generated in one run or in a resumed one, whatever the batching.
+
+A killed job resumes: every chunk of prompts is checkpointed as its own Parquet file (written atomically)
+in `<output>.parts/`, tagged with a digest of everything that determines the samples. A rerun keeps the
+chunks with a matching digest, generates the rest, and assembles the output from the chunks, so no sample
+is lost or duplicated; the checkpoints are removed once the output is complete.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import shutil
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,8 +42,23 @@ GENERATION_SCHEMA = pa.schema([
     ("seed", pa.int64()),
 ])
 
-# Prompts per vLLM call: bounds memory at paper scale (20K prompts x 64 samples) and gives progress.
-PROMPTS_PER_CHUNK = 256
+# Prompts per vLLM call and per checkpoint: bounds memory at paper scale (20K prompts x 64 samples), gives
+# progress, and is what a killed job loses at most. It does not change the samples.
+PROMPTS_PER_CHUNK = int(os.environ.get("CROCO_PROMPTS_PER_CHUNK", 256))
+
+
+def checkpoint_dir(output, spec: dict, ids: list[str]) -> Path:
+    """`<output>.parts/`, emptied unless its checkpoints were made for the same samples."""
+    parts = Path(f"{output}.parts")
+    key = hashlib.sha256(json.dumps([spec, ids], sort_keys=True, default=str).encode()).hexdigest()
+    tag = parts / "samples.sha256"
+    if parts.exists() and (not tag.is_file() or tag.read_text() != key):
+        shutil.rmtree(parts)
+    parts.mkdir(parents=True, exist_ok=True)
+    if not tag.is_file():
+        with atomic_file(tag) as tmp:
+            tmp.write_text(key)
+    return parts
 
 
 def sample_seed(seed: int, prompt_id: str, language: str, sample_index: int) -> int:
@@ -82,41 +106,54 @@ def generate_step(snakemake) -> None:
             file=str(prompts_path), field="prompt",
         )
     started = time.time()
+    parts = checkpoint_dir(snakemake.output[0], spec, ids)
+    starts = list(range(0, len(ids), PROMPTS_PER_CHUNK))
+    chunk_files = [parts / f"chunk-{start:09d}.parquet" for start in starts]
+    resumed = sum(f.is_file() for f in chunk_files)
+    if resumed:
+        print(f"[croco] resuming: {resumed} of {len(starts)} chunks already generated in {parts}", flush=True)
     done = 0
+    for start, chunk_file in zip(starts, chunk_files):
+        chunk = slice(start, start + PROMPTS_PER_CHUNK)
+        chunk_ids = ids[chunk]
+        done += len(chunk_ids)
+        if chunk_file.is_file():
+            continue
+        requests, params, keys = [], [], []
+        for pid, text, chat in zip(chunk_ids, texts[chunk], rendered[chunk]):
+            for i in range(n):
+                seed = sample_seed(spec["seed"], pid, language, i)
+                requests.append(chat)
+                params.append(SamplingParams(
+                    n=1, temperature=spec["temperature"], top_p=spec["top_p"],
+                    max_tokens=spec["max_tokens"], seed=seed,
+                ))
+                keys.append((pid, text, i, seed))
+        outputs = llm.generate(requests, params, use_tqdm=True)
+        rows = {name: [] for name in GENERATION_SCHEMA.names}
+        for (pid, text, i, seed), out in zip(keys, outputs):
+            completion = out.outputs[0]
+            rows["prompt_id"].append(pid)
+            rows["language"].append(language)
+            rows["sample_index"].append(i)
+            rows["prompt"].append(text)
+            rows["response"].append(completion.text)
+            rows["prompt_tokens"].append(len(out.prompt_token_ids))
+            rows["response_tokens"].append(len(completion.token_ids))
+            rows["finish_reason"].append(str(completion.finish_reason))
+            rows["seed"].append(seed)
+        m = len(keys)
+        rows["generator"] = [spec["generator"]] * m
+        rows["generator_identity"] = [spec["identity"]] * m
+        rows["temperature"] = [float(spec["temperature"])] * m
+        rows["top_p"] = [float(spec["top_p"])] * m
+        rows["max_tokens"] = [spec["max_tokens"]] * m
+        with atomic_file(chunk_file) as tmp:
+            pq.write_table(pa.table(rows, schema=GENERATION_SCHEMA), tmp)
+        rate = done * n / max(time.time() - started, 1e-9)
+        print(f"[croco] {done}/{len(ids)} prompts x {n} samples ({rate:.1f} samples/s)", flush=True)
+    # Assemble chunk by chunk (one row group each): memory stays bounded by a chunk.
     with atomic_file(snakemake.output[0]) as tmp, pq.ParquetWriter(tmp, GENERATION_SCHEMA) as writer:
-        for start in range(0, len(ids), PROMPTS_PER_CHUNK):
-            chunk = slice(start, start + PROMPTS_PER_CHUNK)
-            chunk_ids = ids[chunk]
-            requests, params, keys = [], [], []
-            for pid, text, chat in zip(chunk_ids, texts[chunk], rendered[chunk]):
-                for i in range(n):
-                    seed = sample_seed(spec["seed"], pid, language, i)
-                    requests.append(chat)
-                    params.append(SamplingParams(
-                        n=1, temperature=spec["temperature"], top_p=spec["top_p"],
-                        max_tokens=spec["max_tokens"], seed=seed,
-                    ))
-                    keys.append((pid, text, i, seed))
-            outputs = llm.generate(requests, params, use_tqdm=True)
-            rows = {name: [] for name in GENERATION_SCHEMA.names}
-            for (pid, text, i, seed), out in zip(keys, outputs):
-                completion = out.outputs[0]
-                rows["prompt_id"].append(pid)
-                rows["language"].append(language)
-                rows["sample_index"].append(i)
-                rows["prompt"].append(text)
-                rows["response"].append(completion.text)
-                rows["prompt_tokens"].append(len(out.prompt_token_ids))
-                rows["response_tokens"].append(len(completion.token_ids))
-                rows["finish_reason"].append(str(completion.finish_reason))
-                rows["seed"].append(seed)
-            m = len(keys)
-            rows["generator"] = [spec["generator"]] * m
-            rows["generator_identity"] = [spec["identity"]] * m
-            rows["temperature"] = [float(spec["temperature"])] * m
-            rows["top_p"] = [float(spec["top_p"])] * m
-            rows["max_tokens"] = [spec["max_tokens"]] * m
-            writer.write_table(pa.table(rows, schema=GENERATION_SCHEMA))
-            done += len(chunk_ids)
-            rate = done * n / max(time.time() - started, 1e-9)
-            print(f"[croco] {done}/{len(ids)} prompts x {n} samples ({rate:.1f} samples/s)", flush=True)
+        for chunk_file in chunk_files:
+            writer.write_table(pq.read_table(chunk_file, schema=GENERATION_SCHEMA))
+    shutil.rmtree(parts)
