@@ -15,6 +15,7 @@ this step:
 """
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import os
 import shutil
@@ -168,13 +169,11 @@ def euroeval_step(snakemake) -> None:
     finally:
         os.chdir(here)
         shutil.rmtree(scratch, ignore_errors=True)
-    import euroeval
-
     write_json({
         "subject": spec["subject"],
         "language": spec["language"],
         "model": spec["model"],
-        "euroeval_version": euroeval.__version__ if hasattr(euroeval, "__version__") else None,
+        "euroeval_version": importlib.metadata.version("euroeval"),
         "num_iterations": spec["num_iterations"],
         "datasets": results,
     }, snakemake.output[0])
