@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import write_json, write_parquet
 from workflow_scripts.errors import UserError
+from workflow_scripts.prompts import check_prompt_ids
 from workflow_scripts.tables import read_parquet_columns, read_table, require_columns, require_non_empty_strings
 
 ARENA_PROMPT_SCHEMA = pa.schema([
@@ -64,10 +65,7 @@ def normalize_arena_prompts(table: pa.Table, path, language: str) -> pa.Table:
         table = table.set_column(table.column_names.index("prompt_id"), "prompt_id", table.column("prompt_id").cast(pa.string()))
     require_columns(table, path, {"prompt_id": "string", "prompt": "string"})
     require_non_empty_strings(table, path, "prompt")
-    ids = table.column("prompt_id").to_pylist()
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise UserError(f"duplicate prompt ids: {', '.join(dupes[:10])}", file=str(path), field="prompt_id")
+    check_prompt_ids(table, path)
 
     def text_column(*names):
         for name in names:

@@ -21,7 +21,7 @@ PROMPT_SCHEMA = pa.schema([
 ])
 
 
-def _check_ids(table: pa.Table, path) -> None:
+def check_prompt_ids(table: pa.Table, path) -> None:
     ids = table.column("prompt_id")
     if ids.null_count:
         raise UserError(f"{ids.null_count} row(s) without a prompt_id", file=str(path), field="prompt_id")
@@ -38,7 +38,7 @@ def load_source_prompts(path, language: str, limit: int | None = None) -> pa.Tab
     if "prompt_id" in table.column_names and pa.types.is_integer(table.schema.field("prompt_id").type):
         table = table.set_column(table.column_names.index("prompt_id"), "prompt_id", table.column("prompt_id").cast(pa.string()))
     require_columns(table, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
-    _check_ids(table, path)
+    check_prompt_ids(table, path)
     if limit is not None:
         table = table.slice(0, limit)
     require_non_empty_strings(table, path, "prompt")
@@ -59,7 +59,7 @@ def align_translation(source: pa.Table, translation: pa.Table, path, language: s
     if translation.num_rows == 0:
         raise UserError("the translation file is empty", file=str(path))
     require_columns(translation, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
-    _check_ids(translation, path)
+    check_prompt_ids(translation, path)
     index = {pid: i for i, pid in enumerate(translation.column("prompt_id").to_pylist())}
     source_ids = source.column("prompt_id").to_pylist()
     missing = [pid for pid in source_ids if pid not in index]

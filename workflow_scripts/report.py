@@ -153,7 +153,7 @@ def arena_plot(overall: pd.DataFrame, path) -> None:
     if comparisons:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -226,7 +226,7 @@ def reward_plot(score_paths, pair_paths, path) -> None:
         ax.legend(fontsize=7)
     fig.suptitle("Reward distribution per language, with the DPO pairs' chosen and rejected samples", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -252,7 +252,7 @@ def pair_language_plot(pair_paths, path) -> None:
         ax.set_title(f"{parts[-2]}\n{Path(pair_path).stem}", fontsize=8)
     fig.suptitle("Multilingual DPO pairs: chosen x rejected language", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -278,7 +278,7 @@ def training_plot(adapter_dirs, path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -307,8 +307,7 @@ def write_text(text: str, path) -> None:
 
 def save_figure(plot, path, *args) -> None:
     with atomic_file(path) as tmp:
-        plot(*args, tmp.with_suffix(".png"))
-        tmp.with_suffix(".png").replace(tmp)
+        plot(*args, tmp)
 
 
 def report_step(snakemake) -> None:

@@ -56,34 +56,34 @@ def lc_win_rate(outcomes, length_difference) -> float:
     return float(1.0 / (1.0 + np.exp(-intercept)))
 
 
-def bootstrap_interval(outcomes, length_difference, statistic, samples: int, seed: int,
-                       groups=None) -> tuple[float, float]:
-    """95% percentile interval; resamples prompts (`groups`) when a prompt was judged in both orders."""
+def bootstrap_intervals(outcomes, length_difference, statistics, samples: int, seed: int,
+                        groups=None) -> list[tuple[float, float]]:
+    """95% percentile interval of each statistic over the same resamples; resamples prompts (`groups`)
+    when a prompt was judged in both orders."""
     outcomes = np.asarray(outcomes, dtype=float)
     length_difference = np.asarray(length_difference, dtype=float)
     if outcomes.size == 0 or samples == 0:
-        return float("nan"), float("nan")
+        return [(float("nan"), float("nan"))] * len(statistics)
     rng = np.random.default_rng(seed)
     if groups is None:
         groups = np.arange(outcomes.size)
     unique, group_index = np.unique(np.asarray(groups), return_inverse=True)
     members = [np.flatnonzero(group_index == g) for g in range(len(unique))]
-    values = np.empty(samples)
+    values = np.empty((len(statistics), samples))
     for b in range(samples):
         picked = rng.integers(0, len(unique), len(unique))
         rows = np.concatenate([members[g] for g in picked])
-        values[b] = statistic(outcomes[rows], length_difference[rows])
-    low, high = np.nanpercentile(values, [2.5, 97.5])
-    return float(low), float(high)
+        for k, statistic in enumerate(statistics):
+            values[k, b] = statistic(outcomes[rows], length_difference[rows])
+    return [tuple(float(v) for v in np.nanpercentile(row, [2.5, 97.5])) for row in values]
 
 
 def summarize(outcomes, length_difference, groups=None, bootstrap_samples: int = 1000, seed: int = 0) -> dict:
     """Counts, raw and LC win rate (in percent) with bootstrap 95% intervals."""
     outcomes = np.asarray(outcomes, dtype=float)
     length_difference = np.asarray(length_difference, dtype=float)
-    win_low, win_high = bootstrap_interval(outcomes, length_difference, lambda o, d: raw_win_rate(o),
-                                           bootstrap_samples, seed, groups)
-    lc_low, lc_high = bootstrap_interval(outcomes, length_difference, lc_win_rate, bootstrap_samples, seed, groups)
+    (win_low, win_high), (lc_low, lc_high) = bootstrap_intervals(
+        outcomes, length_difference, [lambda o, d: raw_win_rate(o), lc_win_rate], bootstrap_samples, seed, groups)
     return {
         "games": int(outcomes.size),
         "wins": int((outcomes == 1).sum()),
