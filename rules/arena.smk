@@ -39,7 +39,7 @@ def answers_spec(wc):
         "subject": wc.subject,
         # vLLM accepts only some ranks as max_lora_rank: the smallest one that holds the adapters' rank.
         "max_lora_rank": min(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= config["training"]["lora"]["r"]),
-        "engine": config["engine"],
+        "engine": engine_spec(),
         **generation,
         "code": step_code("arena_answers"),
     }
@@ -76,7 +76,7 @@ def judge_spec(wc):
         "chat_template_kwargs": {**judge["chat_template_kwargs"], **params["chat_template_kwargs"]},
         "language": wc.lang,
         "judge": {k: v for k, v in judge.items() if k != "chat_template_kwargs"},
-        "engine": config["engine"],
+        "engine": engine_spec(),
         "code": step_code("arena_judge"),
     }
 

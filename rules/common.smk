@@ -41,11 +41,22 @@ wildcard_constraints:
     # A model name, or an adapter <policy>/<source>/<scope>/<dataset> (see workflow_scripts/plan.py).
     subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{MODEL_RE})/(?:mono|multi)-[a-z+]+/[A-Za-z0-9_-]+)?",
     comparison=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    shard=r"\d+",
+    shards=r"\d+",
 
 
 def step_code(name):
     """Fingerprint of a step's glue script and every workflow_scripts module it imports."""
     return code_fingerprint(str(WORKFLOW_DIR / "rules" / "scripts" / f"{name}.py"))
+
+
+# How many engines a job runs changes where samples are computed, not what they are (each request has
+# its own seed): kept out of the steps' params, so changing it recomputes nothing.
+EXECUTION_ONLY_ENGINE_KEYS = ("data_parallel_size",)
+
+
+def engine_spec():
+    return {k: v for k, v in config["engine"].items() if k not in EXECUTION_ONLY_ENGINE_KEYS}
 
 
 def model_params(name):

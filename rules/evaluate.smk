@@ -26,7 +26,7 @@ rule merge_adapter:
     params:
         spec=merge_spec,
     resources:
-        **job_resources("training"),
+        **job_resources("euroeval"),
     log:
         "logs/merge_adapter/{policy}/{source}/{scope}/{dataset}.log",
     threads: config["threads"]["training"]

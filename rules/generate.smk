@@ -1,4 +1,5 @@
-# On-policy sampling: n responses per prompt and language.
+# On-policy sampling: n responses per prompt and language, in `generation.shards` jobs per language
+# (each a contiguous range of prompts), gathered into one table per language.
 
 
 def generation_spec(wc):
@@ -13,9 +14,14 @@ def generation_spec(wc):
         "max_tokens": gen["max_tokens"],
         "seed": gen["seed"],
         "language_instruction": gen["language_instruction"],
-        "engine": config["engine"],
+        "engine": engine_spec(),
         "code": step_code("generate"),
     }
+
+
+def generation_shards(wc):
+    shards = config["generation"]["shards"]
+    return [f"results/generations/{wc.generator}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
 
 
 rule generate:
@@ -23,14 +29,32 @@ rule generate:
         prompts="results/prompts/{lang}.parquet",
         model=lambda wc: model_input(wc.generator),
     output:
-        "results/generations/{generator}/{lang}.parquet",
+        temp("results/generations/{generator}/{lang}/shard-{shard}-of-{shards}.parquet"),
     params:
-        spec=generation_spec,
+        spec=lambda wc: {**generation_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
     resources:
         **job_resources("engine"),
     log:
-        "logs/generate/{generator}/{lang}.log",
+        "logs/generate/{generator}/{lang}/shard-{shard}-of-{shards}.log",
     cache: True
     threads: config["threads"]["engine"]
     script:
         "scripts/generate.py"
+
+
+rule gather_generations:
+    input:
+        shards=generation_shards,
+        prompts="results/prompts/{lang}.parquet",
+    output:
+        "results/generations/{generator}/{lang}.parquet",
+    params:
+        # The shards are temporary: what determines them must be visible here to trigger a rerun.
+        spec=lambda wc: {"generation": generation_spec(wc), "code": step_code("gather_generations")},
+    resources:
+        **job_resources("light"),
+    log:
+        "logs/gather_generations/{generator}/{lang}.log",
+    cache: True
+    script:
+        "scripts/gather_generations.py"

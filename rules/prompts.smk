@@ -65,7 +65,7 @@ rule translate:
             "source_language": SOURCE_LANGUAGE,
             "language": wc.lang,
             **{k: config["translation"][k] for k in ("format", "instruction", "max_tokens", "temperature")},
-            "engine": config["engine"],
+            "engine": engine_spec(),
             "code": step_code("translate"),
         },
     resources:

@@ -1,4 +1,5 @@
-# Reward scores for every sample.
+# Reward scores for every sample, in `reward.shards` jobs per language (each a contiguous range of
+# samples), gathered into one table per language.
 
 
 def score_spec(wc):
@@ -9,9 +10,14 @@ def score_spec(wc):
         "backend": reward["backend"],
         "rubric": reward["rubric"] if reward["backend"] == "generative" else None,
         "max_length": reward["max_length"],
-        "engine": config["engine"],
+        "engine": engine_spec(),
         "code": step_code("score"),
     }
+
+
+def score_shards(wc):
+    shards = config["reward"]["shards"]
+    return [f"results/scores/{wc.generator}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
 
 
 rule score:
@@ -19,14 +25,31 @@ rule score:
         generations="results/generations/{generator}/{lang}.parquet",
         model=lambda wc: model_input(config["reward"]["model"]),
     output:
-        "results/scores/{generator}/{lang}.parquet",
+        temp("results/scores/{generator}/{lang}/shard-{shard}-of-{shards}.parquet"),
     params:
-        spec=score_spec,
+        spec=lambda wc: {**score_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
     resources:
         **job_resources("engine"),
     log:
-        "logs/score/{generator}/{lang}.log",
+        "logs/score/{generator}/{lang}/shard-{shard}-of-{shards}.log",
     cache: True
     threads: config["threads"]["engine"]
     script:
         "scripts/score.py"
+
+
+rule gather_scores:
+    input:
+        shards=score_shards,
+        generations="results/generations/{generator}/{lang}.parquet",
+    output:
+        "results/scores/{generator}/{lang}.parquet",
+    params:
+        spec=lambda wc: {"score": score_spec(wc), "code": step_code("gather_scores")},
+    resources:
+        **job_resources("light"),
+    log:
+        "logs/gather_scores/{generator}/{lang}.log",
+    cache: True
+    script:
+        "scripts/gather_scores.py"

@@ -1,6 +1,11 @@
 # LoRA adapters with TRL: DPO on pairs, SFT on Max-R or translated data.
 
 
+def training_processes():
+    processes = config["training"]["common"]["processes"]
+    return (config["resources"]["training"]["gpu"] or 1) if processes == "auto" else processes
+
+
 def training_spec(wc):
     training = config["training"]
     method = parse_dataset(wc.dataset)["method"]
@@ -12,7 +17,7 @@ def training_spec(wc):
         "learning_rate": hyper["learning_rate"],
         "beta": hyper.get("beta"),
         "lora": training["lora"],
-        "common": training["common"],
+        "common": {**training["common"], "processes": training_processes()},
         "code": step_code("train"),
     }
 

@@ -64,4 +64,4 @@ def test_dag_runs_through_real_sbatch_and_gpu_rules_ask_for_gpus(cluster, tmp_pa
     assert all("--mem 6000" in call or "--mem=6000" in call for call in calls["generate"]), calls["generate"]
     logs = list((ws / ".snakemake/slurm_logs").rglob("*.log"))
     assert any("rule_generate" in str(p) for p in logs) and any("rule_train" in str(p) for p in logs)
-    assert (ws / "logs/generate" / MODEL / "da.log").read_text().strip()
+    assert (ws / "logs/generate" / MODEL / "da/shard-0-of-1.log").read_text().strip()

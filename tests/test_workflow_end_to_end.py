@@ -62,7 +62,7 @@ def test_every_artifact_is_written(finished):
         assert (adapter / "training_curves.png").stat().st_size > 1000
         metrics = json.loads((adapter / "training_metrics.json").read_text())
         assert metrics["log_history"] and "loss" in metrics["log_history"][0]
-    assert (ws / "logs/generate" / MODEL / "en.log").read_text().strip()
+    assert (ws / "logs/generate" / MODEL / "en/shard-0-of-1.log").read_text().strip()
     assert not list(r.rglob("*.tmp")), "temporary files left behind"
 
 
@@ -87,7 +87,7 @@ def test_parameter_change_recomputes_exactly_its_dependents(finished, tmp_path):
     c["generation"]["top_p"] = 0.9
     jobs = dry(ws, write_config(ws, c, "top-p.yaml"))
     # generation and everything built from samples; not prompts, translations or the translated-SFT branch
-    assert rules_of(jobs) == {"generate": 3, "score": 3, "preference_dataset": 8, "train": 8}
+    assert rules_of(jobs) == {"generate": 3, "gather_generations": 3, "score": 3, "gather_scores": 3, "preference_dataset": 8, "train": 8}
     assert not [j for j in jobs if "/translated/" in j[1]]
 
 
@@ -101,7 +101,7 @@ def test_input_content_change_recomputes_that_language_and_the_pools_with_it(fin
     finally:
         path.write_text(original)
     outputs = [out for _, out in jobs]
-    assert rules_of(jobs) == {"prompt_set": 1, "generate": 1, "score": 1, "preference_dataset": 4,
+    assert rules_of(jobs) == {"prompt_set": 1, "generate": 1, "gather_generations": 1, "score": 1, "gather_scores": 1, "preference_dataset": 4,
                               "translated_dataset": 2, "train": 6}
     assert all(("da" in out) for out in outputs), outputs  # mono-da or multi-da+de+en, never de/en alone
 
@@ -115,7 +115,7 @@ def test_step_code_change_recomputes_that_step_and_downstream(finished):
         jobs = dry(ws, config)
     finally:
         module.write_text(original)
-    assert rules_of(jobs) == {"score": 3, "preference_dataset": 8, "train": 8}
+    assert rules_of(jobs) == {"score": 3, "gather_scores": 3, "preference_dataset": 8, "train": 8}
 
 
 def test_model_identity_change_recomputes_everything_that_uses_the_model(finished, tmp_path):
@@ -130,7 +130,7 @@ def test_model_identity_change_recomputes_everything_that_uses_the_model(finishe
         f.write(b"\0")  # other content: a different model as far as caching is concerned
     c["models"][MODEL]["gguf"] = {"file": str(changed)}
     jobs = dry(ws, write_config(ws, c, "other-model.yaml"))
-    assert rules_of(jobs) == {"base_model": 1, "translate": 1, "prompt_set": 1, "generate": 3, "score": 3,
+    assert rules_of(jobs) == {"base_model": 1, "translate": 1, "prompt_set": 1, "generate": 3, "gather_generations": 3, "score": 3, "gather_scores": 3,
                               "preference_dataset": 8, "translated_dataset": 2, "train": 12}
 
 
@@ -173,6 +173,7 @@ def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
                            cwd=ws, capture_output=True, text=True, check=True).stdout.split()
     assert roots == [f"results/translations/{MODEL}/de.parquet", "results/prompts/de.parquet"]
     jobs = dry(ws, config, "--forcerun", *roots)
-    assert rules_of(jobs) == {"translate": 1, "prompt_set": 1, "generate": 1, "score": 1, "preference_dataset": 4,
+    assert rules_of(jobs) == {"translate": 1, "prompt_set": 1, "generate": 1, "gather_generations": 1, "score": 1, "gather_scores": 1,
+                              "preference_dataset": 4,
                               "translated_dataset": 2, "train": 6}
     assert all(("de" in out) for _, out in jobs), jobs  # mono-de or multi-da+de+en, never da/en alone

@@ -3,26 +3,21 @@
 Every sample gets its own seed, derived from (seed, prompt id, language, sample index), so a sample is
 the same whether it was generated in one run or in a resumed one, whatever the batching.
 
-A killed job resumes: every chunk of prompts is checkpointed as its own Parquet file (written atomically)
-in `<output>.parts/`, tagged with a digest of everything that determines the samples. A rerun keeps the
-chunks with a matching digest, generates the rest, and assembles the output from the chunks, so no sample
-is lost or duplicated; the checkpoints are removed once the output is complete.
+One job generates one shard of a language's prompts (`generation.shards`); `gather_generations` joins
+the shards. Inside a job, prompts are done in checkpointed chunks, so a killed job resumes without losing
+or duplicating a sample, and the chunks can be spread over data-parallel engines (see chunks.py).
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from workflow_scripts.atomic import atomic_file
+from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
+from workflow_scripts.shards import shard_bounds
 from workflow_scripts.tables import read_table, require_columns
 
 GENERATION_SCHEMA = pa.schema([
@@ -42,24 +37,6 @@ GENERATION_SCHEMA = pa.schema([
     ("seed", pa.int64()),
 ])
 
-# Prompts per vLLM call and per checkpoint: bounds memory at paper scale (20K prompts x 64 samples), gives
-# progress, and is what a killed job loses at most. It does not change the samples.
-PROMPTS_PER_CHUNK = int(os.environ.get("CROCO_PROMPTS_PER_CHUNK", 256))
-
-
-def checkpoint_dir(output, spec: dict, ids: list[str]) -> Path:
-    """`<output>.parts/`, emptied unless its checkpoints were made for the same samples."""
-    parts = Path(f"{output}.parts")
-    key = hashlib.sha256(json.dumps([spec, ids], sort_keys=True, default=str).encode()).hexdigest()
-    tag = parts / "samples.sha256"
-    if parts.exists() and (not tag.is_file() or tag.read_text() != key):
-        shutil.rmtree(parts)
-    parts.mkdir(parents=True, exist_ok=True)
-    if not tag.is_file():
-        with atomic_file(tag) as tmp:
-            tmp.write_text(key)
-    return parts
-
 
 def sample_seed(seed: int, prompt_id: str, language: str, sample_index: int) -> int:
     key = f"{seed}\0{prompt_id}\0{language}\0{sample_index}".encode()
@@ -78,10 +55,62 @@ def too_long_prompts(tokenizer, ids, rendered, limit: int) -> list[tuple[str, in
     return [(pid, n) for pid, n in zip(ids, lengths) if n >= limit]
 
 
-def generate_step(snakemake) -> None:
-    from vllm import SamplingParams
+@dataclass
+class GenerationWork:
+    """The samples of one shard of prompts, in chunks of `prompts_per_chunk` prompts (see chunks.py)."""
 
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm
+    spec: dict
+    ids: list[str]
+    texts: list[str]
+    rendered: list[str]
+    prompts_per_chunk: int
+    schema = GENERATION_SCHEMA
+    label = "generation"
+
+    def chunk_count(self) -> int:
+        return chunk_count(len(self.ids), self.prompts_per_chunk)
+
+    def make_engine(self):
+        from workflow_scripts.vllm_engine import make_llm
+
+        return make_llm(self.spec["engine"], self.spec["model"], self.spec["revision"])
+
+    def run_chunk(self, llm, index: int) -> pa.Table:
+        from vllm import SamplingParams
+
+        spec, n, language = self.spec, self.spec["samples"], self.spec["language"]
+        chunk = slice(index * self.prompts_per_chunk, (index + 1) * self.prompts_per_chunk)
+        requests, params, keys = [], [], []
+        for pid, text, chat in zip(self.ids[chunk], self.texts[chunk], self.rendered[chunk]):
+            for i in range(n):
+                seed = sample_seed(spec["seed"], pid, language, i)
+                requests.append(chat)
+                params.append(SamplingParams(n=1, temperature=spec["temperature"], top_p=spec["top_p"],
+                                             max_tokens=spec["max_tokens"], seed=seed))
+                keys.append((pid, text, i, seed))
+        outputs = llm.generate(requests, params, use_tqdm=True)
+        rows = {name: [] for name in GENERATION_SCHEMA.names}
+        for (pid, text, i, seed), out in zip(keys, outputs):
+            completion = out.outputs[0]
+            rows["prompt_id"].append(pid)
+            rows["prompt"].append(text)
+            rows["sample_index"].append(i)
+            rows["seed"].append(seed)
+            rows["response"].append(completion.text)
+            rows["prompt_tokens"].append(len(out.prompt_token_ids))
+            rows["response_tokens"].append(len(completion.token_ids))
+            rows["finish_reason"].append(str(completion.finish_reason))
+        m = len(keys)
+        rows.update(language=[language] * m, generator=[spec["generator"]] * m, generator_identity=[spec["identity"]] * m,
+                    temperature=[float(spec["temperature"])] * m, top_p=[float(spec["top_p"])] * m,
+                    max_tokens=[spec["max_tokens"]] * m)
+        return pa.table(rows, schema=GENERATION_SCHEMA)
+
+
+def generate_step(snakemake) -> None:
+    from transformers import AutoTokenizer
+
+    from workflow_scripts.vllm_engine import chat_prompt
 
     spec = snakemake.params.spec
     prompts_path = snakemake.input.prompts
@@ -89,14 +118,15 @@ def generate_step(snakemake) -> None:
     require_columns(prompts, prompts_path, {"prompt_id": "string", "prompt": "string", "language": "string"})
     if prompts.num_rows == 0:
         raise UserError("no prompts", file=str(prompts_path))
-    language = spec["language"]
-    llm = make_llm(spec["engine"], spec["model"], spec["revision"])
-    tokenizer = llm.get_tokenizer()
+    shard, shards = spec["shard"]
+    start, stop = shard_bounds(prompts.num_rows, shard, shards)
+    print(f"[croco] shard {shard + 1} of {shards}: prompts {start + 1}-{stop} of {prompts.num_rows}", flush=True)
+    prompts = prompts.slice(start, stop - start)
+    tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
     if tokenizer.chat_template is None:
         raise UserError(f"model {spec['model']} has no chat template", field=f"models.{spec['generator']}")
-    n = spec["samples"]
     ids = prompts.column("prompt_id").to_pylist()
-    texts = [user_turn(p, language, spec["language_instruction"]) for p in prompts.column("prompt").to_pylist()]
+    texts = [user_turn(p, spec["language"], spec["language_instruction"]) for p in prompts.column("prompt").to_pylist()]
     rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], spec["chat_template_kwargs"]) for t in texts]
     too_long = too_long_prompts(tokenizer, ids, rendered, spec["engine"]["max_model_len"])
     if too_long:
@@ -105,55 +135,8 @@ def generate_step(snakemake) -> None:
             + ", ".join(f"{pid} ({length} tokens)" for pid, length in too_long[:10]),
             file=str(prompts_path), field="prompt",
         )
-    started = time.time()
-    parts = checkpoint_dir(snakemake.output[0], spec, ids)
-    starts = list(range(0, len(ids), PROMPTS_PER_CHUNK))
-    chunk_files = [parts / f"chunk-{start:09d}.parquet" for start in starts]
-    resumed = sum(f.is_file() for f in chunk_files)
-    if resumed:
-        print(f"[croco] resuming: {resumed} of {len(starts)} chunks already generated in {parts}", flush=True)
-    done = 0
-    for start, chunk_file in zip(starts, chunk_files):
-        chunk = slice(start, start + PROMPTS_PER_CHUNK)
-        chunk_ids = ids[chunk]
-        done += len(chunk_ids)
-        if chunk_file.is_file():
-            continue
-        requests, params, keys = [], [], []
-        for pid, text, chat in zip(chunk_ids, texts[chunk], rendered[chunk]):
-            for i in range(n):
-                seed = sample_seed(spec["seed"], pid, language, i)
-                requests.append(chat)
-                params.append(SamplingParams(
-                    n=1, temperature=spec["temperature"], top_p=spec["top_p"],
-                    max_tokens=spec["max_tokens"], seed=seed,
-                ))
-                keys.append((pid, text, i, seed))
-        outputs = llm.generate(requests, params, use_tqdm=True)
-        rows = {name: [] for name in GENERATION_SCHEMA.names}
-        for (pid, text, i, seed), out in zip(keys, outputs):
-            completion = out.outputs[0]
-            rows["prompt_id"].append(pid)
-            rows["language"].append(language)
-            rows["sample_index"].append(i)
-            rows["prompt"].append(text)
-            rows["response"].append(completion.text)
-            rows["prompt_tokens"].append(len(out.prompt_token_ids))
-            rows["response_tokens"].append(len(completion.token_ids))
-            rows["finish_reason"].append(str(completion.finish_reason))
-            rows["seed"].append(seed)
-        m = len(keys)
-        rows["generator"] = [spec["generator"]] * m
-        rows["generator_identity"] = [spec["identity"]] * m
-        rows["temperature"] = [float(spec["temperature"])] * m
-        rows["top_p"] = [float(spec["top_p"])] * m
-        rows["max_tokens"] = [spec["max_tokens"]] * m
-        with atomic_file(chunk_file) as tmp:
-            pq.write_table(pa.table(rows, schema=GENERATION_SCHEMA), tmp)
-        rate = done * n / max(time.time() - started, 1e-9)
-        print(f"[croco] {done}/{len(ids)} prompts x {n} samples ({rate:.1f} samples/s)", flush=True)
-    # Assemble chunk by chunk (one row group each): memory stays bounded by a chunk.
-    with atomic_file(snakemake.output[0]) as tmp, pq.ParquetWriter(tmp, GENERATION_SCHEMA) as writer:
-        for chunk_file in chunk_files:
-            writer.write_table(pq.read_table(chunk_file, schema=GENERATION_SCHEMA))
-    shutil.rmtree(parts)
+    execution = snakemake.config
+    work = GenerationWork(spec, ids, texts, rendered, execution["generation"]["prompts_per_chunk"])
+    # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.
+    key = [spec, ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
+    run_chunked(work, snakemake.output[0], key, execution["engine"])

@@ -12,13 +12,16 @@ given a sentinel score.
 from __future__ import annotations
 
 import math
-import time
+from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from workflow_scripts.atomic import atomic_file
+from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.shards import RowRangeReader, shard_bounds
 from workflow_scripts.tables import require_columns
 
 SCORE_SCHEMA = pa.schema([
@@ -32,8 +35,6 @@ SCORE_SCHEMA = pa.schema([
     ("reward_model", pa.string()),
     ("reward_backend", pa.string()),
 ])
-
-ROWS_PER_BATCH = 4096
 
 
 class GenerativeScorer:
@@ -98,35 +99,62 @@ def make_scorer(spec: dict):
     return ClassifierScorer(llm, spec["chat_template_kwargs"])
 
 
+@dataclass
+class ScoringWork:
+    """The samples [start, stop) of a generations table, in chunks of `samples_per_chunk` (see chunks.py)."""
+
+    spec: dict
+    reader: RowRangeReader
+    start: int
+    stop: int
+    samples_per_chunk: int
+    schema = SCORE_SCHEMA
+    label = "scoring"
+
+    def chunk_count(self) -> int:
+        return chunk_count(self.stop - self.start, self.samples_per_chunk)
+
+    def make_engine(self):
+        return make_scorer(self.spec)
+
+    def run_chunk(self, scorer, index: int) -> pa.Table:
+        spec = self.spec
+        lo = self.start + index * self.samples_per_chunk
+        cols = self.reader.read(lo, min(lo + self.samples_per_chunk, self.stop)).to_pydict()
+        limit = min(spec["max_length"], spec["engine"]["max_model_len"] - 1)
+        rendered = [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])]
+        lengths = [len(ids) for ids in scorer.tokenizer(rendered, add_special_tokens=False)["input_ids"]]
+        keep = [i for i, n in enumerate(lengths) if n <= limit]
+        scores = dict(zip(keep, scorer.score([rendered[i] for i in keep]))) if keep else {}
+        n = len(rendered)
+        reward, status, reason = [], [], []
+        for i in range(n):
+            if i in scores:
+                reward.append(scores[i]); status.append("scored"); reason.append(None)
+            else:
+                reward.append(None); status.append("skipped")
+                reason.append(f"too long for the reward model: {lengths[i]} > {limit} tokens")
+        return pa.table({
+            "prompt_id": cols["prompt_id"], "language": cols["language"], "sample_index": cols["sample_index"],
+            "reward": reward, "status": status, "skip_reason": reason, "reward_tokens": lengths,
+            "reward_model": [spec["reward_model"]] * n, "reward_backend": [spec["backend"]] * n,
+        }, schema=SCORE_SCHEMA)
+
+
 def score_step(snakemake) -> None:
     spec = snakemake.params.spec
     path = snakemake.input.generations
     parquet = pq.ParquetFile(path)
     require_columns(parquet.schema_arrow.empty_table(), path,
                     {"prompt_id": "string", "language": "string", "sample_index": "integer", "prompt": "string", "response": "string"})
-    scorer = make_scorer(spec)
-    limit = min(spec["max_length"], spec["engine"]["max_model_len"] - 1)
-    total, done, skipped, started = parquet.metadata.num_rows, 0, 0, time.time()
-    with atomic_file(snakemake.output[0]) as tmp, pq.ParquetWriter(tmp, SCORE_SCHEMA) as writer:
-        for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=["prompt_id", "language", "sample_index", "prompt", "response"]):
-            cols = batch.to_pydict()
-            rendered = [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])]
-            lengths = [len(ids) for ids in scorer.tokenizer(rendered, add_special_tokens=False)["input_ids"]]
-            keep = [i for i, n in enumerate(lengths) if n <= limit]
-            scores = dict(zip(keep, scorer.score([rendered[i] for i in keep]))) if keep else {}
-            n = len(rendered)
-            reward, status, reason = [], [], []
-            for i in range(n):
-                if i in scores:
-                    reward.append(scores[i]); status.append("scored"); reason.append(None)
-                else:
-                    reward.append(None); status.append("skipped")
-                    reason.append(f"too long for the reward model: {lengths[i]} > {limit} tokens")
-            skipped += n - len(keep)
-            writer.write_table(pa.table({
-                "prompt_id": cols["prompt_id"], "language": cols["language"], "sample_index": cols["sample_index"],
-                "reward": reward, "status": status, "skip_reason": reason, "reward_tokens": lengths,
-                "reward_model": [spec["reward_model"]] * n, "reward_backend": [spec["backend"]] * n,
-            }, schema=SCORE_SCHEMA))
-            done += n
-            print(f"[croco] scored {done}/{total} samples ({skipped} skipped, {done / max(time.time() - started, 1e-9):.1f}/s)", flush=True)
+    reader = RowRangeReader(path, ["prompt_id", "language", "sample_index", "prompt", "response"])
+    shard, shards = spec["shard"]
+    start, stop = shard_bounds(reader.num_rows, shard, shards)
+    print(f"[croco] shard {shard + 1} of {shards}: samples {start + 1}-{stop} of {reader.num_rows}", flush=True)
+    work = ScoringWork(spec, reader, start, stop, snakemake.config["reward"]["samples_per_chunk"])
+    # Checkpoints hold for the same scorer on the same generations, in the same chunks.
+    key = [spec, file_sha256(path), start, stop, work.samples_per_chunk]
+    run_chunked(work, snakemake.output[0], key, snakemake.config["engine"])
+    table = pq.read_table(snakemake.output[0], columns=["status"])
+    skipped = pc.sum(pc.equal(table.column("status"), "skipped").cast(pa.int64())).as_py() or 0
+    print(f"[croco] scored {table.num_rows - skipped} samples, {skipped} skipped as too long", flush=True)

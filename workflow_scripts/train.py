@@ -2,12 +2,18 @@
 with the loss on completions only (Max-R best-of-n, In-Lang / All-Lang translated data).
 
 The adapter directory is written whole or not at all; it holds the adapter, `training_metrics.json`
-and `training_curves.png`.
+and `training_curves.png`. With `training.common.processes` > 1 the step launches that many data-parallel
+processes (accelerate on GPUs; torchrun with gloo on a CPU) running `train`, and rank 0 writes.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +21,8 @@ import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import atomic_directory
 from workflow_scripts.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def precision_flags(precision: str) -> dict:
@@ -35,7 +43,8 @@ def conversational_rows(table, method: str) -> list[dict]:
     return [{"prompt": u, "completion": [{"role": "assistant", "content": c}]} for u, c in zip(user, cols["completion"])]
 
 
-def train_step(snakemake) -> None:
+def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
+    """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes."""
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -43,8 +52,6 @@ def train_step(snakemake) -> None:
 
     from workflow_scripts.plots import training_curves
 
-    spec = snakemake.params.spec
-    data_path = snakemake.input.data
     table = pq.read_table(data_path)
     method = spec["method"]
     if table.num_rows == 0:
@@ -54,7 +61,7 @@ def train_step(snakemake) -> None:
     flags = precision_flags(common["precision"])
     gpu = torch.cuda.is_available()
     checkpointing = gpu if common["gradient_checkpointing"] == "auto" else bool(common["gradient_checkpointing"])
-    torch.set_num_threads(snakemake.threads)
+    torch.set_num_threads(threads)
     torch.manual_seed(common["seed"])
     tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
     dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
@@ -62,8 +69,9 @@ def train_step(snakemake) -> None:
     peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                              target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM")
     dataset = Dataset.from_list(conversational_rows(table, method))
-    out_dir = Path(snakemake.output.adapter)
-    with atomic_directory(out_dir) as tmp:
+    rank = int(os.environ.get("RANK", 0))
+    with (atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-")) as tmp:
+        tmp = Path(tmp)
         args = dict(
             output_dir=str(tmp / "trainer"), num_train_epochs=common["epochs"], learning_rate=spec["learning_rate"],
             lr_scheduler_type=common["lr_scheduler"], warmup_steps=common["warmup_ratio"], weight_decay=common["weight_decay"],
@@ -71,6 +79,7 @@ def train_step(snakemake) -> None:
             gradient_accumulation_steps=common["gradient_accumulation_steps"], max_length=common["max_length"],
             max_steps=common["max_steps"] or -1, gradient_checkpointing=checkpointing, logging_steps=common["logging_steps"], save_strategy="no",
             report_to=[], seed=common["seed"], use_cpu=not gpu, **flags,
+            ddp_find_unused_parameters=False,  # LoRA: every trainable parameter is used; saves a graph traversal
         )
         if method == "dpo":
             from trl import DPOConfig, DPOTrainer
@@ -82,13 +91,20 @@ def train_step(snakemake) -> None:
 
             trainer = SFTTrainer(model=model, args=SFTConfig(completion_only_loss=True, **args), train_dataset=dataset,
                                  processing_class=tokenizer, peft_config=peft_config)
+        world = trainer.accelerator.num_processes
+        batch = common["per_device_batch_size"] * common["gradient_accumulation_steps"] * world
+        if rank == 0:
+            print(f"[croco] {method} on {table.num_rows} examples: {world} process(es), global batch {batch}", flush=True)
         started = time.time()
         result = trainer.train()
+        if not trainer.is_world_process_zero():
+            return
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         metrics = {
             "method": method, "dataset": str(data_path), "examples": table.num_rows, "policy": spec["policy"],
             "policy_identity": spec["identity"], "train_runtime_s": time.time() - started,
+            "processes": world, "global_batch_size": batch,
             "summary": result.metrics, "log_history": trainer.state.log_history,
             "hyperparameters": {k: v for k, v in spec.items() if k not in ("code",)},
         }
@@ -96,3 +112,62 @@ def train_step(snakemake) -> None:
         training_curves(trainer.state.log_history, f"{spec['policy']} {method}: {data_path}", tmp / "training_curves.png")
         shutil.rmtree(tmp / "trainer", ignore_errors=True)  # trainer scratch, not part of the artifact
     print(f"[croco] adapter written to {out_dir} ({table.num_rows} examples)")
+
+
+def launch_command(processes: int, gpu: bool, port: int) -> list[str]:
+    """accelerate's multi-GPU launcher; on a CPU (tests) torchrun, which that launcher wraps, with gloo."""
+    if gpu:
+        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_machines", "1",
+                "--num_processes", str(processes), "--main_process_port", str(port), "--mixed_precision", "no",
+                "--dynamo_backend", "no", "-m", "workflow_scripts.train"]
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(processes),
+            "--master_addr", "127.0.0.1", "--master_port", str(port), "-m", "workflow_scripts.train"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def train_step(snakemake) -> None:
+    import torch
+
+    spec = snakemake.params.spec
+    processes = spec["common"]["processes"]
+    out_dir = Path(snakemake.output.adapter)
+    if processes == 1:
+        train(spec, snakemake.input.data, out_dir, snakemake.threads)
+        return
+    gpu = torch.cuda.is_available()
+    if gpu and torch.cuda.device_count() < processes:
+        raise UserError(f"{processes} training processes need {processes} GPUs, the job sees {torch.cuda.device_count()}",
+                        field="training.common.processes")
+    with tempfile.TemporaryDirectory(prefix="croco-train-") as scratch:
+        order = Path(scratch) / "order.json"
+        order.write_text(json.dumps({"spec": spec, "data": str(snakemake.input.data), "out": str(out_dir.resolve()),
+                                     "threads": max(1, snakemake.threads // processes)}))
+        command = launch_command(processes, gpu, free_port()) + [str(order)]
+        print(f"[croco] launching {processes} training processes: {' '.join(command[:12])} ...", flush=True)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+               "OMP_NUM_THREADS": str(max(1, snakemake.threads // processes))}
+        code = subprocess.run(command, env=env).returncode
+    if code != 0:
+        raise UserError(f"the distributed training exited with code {code} (its messages are above)")
+    if not (out_dir / "adapter_config.json").is_file():
+        raise UserError("the distributed training ended without writing the adapter", file=str(out_dir))
+
+
+def main(argv: list[str]) -> int:
+    """python -m workflow_scripts.train ORDER: one process of a distributed training (see train_step)."""
+    order = json.loads(Path(argv[0]).read_text())
+    try:
+        train(order["spec"], order["data"], Path(order["out"]), order["threads"])
+    except UserError as exc:
+        print(f"[croco] ERROR: {exc}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
