@@ -39,7 +39,7 @@ def answers_spec(wc):
         "subject": wc.subject,
         # vLLM accepts only some ranks as max_lora_rank: the smallest one that holds the adapters' rank.
         "max_lora_rank": min(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= config["training"]["lora"]["r"]),
-        "engine": engine_spec(),
+        "engine": engine_spec(base),
         **generation,
         "code": step_code("arena_answers"),
     }
@@ -55,7 +55,7 @@ rule arena_answers:
     params:
         spec=answers_spec,
     resources:
-        **job_resources("engine"),
+        **engine_resources(lambda wc: parse_subject(wc.subject)[0]),
     log:
         "logs/arena_answers/{subject}/{lang}.log",
     cache: True
@@ -76,7 +76,7 @@ def judge_spec(wc):
         "chat_template_kwargs": {**judge["chat_template_kwargs"], **params["chat_template_kwargs"]},
         "language": wc.lang,
         "judge": {k: v for k, v in judge.items() if k != "chat_template_kwargs"},
-        "engine": engine_spec(),
+        "engine": engine_spec(judge["model"]),
         "code": step_code("arena_judge"),
     }
 
@@ -91,7 +91,7 @@ rule arena_judge:
     params:
         spec=judge_spec,
     resources:
-        **job_resources("engine"),
+        **engine_resources(lambda wc: config["evaluation"]["arena"]["judge"]["model"]),
     log:
         "logs/arena_judge/{comparison}/{lang}.log",
     cache: True

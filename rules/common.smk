@@ -55,8 +55,21 @@ def step_code(name):
 EXECUTION_ONLY_ENGINE_KEYS = ("data_parallel_size",)
 
 
-def engine_spec():
-    return {k: v for k, v in config["engine"].items() if k not in EXECUTION_ONLY_ENGINE_KEYS}
+def engine_spec(model):
+    """The engine settings of a vLLM step that loads `model` (its tensor_parallel_size overrides the default)."""
+    spec = {k: v for k, v in config["engine"].items() if k not in EXECUTION_ONLY_ENGINE_KEYS}
+    if "tensor_parallel_size" in config["models"][model]:
+        spec["tensor_parallel_size"] = config["models"][model]["tensor_parallel_size"]
+    return spec
+
+
+def engine_resources(model_of):
+    """Resources of a vLLM job; `model_of(wildcards)` names its model. It asks at least for one engine's GPUs."""
+    out = job_resources("engine")
+    if out.get("gpu"):
+        asked = out["gpu"]
+        out["gpu"] = lambda wc: max(asked, engine_spec(model_of(wc))["tensor_parallel_size"])
+    return out
 
 
 def model_params(name):

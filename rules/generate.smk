@@ -14,7 +14,7 @@ def generation_spec(wc):
         "max_tokens": gen["max_tokens"],
         "seed": gen["seed"],
         "language_instruction": gen["language_instruction"],
-        "engine": engine_spec(),
+        "engine": engine_spec(wc.generator),
         "code": step_code("generate"),
     }
 
@@ -33,7 +33,7 @@ rule generate:
     params:
         spec=lambda wc: {**generation_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
     resources:
-        **job_resources("engine"),
+        **engine_resources(lambda wc: wc.generator),
     log:
         "logs/generate/{generator}/{lang}/shard-{shard}-of-{shards}.log",
     cache: True

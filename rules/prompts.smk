@@ -65,11 +65,11 @@ rule translate:
             "source_language": SOURCE_LANGUAGE,
             "language": wc.lang,
             **{k: config["translation"][k] for k in ("format", "instruction", "max_tokens", "temperature")},
-            "engine": engine_spec(),
+            "engine": engine_spec(wc.translator),
             "code": step_code("translate"),
         },
     resources:
-        **job_resources("engine"),
+        **engine_resources(lambda wc: wc.translator),
     log:
         "logs/translate/{translator}/{lang}.log",
     cache: True

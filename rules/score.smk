@@ -10,7 +10,7 @@ def score_spec(wc):
         "backend": reward["backend"],
         "rubric": reward["rubric"] if reward["backend"] == "generative" else None,
         "max_length": reward["max_length"],
-        "engine": engine_spec(),
+        "engine": engine_spec(reward["model"]),
         "code": step_code("score"),
     }
 
@@ -29,7 +29,7 @@ rule score:
     params:
         spec=lambda wc: {**score_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
     resources:
-        **job_resources("engine"),
+        **engine_resources(lambda wc: config["reward"]["model"]),
     log:
         "logs/score/{generator}/{lang}/shard-{shard}-of-{shards}.log",
     cache: True

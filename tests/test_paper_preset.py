@@ -1,4 +1,5 @@
 """The paper preset validates and dry-runs here, and its ablations share artifacts with the main runs."""
+import re
 import shutil
 import subprocess
 import time
@@ -6,6 +7,20 @@ import time
 import pytest
 
 from helpers import REPO, make_workspace, snakemake, work_jobs
+
+
+def job_gpus(dry_run_output: str) -> dict[str, set[int]]:
+    """rule -> the `gpu` resource values its jobs ask for (0: none), from a dry run's job listing."""
+    gpus, rule = {}, None
+    for line in dry_run_output.splitlines():
+        line = line.strip()
+        if line.startswith(("rule ", "localrule ")) and line.endswith(":"):
+            rule = line.split()[1][:-1]
+        elif line.startswith("resources:") and rule:
+            found = re.search(r"\bgpu=(\d+)", line)
+            gpus.setdefault(rule, set()).add(int(found.group(1)) if found else 0)
+            rule = None
+    return gpus
 
 
 def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
@@ -18,10 +33,11 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     counts = {}
     for rule, _ in jobs:
         counts[rule] = counts.get(rule, 0) + 1
-    # 6 translated languages; each of 2 generators samples and is scored once per language,
+    # 6 translated languages; each of 2 generators samples and is scored once per language (in 8 shards),
     # although four EuroLLM experiments and the off-policy one use these samples.
     assert counts["translate"] == 6
-    assert counts["generate"] == 14 and counts["score"] == 14
+    assert counts["generate"] == 14 * 8 and counts["score"] == 14 * 8
+    assert counts["gather_generations"] == 14 and counts["gather_scores"] == 14
     adapters = [out for rule, out in jobs if rule == "train"]
     assert len(adapters) == len(set(adapters))
     # main runs: 7 mono + 1 multi scopes x (dpo, maxr, sft) per policy = 24 each; off-policy adds
@@ -36,6 +52,11 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer each language once.
     assert counts["arena_judge"] == counts["arena_winrate"] == 42 and counts["arena_answers"] == 42
     assert counts["report"] == 1
+    # GPUs per job: one engine per shard job, 8 training processes per adapter, 2 GPUs for the 35B judge.
+    gpus = job_gpus(result.stdout)
+    assert gpus["generate"] == gpus["score"] == gpus["translate"] == gpus["arena_answers"] == {1}
+    assert gpus["arena_judge"] == {2} and gpus["train"] == {8} and gpus["euroeval"] == {1}
+    assert gpus["gather_generations"] == gpus["preference_dataset"] == {0}
     print(f"paper preset dry run: {len(jobs)} jobs in {elapsed:.1f} s")
 
 

@@ -28,6 +28,7 @@ def slurm_config():
     c = tiny_config()
     c["languages"] = ["en", "da"]
     c["translation"] = {"model": None}
+    c["generation"]["shards"] = 2  # two generation jobs for Danish, gathered by a third
     c["experiments"] = {"main": {"policy": MODEL, "languages": ["da"], "methods": ["maxr"], "regimes": ["mono"]}}
     c["resources"] = {"engine": {"gpu": 1, "mem_mb": 6000, "runtime": 30},
                       "training": {"gpu": 1, "mem_mb": 6000, "runtime": 30},
@@ -58,10 +59,11 @@ def test_dag_runs_through_real_sbatch_and_gpu_rules_ask_for_gpus(cluster, tmp_pa
     assert {"base_model", "prompt_set", "generate", "score", "preference_dataset", "train"} <= set(calls), sorted(calls)
     for rule in ("generate", "score", "train"):  # vLLM and training jobs: GPUs through the plugin's gpu resource
         assert all("--gpus=1" in call for call in calls[rule]), calls[rule]
-    for rule in ("base_model", "prompt_set", "preference_dataset"):
+    assert len(calls["generate"]) == 2 and len(calls["gather_generations"]) == 1 and len(calls["gather_scores"]) == 1
+    for rule in ("base_model", "prompt_set", "gather_generations", "gather_scores", "preference_dataset"):
         assert not any("--gpus" in call for call in calls[rule]), calls[rule]
     assert all("--cpus-per-task=2" in call for call in calls["generate"])
     assert all("--mem 6000" in call or "--mem=6000" in call for call in calls["generate"]), calls["generate"]
     logs = list((ws / ".snakemake/slurm_logs").rglob("*.log"))
     assert any("rule_generate" in str(p) for p in logs) and any("rule_train" in str(p) for p in logs)
-    assert (ws / "logs/generate" / MODEL / "da/shard-0-of-1.log").read_text().strip()
+    assert (ws / "logs/generate" / MODEL / "da/shard-1-of-2.log").read_text().strip()

@@ -139,4 +139,4 @@ def generate_step(snakemake) -> None:
     work = GenerationWork(spec, ids, texts, rendered, execution["generation"]["prompts_per_chunk"])
     # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.
     key = [spec, ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
-    run_chunked(work, snakemake.output[0], key, execution["engine"])
+    run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})

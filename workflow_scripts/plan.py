@@ -4,8 +4,9 @@ Artifact paths (all under results/):
   models/<model>/                                   GGUF model materialized as a HF directory
   prompts/<lang>.parquet                            prompts with stable ids, per language
   translations/<translator>/<lang>.parquet          machine translations (when not provided)
-  generations/<generator>/<lang>.parquet            one row per sample
-  scores/<generator>/<lang>.parquet                 one reward (or skip reason) per sample
+  generations/<generator>/<lang>.parquet            one row per sample (gathered from temporary
+                                                    generations/<generator>/<lang>/shard-<k>-of-<K>.parquet)
+  scores/<generator>/<lang>.parquet                 one reward (or skip reason) per sample (likewise)
   datasets/<source>/<scope>/<dataset>.parquet       training data (+ .stats.json)
   adapters/<policy>/<source>/<scope>/<dataset>/     LoRA adapter, training metrics and curves
 

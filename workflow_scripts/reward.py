@@ -154,7 +154,7 @@ def score_step(snakemake) -> None:
     work = ScoringWork(spec, reader, start, stop, snakemake.config["reward"]["samples_per_chunk"])
     # Checkpoints hold for the same scorer on the same generations, in the same chunks.
     key = [spec, file_sha256(path), start, stop, work.samples_per_chunk]
-    run_chunked(work, snakemake.output[0], key, snakemake.config["engine"])
+    run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})
     table = pq.read_table(snakemake.output[0], columns=["status"])
     skipped = pc.sum(pc.equal(table.column("status"), "skipped").cast(pa.int64())).as_py() or 0
     print(f"[croco] scored {table.num_rows - skipped} samples, {skipped} skipped as too long", flush=True)
