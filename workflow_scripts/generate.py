@@ -17,7 +17,7 @@ import pyarrow as pa
 from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
-from workflow_scripts.shards import shard_bounds
+from workflow_scripts.shards import expected_generation_keys, gather, shard_bounds
 from workflow_scripts.tables import read_table, require_columns
 
 GENERATION_SCHEMA = pa.schema([
@@ -140,3 +140,12 @@ def generate_step(snakemake) -> None:
     # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.
     key = [spec, ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
     run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})
+
+
+def gather_generations_step(snakemake) -> None:
+    """Join a language's generation shards, checking for exactly n samples of every prompt, in order."""
+    spec = snakemake.params.spec["generation"]
+    expected = expected_generation_keys(snakemake.input.prompts, spec["language"], spec["samples"])
+    rows = gather(list(snakemake.input.shards), snakemake.output[0], GENERATION_SCHEMA, expected, "samples")
+    print(f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} samples, "
+          f"{spec['samples']} for each of {rows // max(spec['samples'], 1)} prompts", flush=True)

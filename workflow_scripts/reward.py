@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
-from workflow_scripts.shards import RowRangeReader, shard_bounds
+from workflow_scripts.shards import RowRangeReader, expected_score_keys, gather, shard_bounds
 from workflow_scripts.tables import require_columns
 
 SCORE_SCHEMA = pa.schema([
@@ -158,3 +158,10 @@ def score_step(snakemake) -> None:
     table = pq.read_table(snakemake.output[0], columns=["status"])
     skipped = pc.sum(pc.equal(table.column("status"), "skipped").cast(pa.int64())).as_py() or 0
     print(f"[croco] scored {table.num_rows - skipped} samples, {skipped} skipped as too long", flush=True)
+
+
+def gather_scores_step(snakemake) -> None:
+    """Join a language's scoring shards, checking for exactly one score per generated sample, in order."""
+    expected = expected_score_keys(snakemake.input.generations)
+    rows = gather(list(snakemake.input.shards), snakemake.output[0], SCORE_SCHEMA, expected, "samples")
+    print(f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} scored or skipped samples", flush=True)

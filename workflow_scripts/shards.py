@@ -117,20 +117,3 @@ def expected_generation_keys(prompts_path, language: str, samples: int) -> pa.Ta
 def expected_score_keys(generations_path) -> pa.Table:
     return read_parquet_columns(generations_path, {"prompt_id": "string", "language": "string", "sample_index": "integer"})
 
-
-def gather_generations_step(snakemake) -> None:
-    from workflow_scripts.generate import GENERATION_SCHEMA
-
-    spec = snakemake.params.spec["generation"]
-    expected = expected_generation_keys(snakemake.input.prompts, spec["language"], spec["samples"])
-    rows = gather(list(snakemake.input.shards), snakemake.output[0], GENERATION_SCHEMA, expected, "samples")
-    print(f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} samples, "
-          f"{spec['samples']} for each of {rows // max(spec['samples'], 1)} prompts", flush=True)
-
-
-def gather_scores_step(snakemake) -> None:
-    from workflow_scripts.reward import SCORE_SCHEMA
-
-    expected = expected_score_keys(snakemake.input.generations)
-    rows = gather(list(snakemake.input.shards), snakemake.output[0], SCORE_SCHEMA, expected, "samples")
-    print(f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} scored or skipped samples", flush=True)

@@ -1,4 +1,4 @@
-from workflow_scripts.shards import gather_generations_step
+from workflow_scripts.generate import gather_generations_step
 from workflow_scripts.step import run_step
 
 if __name__ == "__main__":

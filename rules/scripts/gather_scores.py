@@ -1,4 +1,4 @@
-from workflow_scripts.shards import gather_scores_step
+from workflow_scripts.reward import gather_scores_step
 from workflow_scripts.step import run_step
 
 if __name__ == "__main__":
