@@ -44,9 +44,10 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
     spec = {"model": str(reward_model_dir), "revision": None, "identity": "test", "chat_template_kwargs": {},
             "reward_model": "test-rm", "backend": "sequence_classifier", "rubric": None, "max_length": 200,
             "engine": {"dtype": "auto", "max_model_len": 1024, "tensor_parallel_size": 1, "gpu_memory_utilization": 0.9,
-                       "enforce_eager": "auto", "max_num_seqs": None}}
+                       "enforce_eager": "auto", "max_num_seqs": None}, "shard": [0, 1]}
     fake = SimpleNamespace(params=SimpleNamespace(spec=spec), input=SimpleNamespace(generations=str(generations)),
-                           output=[str(out)], log=[], rule="score", threads=2)
+                           output=[str(out)], log=[], rule="score", threads=2,
+                           config={"engine": {"data_parallel_size": 1}, "reward": {"samples_per_chunk": 4096}})
     score_step(fake)
     scores = pq.read_table(out).to_pylist()
     assert [s["status"] for s in scores] == ["scored", "scored", "skipped", "scored"]
