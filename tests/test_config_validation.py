@@ -48,6 +48,10 @@ CASES = [
     ("custom EuroEval dataset without its files",
      lambda c: c["evaluation"]["euroeval"]["custom_datasets"]["demo-sentiment-da"].update(dir="data/euroeval/none"),
      "evaluation.euroeval.custom_datasets.demo-sentiment-da.dir"),
+    ("zero generation shards", lambda c: c["generation"].update(shards=0), "generation.shards"),
+    ("data parallel size that is neither a count nor auto", lambda c: c["engine"].update(data_parallel_size="all"),
+     "engine.data_parallel_size"),
+    ("zero training processes", lambda c: c["training"]["common"].update(processes=0), "training.common.processes"),
     ("missing m-ArenaHard prompt file",
      lambda c: c["evaluation"]["arena"]["prompts"]["files"].update(da="data/arena/none.jsonl"), "evaluation.arena.prompts.files.da"),
 ]

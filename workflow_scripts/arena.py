@@ -132,6 +132,9 @@ def answers_step(snakemake) -> None:
         adapter = adapter[0] if len(adapter) else None
     extra = {}
     if adapter:
+        from workflow_scripts.models import require_adapter_dir
+
+        require_adapter_dir(adapter)  # before the engine starts
         extra = {"enable_lora": True, "max_lora_rank": spec["max_lora_rank"], "max_loras": 1}
     llm = make_llm(spec["engine"], spec["model"], spec["revision"], **extra)
     tokenizer = llm.get_tokenizer()

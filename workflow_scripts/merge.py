@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from workflow_scripts.atomic import atomic_directory
-from workflow_scripts.errors import UserError
+from workflow_scripts.models import require_adapter_dir
 
 
 def merge_step(snakemake) -> None:
@@ -16,8 +16,7 @@ def merge_step(snakemake) -> None:
 
     spec = snakemake.params.spec
     adapter = Path(snakemake.input.adapter)
-    if not (adapter / "adapter_config.json").is_file():
-        raise UserError("not a LoRA adapter directory (adapter_config.json is missing)", file=str(adapter))
+    require_adapter_dir(adapter)
     torch.set_num_threads(snakemake.threads)
     base = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype="auto")
     merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()

@@ -128,3 +128,11 @@ def materialize_step(snakemake) -> None:
         info["gguf_sha256"] = spec["gguf_sha256"]
         write_model_card(tmp, info)
     print(f"[croco] materialized {info['architecture']} ({info['parameters'] / 1e6:.0f}M parameters) from {spec['gguf']}")
+
+
+def require_adapter_dir(path) -> None:
+    """A LoRA adapter directory must hold its adapter_config.json (PEFT and vLLM both read it)."""
+    path = Path(path)
+    if not (path / "adapter_config.json").is_file():
+        what = "does not exist" if not path.exists() else "is not a LoRA adapter directory (adapter_config.json is missing)"
+        raise UserError(what, file=str(path), field="adapter_config.json")

@@ -6,8 +6,8 @@ Backends:
 - `generative`: an instruct model answers a rubric question about the response; the reward is
   log p("Yes") - log p("No") for its first token. A weak but real signal, meant for the CPU demo.
 
-A sample longer than the reward model's limit is recorded as skipped with its reason; it is never
-given a sentinel score.
+A sample longer than the reward model's limit, or with an empty response, is recorded as skipped with its
+reason; it is never given a sentinel score, and the pair builders count it.
 """
 from __future__ import annotations
 
@@ -99,6 +99,20 @@ def make_scorer(spec: dict):
     return ClassifierScorer(llm, spec["chat_template_kwargs"])
 
 
+def skip_reasons(responses: list[str | None], lengths: list[int], limit: int) -> list[str | None]:
+    """Why each sample is not scored (None: it is). An empty response is never given a reward: a reward
+    model would still rate it, and an empty text could then be chosen or rejected in a pair."""
+    reasons = []
+    for response, length in zip(responses, lengths):
+        if response is None or not response.strip():
+            reasons.append("empty response")
+        elif length > limit:
+            reasons.append(f"too long for the reward model: {length} > {limit} tokens")
+        else:
+            reasons.append(None)
+    return reasons
+
+
 @dataclass
 class ScoringWork:
     """The samples [start, stop) of a generations table, in chunks of `samples_per_chunk` (see chunks.py)."""
@@ -124,16 +138,12 @@ class ScoringWork:
         limit = min(spec["max_length"], spec["engine"]["max_model_len"] - 1)
         rendered = [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])]
         lengths = [len(ids) for ids in scorer.tokenizer(rendered, add_special_tokens=False)["input_ids"]]
-        keep = [i for i, n in enumerate(lengths) if n <= limit]
+        reason = skip_reasons(cols["response"], lengths, limit)
+        keep = [i for i, why in enumerate(reason) if why is None]
         scores = dict(zip(keep, scorer.score([rendered[i] for i in keep]))) if keep else {}
         n = len(rendered)
-        reward, status, reason = [], [], []
-        for i in range(n):
-            if i in scores:
-                reward.append(scores[i]); status.append("scored"); reason.append(None)
-            else:
-                reward.append(None); status.append("skipped")
-                reason.append(f"too long for the reward model: {lengths[i]} > {limit} tokens")
+        reward = [scores.get(i) for i in range(n)]
+        status = ["scored" if why is None else "skipped" for why in reason]
         return pa.table({
             "prompt_id": cols["prompt_id"], "language": cols["language"], "sample_index": cols["sample_index"],
             "reward": reward, "status": status, "skip_reason": reason, "reward_tokens": lengths,
@@ -157,7 +167,7 @@ def score_step(snakemake) -> None:
     run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})
     table = pq.read_table(snakemake.output[0], columns=["status"])
     skipped = pc.sum(pc.equal(table.column("status"), "skipped").cast(pa.int64())).as_py() or 0
-    print(f"[croco] scored {table.num_rows - skipped} samples, {skipped} skipped as too long", flush=True)
+    print(f"[croco] scored {table.num_rows - skipped} samples, {skipped} skipped (too long or empty)", flush=True)
 
 
 def gather_scores_step(snakemake) -> None:
