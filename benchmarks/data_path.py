@@ -234,8 +234,8 @@ def main() -> None:
     print(f"data: {len(languages)} languages x {args.prompts} prompts x {args.samples} samples "
           f"= {len(languages) * args.prompts * args.samples:,} scored responses in {directory}", flush=True)
     make_data(directory, languages, args.prompts, args.samples, args.mean_words, args.seed)
-    size = sum(p.stat().st_size for p in directory.glob("*/*.parquet"))
-    print(f"on disk: {size / 2**30:.1f} GiB of Parquet\n", flush=True)
+    size = sum(p.stat().st_size for kind in ("generations", "scores") for p in (directory / kind).glob("*.parquet"))
+    print(f"on disk: {size / 2**30:.1f} GiB of generations and scores (Parquet)\n", flush=True)
     print(f"{'step':58} {'time':>9} {'peak memory':>12}  what")
     for name in STEPS:
         if args.only and args.only not in name:
