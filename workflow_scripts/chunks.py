@@ -176,14 +176,11 @@ def chunk_count(items: int, per_chunk: int) -> int:
 
 def worker_main(argv: list[str]) -> int:
     """python -m workflow_scripts.chunks ORDER RANK: a data-parallel worker (started by run_workers)."""
+    from workflow_scripts.step import run_worker
+
     order, rank = Path(argv[0]), int(argv[1])
     work, checkpoints, indices = pickle.loads(order.read_bytes())
-    try:
-        run_chunks(work, checkpoints, indices, prefix=f"worker {rank}: ")
-    except UserError as exc:
-        print(f"[croco] ERROR in worker {rank}: {exc}", file=sys.stderr, flush=True)
-        return 2
-    return 0
+    return run_worker(lambda: run_chunks(work, checkpoints, indices, prefix=f"worker {rank}: "), f"worker {rank}")
 
 
 if __name__ == "__main__":

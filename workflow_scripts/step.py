@@ -72,3 +72,14 @@ def run_step(snakemake, step: Callable[..., None]) -> None:
             print(f"[croco] rule {snakemake.rule} finished in {time.time() - started:.1f} s", flush=True)
     if failed is not None:
         sys.exit(1)
+
+
+def run_worker(work: Callable[[], None], label: str) -> int:
+    """Body of a step's helper process (a data-parallel engine, a training rank): its exit code, with a
+    UserError printed as one clear line (the parent step reports the failure)."""
+    try:
+        work()
+    except UserError as exc:
+        print(f"[croco] ERROR in {label}: {exc}", file=sys.stderr, flush=True)
+        return 2
+    return 0

@@ -160,13 +160,11 @@ def train_step(snakemake) -> None:
 
 def main(argv: list[str]) -> int:
     """python -m workflow_scripts.train ORDER: one process of a distributed training (see train_step)."""
+    from workflow_scripts.step import run_worker
+
     order = json.loads(Path(argv[0]).read_text())
-    try:
-        train(order["spec"], order["data"], Path(order["out"]), order["threads"])
-    except UserError as exc:
-        print(f"[croco] ERROR: {exc}", file=sys.stderr, flush=True)
-        return 2
-    return 0
+    return run_worker(lambda: train(order["spec"], order["data"], Path(order["out"]), order["threads"]),
+                      f"training rank {os.environ.get('RANK', 0)}")
 
 
 if __name__ == "__main__":
