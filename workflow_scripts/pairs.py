@@ -78,7 +78,9 @@ def select(group: np.ndarray, lang: np.ndarray, sample: np.ndarray, reward: np.n
             pos = 0.25 * (sizes - 1)
             lo = np.floor(pos).astype(np.int64)
             hi = np.ceil(pos).astype(np.int64)
-            target_value = low[starts + lo] + (low[starts + hi] - low[starts + lo]) * (pos - lo)
+            a, b, t = low[starts + lo], low[starts + hi], pos - lo
+            # numpy's own lerp, to the last bit: a nearest-to-q1 tie must break as np.quantile's value says
+            target_value = np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
     # Rejected: strictly below the chosen reward, nearest to the target.
     slot = np.searchsorted(groups, group)  # position of each row's group in `groups`
     candidate = reward < reward[chosen][slot]
