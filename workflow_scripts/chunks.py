@@ -33,8 +33,7 @@ import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import atomic_file
 from workflow_scripts.errors import UserError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from workflow_scripts.step import child_env, run_worker
 
 
 class ChunkedWork(Protocol):
@@ -135,7 +134,7 @@ def run_workers(work: ChunkedWork, checkpoints: Checkpoints, pending: list[int],
         order = checkpoints.dir / f"worker-{rank}.pkl"
         with atomic_file(order) as tmp:
             tmp.write_bytes(pickle.dumps((work, checkpoints, share)))
-        env = {**os.environ, **extra, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+        env = child_env(**extra)
         print(f"[croco] worker {rank}: {len(share)} chunk(s) on {extra}", flush=True)
         procs.append((rank, subprocess.Popen([sys.executable, "-m", "workflow_scripts.chunks", str(order), str(rank)],
                                              env=env, preexec_fn=_die_with_parent)))
@@ -176,8 +175,6 @@ def chunk_count(items: int, per_chunk: int) -> int:
 
 def worker_main(argv: list[str]) -> int:
     """python -m workflow_scripts.chunks ORDER RANK: a data-parallel worker (started by run_workers)."""
-    from workflow_scripts.step import run_worker
-
     order, rank = Path(argv[0]), int(argv[1])
     work, checkpoints, indices = pickle.loads(order.read_bytes())
     return run_worker(lambda: run_chunks(work, checkpoints, indices, prefix=f"worker {rank}: "), f"worker {rank}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.tables import read_parquet_columns, require_columns
+from workflow_scripts.tables import read_parquet_columns, require_columns, require_parquet_columns
 
 TARGETS = ("mean_minus_2sigma", "q1", "min")
 PROMPT_LANGUAGES = ("chosen", "rejected", "random")
@@ -118,10 +117,7 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
     """Stream the scope's score files batch by batch, keeping the finite scored rewards as integer-coded
     columns (no strings): memory stays near 17 bytes per kept sample at paper scale (9M samples)."""
     for lang in languages:
-        path = paths[lang]
-        if not Path(path).is_file():
-            raise UserError("file not found", file=str(path))
-        require_columns(pq.read_schema(path).empty_table(), path, SCORE_COLUMNS)
+        require_parquet_columns(paths[lang], SCORE_COLUMNS)
     # Prompt codes: the union of the languages' prompt ids, in first-seen order.
     dictionary = pa.chunked_array([pc.unique(pq.read_table(paths[lang], columns=["prompt_id"]).column("prompt_id"))
                                    for lang in languages]).combine_chunks()

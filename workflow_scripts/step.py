@@ -83,3 +83,13 @@ def run_worker(work: Callable[[], None], label: str) -> int:
         print(f"[croco] ERROR in {label}: {exc}", file=sys.stderr, flush=True)
         return 2
     return 0
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment of a helper process started by a step: this one's, plus `extra`, with the repository
+    importable (`python -m workflow_scripts....`)."""
+    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, **extra, "PYTHONPATH": path}

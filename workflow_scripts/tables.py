@@ -59,8 +59,8 @@ def require_non_empty_strings(table: pa.Table, path, column: str) -> None:
         raise UserError(f"{bad} empty value(s), first at prompt_id {ids}", file=str(path), field=column)
 
 
-def read_parquet_columns(path, spec: dict[str, str]) -> pa.Table:
-    """Read only the columns in `spec`, after checking they exist with the right types."""
+def require_parquet_columns(path, spec: dict[str, str]) -> None:
+    """Check that a Parquet file exists, is readable and has the columns in `spec` with the right types."""
     path = Path(path)
     if not path.is_file():
         raise UserError("file not found", file=str(path))
@@ -69,4 +69,9 @@ def read_parquet_columns(path, spec: dict[str, str]) -> pa.Table:
     except (pa.ArrowInvalid, OSError) as exc:
         raise UserError(f"not a readable Parquet file: {exc}", file=str(path)) from None
     require_columns(schema.empty_table(), path, spec)
+
+
+def read_parquet_columns(path, spec: dict[str, str]) -> pa.Table:
+    """Read only the columns in `spec`, after checking they exist with the right types."""
+    require_parquet_columns(path, spec)
     return pq.read_table(path, columns=list(spec))

@@ -21,8 +21,7 @@ import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import atomic_directory
 from workflow_scripts.errors import UserError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from workflow_scripts.step import child_env, run_worker
 
 
 def precision_flags(precision: str) -> dict:
@@ -149,8 +148,7 @@ def train_step(snakemake) -> None:
                                      "threads": max(1, snakemake.threads // processes)}))
         command = launch_command(processes, gpu, free_port()) + [str(order)]
         print(f"[croco] launching {processes} training processes: {' '.join(command[:12])} ...", flush=True)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-               "OMP_NUM_THREADS": str(max(1, snakemake.threads // processes))}
+        env = child_env(OMP_NUM_THREADS=str(max(1, snakemake.threads // processes)))
         code = subprocess.run(command, env=env).returncode
     if code != 0:
         raise UserError(f"the distributed training exited with code {code} (its messages are above)")
@@ -160,8 +158,6 @@ def train_step(snakemake) -> None:
 
 def main(argv: list[str]) -> int:
     """python -m workflow_scripts.train ORDER: one process of a distributed training (see train_step)."""
-    from workflow_scripts.step import run_worker
-
     order = json.loads(Path(argv[0]).read_text())
     return run_worker(lambda: train(order["spec"], order["data"], Path(order["out"]), order["threads"]),
                       f"training rank {os.environ.get('RANK', 0)}")
