@@ -7,7 +7,16 @@ from snakemake.utils import validate
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import code_fingerprint, file_sha256
 from workflow_scripts.models import materialized_input, model_identity, model_location, model_revision, model_spec
-from workflow_scripts.plan import TRANSLATED, all_targets, check_config, describe_schema_error, parse_dataset, scope_languages
+from workflow_scripts.plan import TRANSLATED, all_targets, check_config, parse_dataset, schema_error, scope_languages
+
+
+def _invalid_config(error: UserError):
+    """Stop with one line naming the config file and the key; no traceback (it is the user's input, not a bug)."""
+    files = ", ".join(os.path.relpath(f) for f in workflow.config_settings.configfiles) or "config.yaml"
+    where = ", ".join([f"file {files}"] + ([f"field '{error.field}'"] if error.field else []))
+    detail = f" (file {error.file})" if error.file else ""
+    print(f"Invalid config [{where}]: {error.message}{detail}", file=sys.stderr)
+    sys.exit(1)
 
 
 def _validate_config():
@@ -15,11 +24,11 @@ def _validate_config():
     try:
         validate(config, str(schema_path))  # Snakemake's validate also fills in the defaults
     except WorkflowError:
-        raise WorkflowError(f"Invalid config: {describe_schema_error(config, schema_path)}") from None
+        _invalid_config(schema_error(config, schema_path))
     try:
         check_config(config, Path.cwd())
     except UserError as exc:
-        raise WorkflowError(f"Invalid config: {exc}") from None
+        _invalid_config(exc)
 
 
 _validate_config()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers import REPO, make_workspace, snakemake, work_jobs
+from helpers import make_workspace, snakemake, work_jobs
 
 
 def job_gpus(dry_run_output: str) -> dict[str, set[int]]:

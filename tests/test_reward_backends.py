@@ -67,9 +67,30 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
 def test_prompts_that_do_not_fit_the_context_are_named(reward_model_dir):
     from transformers import AutoTokenizer
 
-    from workflow_scripts.generate import too_long_prompts
+    from workflow_scripts.errors import UserError
+    from workflow_scripts.vllm_engine import require_prompts_fit, too_long_prompts, token_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
-    rendered = ["short prompt", "word " * 300]
-    assert too_long_prompts(tokenizer, ["p1", "p2"], rendered, 100) == [("p2", len(tokenizer(rendered[1])["input_ids"]))]
-    assert too_long_prompts(tokenizer, ["p1", "p2"], rendered, 10_000) == []
+    prompts = token_prompts(tokenizer, ["short prompt", "word " * 300])
+    assert too_long_prompts(["p1", "p2"], prompts, 100) == [("p2", len(tokenizer("word " * 300)["input_ids"]))]
+    assert too_long_prompts(["p1", "p2"], prompts, 10_000) == []
+    with pytest.raises(UserError, match=r"\[file prompts/de.parquet, field 'prompt'\] 1 prompt\(s\) do not fit engine.max_model_len=100 tokens: p2 \(30\d tokens\)"):
+        require_prompts_fit(["p1", "p2"], prompts, 100, file="prompts/de.parquet", field="prompt")
+
+
+def test_engine_prompts_keep_the_templates_bos_and_add_none(reward_model_dir):
+    """A chat template writes BOS itself; a tokenizer that also adds BOS (Gemma, Llama) must not double it,
+    which vLLM's text-prompt path would do."""
+    from tokenizers.processors import TemplateProcessing
+    from transformers import AutoTokenizer
+
+    from workflow_scripts.vllm_engine import token_prompts
+
+    tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
+    bos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    tokenizer._tokenizer.post_processor = TemplateProcessing(single="<|endoftext|> $A", special_tokens=[("<|endoftext|>", bos)])
+    rendered = "<|endoftext|><|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n"
+    assert tokenizer(rendered)["input_ids"][:2] == [bos, bos]  # what tokenizing the text with special tokens gives
+    [prompt] = token_prompts(tokenizer, [rendered])
+    assert prompt["prompt_token_ids"][0] == bos and prompt["prompt_token_ids"].count(bos) == 1
+    assert tokenizer.decode(prompt["prompt_token_ids"]) == rendered

@@ -123,7 +123,7 @@ def answers_step(snakemake) -> None:
     """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to one language's prompts."""
     from vllm import SamplingParams
 
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm
+    from workflow_scripts.vllm_engine import chat_prompt, make_llm, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
     prompts = pq.read_table(snakemake.input.prompts)
@@ -147,7 +147,10 @@ def answers_step(snakemake) -> None:
 
         lora = LoRARequest("adapter", 1, str(adapter))
     started = time.time()
-    outputs = llm.generate(rendered, params, lora_request=lora, use_tqdm=True)
+    engine_prompts = token_prompts(tokenizer, rendered)
+    require_prompts_fit(prompts.column("prompt_id").to_pylist(), engine_prompts, spec["engine"]["max_model_len"],
+                        file=snakemake.input.prompts, field="prompt")
+    outputs = llm.generate(engine_prompts, params, lora_request=lora, use_tqdm=True)
     answers = [o.outputs[0].text for o in outputs]
     n = prompts.num_rows
     table = pa.table({
@@ -261,7 +264,7 @@ def judge_step(snakemake) -> None:
     from vllm import SamplingParams
 
     from workflow_scripts.languages import language_name
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm
+    from workflow_scripts.vllm_engine import chat_prompt, make_llm, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
     judge = spec["judge"]
@@ -289,20 +292,23 @@ def judge_step(snakemake) -> None:
         if logprob_mode:
             text += "Final verdict: [["  # the next token is the verdict
         rendered.append(text)
+    engine_prompts = token_prompts(tokenizer, rendered)
+    require_prompts_fit([f"{pid} ({'model' if first else 'baseline'} answer first)" for pid, first in games], engine_prompts,
+                        spec["engine"]["max_model_len"], file=snakemake.input.model_answers, field="answer")
     verdicts, raw = [], []
     if logprob_mode:
         labels = ["1", "2"] + (["T"] if judge["allow_ties"] else [])
         ids = {label: _single_token(tokenizer, label) for label in labels}
         params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids), allowed_token_ids=list(ids.values()))
         scores = []
-        for out in llm.generate(rendered, params, use_tqdm=True):
+        for out in llm.generate(engine_prompts, params, use_tqdm=True):
             top = out.outputs[0].logprobs[0]
             scores.append({label: top[i].logprob for label, i in ids.items() if i in top})
         raw = [json.dumps({k: round(v, 4) for k, v in s.items()}) for s in scores]
         verdicts = logprob_verdicts(scores, games, judge["allow_ties"], judge["tie_margin"], judge["orders"] == "both")
     else:
         params = SamplingParams(max_tokens=judge["max_tokens"], temperature=judge["temperature"], seed=judge["seed"])
-        for out in llm.generate(rendered, params, use_tqdm=True):
+        for out in llm.generate(engine_prompts, params, use_tqdm=True):
             text = out.outputs[0].text
             raw.append(text)
             verdicts.append(parse_verdict(text, judge["allow_ties"]))
@@ -327,13 +333,18 @@ def judge_step(snakemake) -> None:
 
 # ---------------------------------------------------------------- win rates
 
-def win_rates(judgments: pa.Table, bootstrap_samples: int, seed: int) -> dict:
-    """Overall and per-subcategory results from a judgments table (see JUDGMENT_SCHEMA)."""
+JUDGMENT_COLUMNS = {"prompt_id": "string", "category": "string", "subcategory": "string", "outcome": "float",
+                    "model_tokens": "integer", "baseline_tokens": "integer"}
+
+
+def win_rates(judgments: pa.Table, bootstrap_samples: int, seed: int, path=None) -> dict:
+    """Overall and per-subcategory results from a judgments table (see JUDGMENT_SCHEMA). A game whose
+    verdict could not be parsed (outcome null) is counted as unparseable, never as a win, tie or loss."""
     from workflow_scripts.winrate import summarize
 
     frame = judgments.to_pandas()
     if frame.empty:
-        raise UserError("no judged games", field="outcome")
+        raise UserError("no judged games", file=path and str(path), field="outcome")
 
     def block(part):
         parsed = part[part["outcome"].notna()]
@@ -364,8 +375,8 @@ def clean_nan(obj):
 
 def win_rate_step(snakemake) -> None:
     spec = snakemake.params.spec
-    judgments = pq.read_table(snakemake.input.judgments)
-    result = win_rates(judgments, spec["bootstrap_samples"], spec["seed"])
+    judgments = read_parquet_columns(snakemake.input.judgments, JUDGMENT_COLUMNS)
+    result = win_rates(judgments, spec["bootstrap_samples"], spec["seed"], snakemake.input.judgments)
     result.update({k: spec[k] for k in ("comparison", "model", "baseline", "judge", "language")})
     write_json(clean_nan(result), snakemake.output[0])
     o = result["overall"]

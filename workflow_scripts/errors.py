@@ -9,6 +9,7 @@ class UserError(Exception):
     """
 
     def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
+        self.message = message
         self.file = file
         self.field = field
         where = []

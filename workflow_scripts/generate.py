@@ -49,12 +49,6 @@ def user_turn(prompt: str, language: str, instruction: str | None) -> str:
     return f"{prompt}\n\n{instruction.format(language=language_name(language))}"
 
 
-def too_long_prompts(tokenizer, ids, rendered, limit: int) -> list[tuple[str, int]]:
-    """Prompts whose chat-formatted length leaves no room to generate within the engine's context."""
-    lengths = (len(t) for t in tokenizer(rendered, add_special_tokens=False)["input_ids"])
-    return [(pid, n) for pid, n in zip(ids, lengths) if n >= limit]
-
-
 @dataclass
 class GenerationWork:
     """The samples of one shard of prompts, in chunks of `prompts_per_chunk` prompts (see chunks.py)."""
@@ -62,7 +56,7 @@ class GenerationWork:
     spec: dict
     ids: list[str]
     texts: list[str]
-    rendered: list[str]
+    prompts: list[dict]  # vLLM token prompts of the chat-rendered texts
     prompts_per_chunk: int
     schema = GENERATION_SCHEMA
     label = "generation"
@@ -81,10 +75,10 @@ class GenerationWork:
         spec, n, language = self.spec, self.spec["samples"], self.spec["language"]
         chunk = slice(index * self.prompts_per_chunk, (index + 1) * self.prompts_per_chunk)
         requests, params, keys = [], [], []
-        for pid, text, chat in zip(self.ids[chunk], self.texts[chunk], self.rendered[chunk]):
+        for pid, text, prompt in zip(self.ids[chunk], self.texts[chunk], self.prompts[chunk]):
             for i in range(n):
                 seed = sample_seed(spec["seed"], pid, language, i)
-                requests.append(chat)
+                requests.append(prompt)
                 params.append(SamplingParams(n=1, temperature=spec["temperature"], top_p=spec["top_p"],
                                              max_tokens=spec["max_tokens"], seed=seed))
                 keys.append((pid, text, i, seed))
@@ -110,7 +104,7 @@ class GenerationWork:
 def generate_step(snakemake) -> None:
     from transformers import AutoTokenizer
 
-    from workflow_scripts.vllm_engine import chat_prompt
+    from workflow_scripts.vllm_engine import chat_prompt, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
     prompts_path = snakemake.input.prompts
@@ -128,15 +122,10 @@ def generate_step(snakemake) -> None:
     ids = prompts.column("prompt_id").to_pylist()
     texts = [user_turn(p, spec["language"], spec["language_instruction"]) for p in prompts.column("prompt").to_pylist()]
     rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], spec["chat_template_kwargs"]) for t in texts]
-    too_long = too_long_prompts(tokenizer, ids, rendered, spec["engine"]["max_model_len"])
-    if too_long:
-        raise UserError(
-            f"{len(too_long)} prompt(s) do not fit engine.max_model_len={spec['engine']['max_model_len']} tokens: "
-            + ", ".join(f"{pid} ({length} tokens)" for pid, length in too_long[:10]),
-            file=str(prompts_path), field="prompt",
-        )
+    engine_prompts = token_prompts(tokenizer, rendered)
+    require_prompts_fit(ids, engine_prompts, spec["engine"]["max_model_len"], file=prompts_path, field="prompt")
     execution = snakemake.config
-    work = GenerationWork(spec, ids, texts, rendered, execution["generation"]["prompts_per_chunk"])
+    work = GenerationWork(spec, ids, texts, engine_prompts, execution["generation"]["prompts_per_chunk"])
     # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.
     key = [spec, ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
     run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})

@@ -210,8 +210,38 @@ def all_targets(config: dict) -> list[str]:
     return targets
 
 
-def describe_schema_error(config: dict, schema_path) -> str:
-    """The most relevant JSON-schema violation, as `at 'key.path': message`."""
+def _key_path(parts) -> str:
+    """`experiments.main.languages[2]` from a JSON-schema error path."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_keys(schema: dict) -> list[str]:
+    """Every key path the config schema defines (`<name>` for user-named entries such as models)."""
+    found = []
+
+    def walk(node, prefix, depth):
+        if not isinstance(node, dict) or depth > 8:
+            return
+        if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+            node = schema["$defs"].get(node["$ref"].split("/")[-1], {})
+        for key, sub in node.get("properties", {}).items():
+            path = f"{prefix}.{key}" if prefix else key
+            found.append(path)
+            walk(sub, path, depth + 1)
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], f"{prefix}.<name>" if prefix else "<name>", depth + 1)
+
+    walk(schema, "", 0)
+    return found
+
+
+def schema_error(config: dict, schema_path) -> UserError:
+    """The most relevant JSON-schema violation, naming the key at fault (a mistyped key gets a suggestion)."""
+    import difflib
+
     import jsonschema
     import yaml
 
@@ -219,9 +249,25 @@ def describe_schema_error(config: dict, schema_path) -> str:
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
-        return "the config does not match schemas/config.schema.yaml"
-    key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-    return f"at '{key}': {error.message}"
+        return UserError(f"the config does not match {Path(schema_path).name}")
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in known)
+        if unknown:
+            hint = ""
+            close = difflib.get_close_matches(str(unknown[0]), known, n=1, cutoff=0.8)
+            elsewhere = difflib.get_close_matches(str(unknown[0]), [k.rsplit(".", 1)[-1] for k in _schema_keys(schema)], n=1, cutoff=0.8)
+            if close:
+                hint = f"; did you mean '{close[0]}'?"
+            elif elsewhere:
+                hint = "; did you mean " + " or ".join(f"'{k}'" for k in _schema_keys(schema) if k.rsplit(".", 1)[-1] == elsewhere[0]) + "?"
+            return UserError(f"unknown key{hint} (known here: {', '.join(known)})", field=_key_path(path + [unknown[0]]))
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [k for k in error.validator_value if k not in error.instance]
+        if missing:
+            return UserError("required key missing", field=_key_path(path + [missing[0]]))
+    return UserError(error.message, field=_key_path(path) or "(top level)")
 
 
 def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:

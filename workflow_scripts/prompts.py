@@ -34,7 +34,8 @@ def check_prompt_ids(table: pa.Table, path) -> None:
 def load_source_prompts(path, language: str, limit: int | None = None) -> pa.Table:
     table = read_table(path)
     if table.num_rows == 0:
-        raise UserError("the prompt file is empty", file=str(path))
+        raise UserError("the prompt file is empty: it needs one JSON object per line with prompt_id, prompt and reference",
+                        file=str(path), field="prompts.file")
     if "prompt_id" in table.column_names and pa.types.is_integer(table.schema.field("prompt_id").type):
         table = table.set_column(table.column_names.index("prompt_id"), "prompt_id", table.column("prompt_id").cast(pa.string()))
     require_columns(table, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
@@ -57,7 +58,7 @@ def load_source_prompts(path, language: str, limit: int | None = None) -> pa.Tab
 def align_translation(source: pa.Table, translation: pa.Table, path, language: str, origin: str) -> pa.Table:
     """Return the translation in the source's order, checking it covers every source prompt id."""
     if translation.num_rows == 0:
-        raise UserError("the translation file is empty", file=str(path))
+        raise UserError("the translation file is empty", file=str(path), field=f"prompts.translations.{language}")
     require_columns(translation, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
     check_prompt_ids(translation, path)
     index = {pid: i for i, pid in enumerate(translation.column("prompt_id").to_pylist())}

@@ -61,8 +61,8 @@ class GenerativeScorer:
         content = self.rubric.format(prompt=prompt, response=response)
         return chat_prompt(self.tokenizer, [{"role": "user", "content": content}], self.kwargs)
 
-    def score(self, rendered: list[str]) -> list[float]:
-        outputs = self.llm.generate(rendered, self.params, use_tqdm=True)
+    def score(self, prompts: list[dict]) -> list[float]:
+        outputs = self.llm.generate(prompts, self.params, use_tqdm=True)
         scores = []
         for out in outputs:
             top = out.outputs[0].logprobs[0]
@@ -81,8 +81,8 @@ class ClassifierScorer:
         conversation = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
         return self.tokenizer.apply_chat_template(conversation, tokenize=False, **self.kwargs)
 
-    def score(self, rendered: list[str]) -> list[float]:
-        outputs = self.llm.classify(rendered, use_tqdm=True)
+    def score(self, prompts: list[dict]) -> list[float]:
+        outputs = self.llm.classify(prompts, use_tqdm=True)
         return [float(out.outputs.probs[0]) for out in outputs]
 
 
@@ -136,12 +136,15 @@ class ScoringWork:
         lo = self.start + index * self.samples_per_chunk
         cols = self.reader.read(lo, min(lo + self.samples_per_chunk, self.stop)).to_pydict()
         limit = min(spec["max_length"], spec["engine"]["max_model_len"] - 1)
-        rendered = [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])]
-        lengths = [len(ids) for ids in scorer.tokenizer(rendered, add_special_tokens=False)["input_ids"]]
+        from workflow_scripts.vllm_engine import token_prompts
+
+        # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
+        prompts = token_prompts(scorer.tokenizer, [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])])
+        lengths = [len(p["prompt_token_ids"]) for p in prompts]
         reason = skip_reasons(cols["response"], lengths, limit)
         keep = [i for i, why in enumerate(reason) if why is None]
-        scores = dict(zip(keep, scorer.score([rendered[i] for i in keep]))) if keep else {}
-        n = len(rendered)
+        scores = dict(zip(keep, scorer.score([prompts[i] for i in keep]))) if keep else {}
+        n = len(prompts)
         reward = [scores.get(i) for i in range(n)]
         status = ["scored" if why is None else "skipped" for why in reason]
         return pa.table({

@@ -42,6 +42,15 @@ def conversational_rows(table, method: str) -> list[dict]:
     return [{"prompt": u, "completion": [{"role": "assistant", "content": c}]} for u, c in zip(user, cols["completion"])]
 
 
+def sort_target_modules(config_path: Path) -> None:
+    """PEFT saves target_modules from a set, in an order that changes with Python's hash seed; sorted,
+    two identical trainings write identical adapter directories."""
+    config = json.loads(config_path.read_text())
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
     """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes."""
     import torch
@@ -99,6 +108,7 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
         if not trainer.is_world_process_zero():
             return
         trainer.model.save_pretrained(tmp)
+        sort_target_modules(tmp / "adapter_config.json")
         tokenizer.save_pretrained(tmp)
         metrics = {
             "method": method, "dataset": str(data_path), "examples": table.num_rows, "policy": spec["policy"],

@@ -27,7 +27,7 @@ def translation_turn(text: str, source: str, target: str, fmt: str, instruction:
 def translate_step(snakemake) -> None:
     from vllm import SamplingParams
 
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm
+    from workflow_scripts.vllm_engine import chat_prompt, make_llm, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
     source = read_table(snakemake.input.prompts)
@@ -42,7 +42,11 @@ def translate_step(snakemake) -> None:
         for t in texts
     ]
     params = SamplingParams(temperature=spec["temperature"], max_tokens=spec["max_tokens"], seed=0)
-    outputs = llm.generate(requests, params, use_tqdm=True)
+    ids = source.column("prompt_id").to_pylist()
+    engine_prompts = token_prompts(tokenizer, requests)
+    require_prompts_fit([f"{pid} (prompt)" for pid in ids] + [f"{pid} (reference)" for pid in ids], engine_prompts,
+                        spec["engine"]["max_model_len"], file=snakemake.input.prompts, field="prompt, reference")
+    outputs = llm.generate(engine_prompts, params, use_tqdm=True)
     translated = [o.outputs[0].text.strip() for o in outputs]
     truncated = sum(o.outputs[0].finish_reason == "length" for o in outputs)
     if truncated:

@@ -62,3 +62,33 @@ def chat_prompt(tokenizer, messages: list[dict], chat_template_kwargs: dict | No
     return tokenizer.apply_chat_template(
         messages, tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {})
     )
+
+
+def token_prompts(tokenizer, rendered: list[str]) -> list[dict]:
+    """Chat-rendered texts as vLLM token prompts, tokenized once, without special tokens.
+
+    The chat template already wrote every special token. Given text, vLLM's completion path would
+    tokenize it again with add_special_tokens=True, and a tokenizer that adds BOS (Gemma, Llama)
+    would put a second BOS in front of the template's own.
+    """
+    from vllm.inputs import TokensPrompt
+
+    return [TokensPrompt(prompt_token_ids=ids) for ids in tokenizer(rendered, add_special_tokens=False)["input_ids"]]
+
+
+def too_long_prompts(labels: list[str], prompts: list[dict], max_model_len: int) -> list[tuple[str, int]]:
+    """(label, length) of the prompts that leave no room to generate a token within the engine's context."""
+    return [(label, len(p["prompt_token_ids"])) for label, p in zip(labels, prompts) if len(p["prompt_token_ids"]) >= max_model_len]
+
+
+def require_prompts_fit(labels: list[str], prompts: list[dict], max_model_len: int, *, file, field: str) -> None:
+    """Name the prompts that do not fit, before the engine would fail on the first of them mid-run."""
+    too_long = too_long_prompts(labels, prompts, max_model_len)
+    if too_long:
+        from workflow_scripts.errors import UserError
+
+        raise UserError(
+            f"{len(too_long)} prompt(s) do not fit engine.max_model_len={max_model_len} tokens: "
+            + ", ".join(f"{label} ({length} tokens)" for label, length in too_long[:10]),
+            file=str(file), field=field,
+        )

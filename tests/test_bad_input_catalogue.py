@@ -1,0 +1,257 @@
+"""Every bad input of the catalogue, through the real Snakemake command line.
+
+A rejected input must fail with one clear message naming the file and the field, without a traceback,
+and leave no output (not even a partial one) behind. Inputs the method tolerates (non-finite rewards,
+empty responses, unparseable judge verdicts) must be excluded and counted, never guessed.
+
+Data cases put a bad table where an upstream step would have written its output and run only the
+consuming rule (`--allowed-rules`), so each costs one real job, not a whole pipeline.
+"""
+import copy
+import json
+import math
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import MODEL, load_default_config, make_workspace, planned_jobs, snakemake, write_config
+
+GENERATIONS = f"results/generations/{MODEL}/da.parquet"
+SCORES = f"results/scores/{MODEL}/da.parquet"
+SCORE_SHARD = f"results/scores/{MODEL}/da/shard-0-of-1.parquet"
+MAXR = f"results/datasets/{MODEL}/mono-da/maxr.parquet"
+ADAPTER = f"results/adapters/{MODEL}/{MODEL}/mono-da/maxr"
+MERGED = f"results/merged/{MODEL}/{MODEL}/mono-da/maxr"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A workspace with the real base model built once (the jobs below read it)."""
+    ws = make_workspace(tmp_path_factory.mktemp("catalogue"))
+    config = write_config(ws, load_default_config())
+    result = snakemake(ws, f"results/models/{MODEL}", "--cores", "1", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return ws
+
+
+@pytest.fixture
+def ws(workspace):
+    """The shared workspace, with whatever a case put under results/ (besides the model) removed after it."""
+    yield workspace
+    for path in (workspace / "results").iterdir():
+        if path.name != "models":
+            shutil.rmtree(path)
+
+
+def config_with(ws, change=None, name="case.yaml"):
+    config = copy.deepcopy(load_default_config())
+    if change:
+        change(config)
+    return write_config(ws, config, name)
+
+
+def run(ws, target, config, *allowed_rules):
+    extra = ["--allowed-rules", *allowed_rules] if allowed_rules else []
+    return snakemake(ws, target, "--cores", "2", "--configfile", str(config), *extra)
+
+
+def leftovers(ws):
+    return [p for p in (ws / "results").rglob("*") if p.name.endswith((".tmp", ".parts")) or ".tmp." in p.name]
+
+
+def assert_clear_failure(ws, result, file, field, *, output=None, says=""):
+    """One error line that names the file and the field; no traceback; no output, whole or partial."""
+    text = result.stdout + result.stderr
+    assert result.returncode != 0, text[-3000:]
+    errors = [line for line in text.splitlines() if "[croco] ERROR in rule" in line or line.startswith("Invalid config [")]
+    assert errors, text[-3000:]
+    assert f"file {file}" in errors[0] and f"field '{field}'" in errors[0] and says in errors[0], errors[0]
+    assert "Traceback" not in text, text[-5000:]
+    if output:
+        assert not (ws / output).exists(), f"{output} was left behind"
+    assert leftovers(ws) == []
+
+
+def write(ws, path, table):
+    (ws / path).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, ws / path)
+
+
+def generations(responses: dict[str, list[str]], **override) -> pa.Table:
+    """A Danish generations table with the columns the generate step writes."""
+    from workflow_scripts.generate import GENERATION_SCHEMA
+
+    rows = [(pid, i, text) for pid, texts in responses.items() for i, text in enumerate(texts)]
+    n = len(rows)
+    columns = {
+        "prompt_id": [r[0] for r in rows], "language": ["da"] * n, "sample_index": [r[1] for r in rows],
+        "prompt": [f"Spørgsmål {r[0]}: hvad er hovedstaden i Danmark?" for r in rows], "response": [r[2] for r in rows],
+        "prompt_tokens": [20] * n, "response_tokens": [8] * n, "finish_reason": ["stop"] * n, "generator": [MODEL] * n,
+        "generator_identity": ["test"] * n, "temperature": [0.7] * n, "top_p": [0.95] * n, "max_tokens": [32] * n,
+        "seed": list(range(n)),
+    }
+    table = pa.table(columns, schema=GENERATION_SCHEMA)
+    for name, values in override.items():
+        table = table.drop_columns([name]) if values is None else table.set_column(table.column_names.index(name), name, values)
+    return table
+
+
+def scores(rewards: dict[str, list[float]], **override) -> pa.Table:
+    from workflow_scripts.reward import SCORE_SCHEMA
+
+    rows = [(pid, i, r) for pid, values in rewards.items() for i, r in enumerate(values)]
+    n = len(rows)
+    table = pa.table({
+        "prompt_id": [r[0] for r in rows], "language": ["da"] * n, "sample_index": [r[1] for r in rows],
+        "reward": [r[2] for r in rows], "status": ["scored"] * n, "skip_reason": [None] * n, "reward_tokens": [30] * n,
+        "reward_model": [MODEL] * n, "reward_backend": ["generative"] * n,
+    }, schema=SCORE_SCHEMA)
+    for name, values in override.items():
+        table = table.drop_columns([name]) if values is None else table.set_column(table.column_names.index(name), name, values)
+    return table
+
+
+REWARDS = {"p1": [0.5, 2.0, -1.0, 1.0], "p2": [0.1, 0.2, 0.3, 3.0]}
+RESPONSES = {pid: [f"Svar {i} på {pid}: København." for i in range(len(r))] for pid, r in REWARDS.items()}
+
+
+# ---------------------------------------------------------------- config: rejected before any job runs
+
+@pytest.mark.parametrize("change, field", [
+    (lambda c: c.update(sampels=3), "sampels"),                                            # unknown key
+    (lambda c: c["generation"].update(temprature=0.5), "generation.temprature"),            # unknown nested key
+    (lambda c: c.pop("reward"), "reward"),                                                  # missing required key
+    (lambda c: c.update(languages=["en", "da", "xx"]), "languages[2]"),                     # unknown language code
+    (lambda c: c["models"].update(other={"path": "/nonexistent/model"}), "models.other.path"),  # model path that does not exist
+], ids=["unknown key", "unknown nested key", "missing key", "unknown language code", "model path that does not exist"])
+def test_bad_config_is_rejected_before_any_job(ws, change, field):
+    config = config_with(ws, change)
+    result = snakemake(ws, "-n", "--cores", "1", "--configfile", str(config))
+    assert_clear_failure(ws, result, config.name, field, says="Invalid config")
+    assert planned_jobs(result) == []
+
+
+# ---------------------------------------------------------------- prompt files
+
+def test_empty_prompt_file(ws):
+    (ws / "data/prompts/empty.jsonl").write_text("")
+    config = config_with(ws, lambda c: c["prompts"].update(file="data/prompts/empty.jsonl"))
+    result = run(ws, "results/prompts/en.parquet", config)
+    assert_clear_failure(ws, result, "data/prompts/empty.jsonl", "prompts.file", output="results/prompts/en.parquet",
+                         says="the prompt file is empty")
+
+
+def test_duplicate_prompt_ids(ws):
+    lines = (ws / "data/prompts/en.jsonl").read_text().splitlines()
+    (ws / "data/prompts/dupes.jsonl").write_text("\n".join(lines[:5] + lines[2:3]) + "\n")
+    config = config_with(ws, lambda c: c["prompts"].update(file="data/prompts/dupes.jsonl"))
+    result = run(ws, "results/prompts/en.parquet", config)
+    assert_clear_failure(ws, result, "data/prompts/dupes.jsonl", "prompt_id", output="results/prompts/en.parquet",
+                         says=f"duplicate prompt ids: {json.loads(lines[2])['prompt_id']}")
+
+
+def test_language_missing_prompts_the_source_has(ws):
+    lines = (ws / "data/translations/da.jsonl").read_text().splitlines()
+    (ws / "data/translations/da-short.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    config = config_with(ws, lambda c: c["prompts"]["translations"].update(da="data/translations/da-short.jsonl"))
+    result = run(ws, "results/prompts/da.parquet", config)
+    assert_clear_failure(ws, result, "data/translations/da-short.jsonl", "prompt_id", output="results/prompts/da.parquet",
+                         says="language 'da' lacks 21 prompt(s) the source has")
+
+
+# ---------------------------------------------------------------- generations and scores tables
+
+@pytest.mark.parametrize("override, field, says", [
+    ({"response": None}, "response", "missing column"),
+    ({"sample_index": pa.array(["0"] * 8)}, "sample_index", "expected integer values, found string"),
+], ids=["missing column", "wrong type"])
+def test_bad_generations_table(ws, override, field, says):
+    write(ws, GENERATIONS, generations(RESPONSES, **override))
+    result = run(ws, SCORE_SHARD, config_with(ws), "score")
+    assert_clear_failure(ws, result, GENERATIONS, field, output=SCORE_SHARD, says=says)
+
+
+@pytest.mark.parametrize("override, field, says", [
+    ({"reward": None}, "reward", "missing column"),
+    ({"reward": pa.array(["high"] * 8)}, "reward", "expected float values, found string"),
+    ({"sample_index": pa.array([0.0] * 8)}, "sample_index", "expected integer values, found double"),
+], ids=["missing column", "wrong type", "wrong index type"])
+def test_bad_scores_table(ws, override, field, says):
+    write(ws, GENERATIONS, generations(RESPONSES))
+    write(ws, SCORES, scores(REWARDS, **override))
+    result = run(ws, MAXR, config_with(ws), "preference_dataset")
+    assert_clear_failure(ws, result, SCORES, field, output=MAXR, says=says)
+    assert not (ws / MAXR.replace(".parquet", ".stats.json")).exists()
+
+
+def test_non_finite_rewards_are_excluded_and_counted_or_rejected_as_configured(ws):
+    write(ws, GENERATIONS, generations(RESPONSES))
+    write(ws, SCORES, scores({"p1": [0.5, math.nan, -1.0, 1.0], "p2": [0.1, math.inf, 0.3, -math.inf]}))
+    dpo = MAXR.replace("maxr", "dpo-min-chosen")
+    result = run(ws, dpo, config_with(ws), "preference_dataset")
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = json.loads((ws / dpo.replace(".parquet", ".stats.json")).read_text())
+    assert stats["excluded_samples"]["non_finite"] == 3 and stats["pairs"] == 2
+    pairs = pq.read_table(ws / dpo).to_pylist()
+    assert {(p["prompt_id"], p["chosen_reward"], p["rejected_reward"]) for p in pairs} == {("p1", 1.0, -1.0), ("p2", 0.3, 0.1)}
+    (ws / dpo).unlink()
+    (ws / dpo.replace(".parquet", ".stats.json")).unlink()
+    result = run(ws, dpo, config_with(ws, lambda c: c["reward"].update(non_finite="error")), "preference_dataset")
+    assert_clear_failure(ws, result, SCORES, "reward", output=dpo, says="non-finite")
+
+
+# ---------------------------------------------------------------- the real reward model on empty responses
+
+def test_empty_responses_are_skipped_and_counted_never_scored(ws):
+    responses = {"p1": ["København er Danmarks hovedstad.", "", "   \n", "Det er København."]}
+    write(ws, GENERATIONS, generations(responses))
+    result = run(ws, SCORES, config_with(ws), "score", "gather_scores")
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pq.read_table(ws / SCORES).to_pandas()
+    assert table.status.tolist() == ["scored", "skipped", "skipped", "scored"]
+    assert table.skip_reason.tolist()[1:3] == ["empty response", "empty response"]
+    assert table.reward[[1, 2]].isna().all() and table.reward[[0, 3]].notna().all()
+    log = (ws / f"logs/score/{MODEL}/da/shard-0-of-1.log").read_text()
+    assert "scored 2 samples, 2 skipped" in log
+
+
+# ---------------------------------------------------------------- adapters
+
+def test_adapter_directory_without_its_config(ws):
+    (ws / ADAPTER).mkdir(parents=True)
+    (ws / ADAPTER / "adapter_model.safetensors").write_bytes(b"")
+    result = run(ws, MERGED, config_with(ws), "merge_adapter")
+    assert_clear_failure(ws, result, ADAPTER, "adapter_config.json", output=MERGED, says="is not a LoRA adapter directory")
+
+
+# ---------------------------------------------------------------- the m-ArenaHard judge
+
+def test_unparseable_judge_outputs_are_counted_never_guessed(ws):
+    """The real judge, given one token to answer in, cannot write a verdict ([[1]], [[2]], [[T]])."""
+    arena = load_default_config()["evaluation"]["arena"]
+    comparison = arena["comparisons"]["multi-maxr-vs-base"]
+    prompts = ["Hvad er 2 + 2?", "Nævn en dansk by.", "Hvad hedder Danmarks hovedstad?"]
+    for subject, answers in [(comparison["model"], ["4", "Aarhus", "København"]), (comparison["baseline"], ["fire", "Odense", "Det ved jeg ikke."])]:
+        write(ws, f"results/arena/answers/{subject}/da.parquet", pa.table({
+            "prompt_id": ["a1", "a2", "a3"], "language": ["da"] * 3, "category": ["demo"] * 3, "subcategory": ["demo"] * 3,
+            "prompt": prompts, "answer": answers, "answer_tokens": pa.array([len(a) for a in answers], pa.int32()),
+            "finish_reason": ["stop"] * 3, "subject": [subject] * 3,
+        }))
+
+    def generate_one_token(c):
+        c["evaluation"]["arena"]["judge"].update(mode="generate", max_tokens=1)
+
+    target = "results/arena/winrates/multi-maxr-vs-base/da.json"
+    result = run(ws, target, config_with(ws, generate_one_token), "arena_judge", "arena_winrate")
+    assert result.returncode == 0, result.stderr[-3000:]
+    judgments = pq.read_table(ws / "results/arena/judgments/multi-maxr-vs-base/da.parquet").to_pandas()
+    assert len(judgments) == 6  # 3 prompts, both orders
+    assert judgments.judge_output.str.len().gt(0).all()
+    assert judgments.verdict.isna().all() and judgments.outcome.isna().all()
+    overall = json.loads((ws / target).read_text())["overall"]
+    assert overall["unparseable"] == 6 and overall["games"] == 0
+    assert overall["wins"] == overall["ties"] == overall["losses"] == 0
+    assert overall["win_rate"] is None and overall["lc_win_rate"] is None
+    assert "6 unparseable" in (ws / "logs/arena_winrate/multi-maxr-vs-base/da.log").read_text()

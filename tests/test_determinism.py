@@ -1,0 +1,53 @@
+"""With fixed seeds, two runs of the embedded default (config.yaml, unchanged) in two separate clones
+produce identical generations, scores and pairs on a CPU, and an identical trained adapter.
+Compared by content digest (workflow_scripts.digests), as a user would compare two runs."""
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import MODEL, make_workspace, snakemake
+from workflow_scripts.digests import digests
+
+ADAPTER = f"results/adapters/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"
+COMPARED = [f"results/generations/{MODEL}", f"results/scores/{MODEL}", f"results/datasets/{MODEL}", ADAPTER]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    runs = []
+    for name in ("first", "second"):
+        ws = make_workspace(tmp_path_factory.mktemp(name))
+        # The pairs of every experiment in config.yaml, then one adapter trained on them.
+        for args in (["--until", "preference_dataset"], [ADAPTER]):
+            result = snakemake(ws, *args, "--cores", "2")
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+        runs.append(ws)
+    return runs
+
+
+def test_generations_scores_pairs_and_adapter_are_identical(two_runs):
+    first, second = ([digests([ws / path for path in COMPARED], root=ws) for ws in two_runs])
+    assert sorted(first) == sorted(second)
+    kinds = {kind: [p for p in first if p.startswith(f"results/{kind}/")] for kind in ("generations", "scores", "datasets", "adapters")}
+    assert len(kinds["generations"]) == 3 and len(kinds["scores"]) == 3
+    assert len(kinds["datasets"]) == 16  # 4 scopes x (DPO, Max-R) x (table, stats)
+    assert f"{ADAPTER}/adapter_model.safetensors" in first
+    metrics = f"{ADAPTER}/training_metrics.json"  # holds wall-clock times: its losses are compared below
+    differing = sorted(p for p in first if first[p] != second[p] and p != metrics)
+    assert differing == []
+    losses = [[(e.get("step"), e.get("loss")) for e in json.loads((ws / metrics).read_text())["log_history"]] for ws in two_runs]
+    assert losses[0] == losses[1] and any(loss for _, loss in losses[0])
+
+
+def test_identical_runs_are_not_degenerate(two_runs):
+    """Identity must come from the seeds, not from a model that always writes the same text."""
+    ws = two_runs[0]
+    for lang in ("en", "da", "de"):
+        generations = pq.read_table(ws / f"results/generations/{MODEL}/{lang}.parquet").to_pandas()
+        assert len(generations) == 24 * 4
+        distinct = generations.groupby("prompt_id").response.nunique()
+        assert (distinct > 1).mean() > 0.5, distinct.describe()
+        assert generations.seed.nunique() == len(generations)
+        scores = pq.read_table(ws / f"results/scores/{MODEL}/{lang}.parquet").to_pandas()
+        assert scores.reward.nunique() > len(scores) // 2
