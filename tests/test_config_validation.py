@@ -69,3 +69,19 @@ def test_valid_default_config_dry_runs(workspace):
     rules = {rule for rule, _ in planned_jobs(result)}
     assert {"base_model", "prompt_set", "generate", "score", "preference_dataset", "translated_dataset", "train",
             "merge_adapter", "euroeval", "arena_prompts", "arena_answers", "arena_judge", "arena_winrate", "report"} <= rules
+
+
+@pytest.mark.parametrize("change, field, hint", [
+    (lambda c: c["generation"].update(temprature=0.5), "generation.temprature", "did you mean 'temperature'?"),
+    (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples'?"),  # a key that belongs elsewhere
+    (lambda c: c["training"].update(lerning_rate=1e-5), "training.lerning_rate",
+     "did you mean 'training.dpo.learning_rate' or 'training.sft.learning_rate'?"),
+    (lambda c: c.update(colour="red"), "colour", "(known here: engine, evaluation, "),  # nothing close: no guess
+])
+def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hint):
+    from helpers import REPO
+    from workflow_scripts.plan import schema_error
+
+    error = schema_error(mutate(change), REPO / "schemas/config.schema.yaml")
+    assert error.field == field and error.message.startswith("unknown key") and hint in error.message
+    assert "did you mean" not in error.message or "colour" not in field

@@ -255,13 +255,14 @@ def schema_error(config: dict, schema_path) -> UserError:
         known = sorted(error.schema.get("properties", {}))
         unknown = sorted(k for k in error.instance if k not in known)
         if unknown:
-            hint = ""
+            # A typo of a key at this level, else a key that belongs elsewhere (`samples` at the top level).
+            everywhere = {}
+            for key_path in _schema_keys(schema):
+                everywhere.setdefault(key_path.rsplit(".", 1)[-1], []).append(key_path)
             close = difflib.get_close_matches(str(unknown[0]), known, n=1, cutoff=0.8)
-            elsewhere = difflib.get_close_matches(str(unknown[0]), [k.rsplit(".", 1)[-1] for k in _schema_keys(schema)], n=1, cutoff=0.8)
-            if close:
-                hint = f"; did you mean '{close[0]}'?"
-            elif elsewhere:
-                hint = "; did you mean " + " or ".join(f"'{k}'" for k in _schema_keys(schema) if k.rsplit(".", 1)[-1] == elsewhere[0]) + "?"
+            elsewhere = difflib.get_close_matches(str(unknown[0]), list(everywhere), n=1, cutoff=0.8)
+            suggestions = [close[0]] if close else everywhere[elsewhere[0]] if elsewhere else []
+            hint = "; did you mean " + " or ".join(f"'{k}'" for k in suggestions) + "?" if suggestions else ""
             return UserError(f"unknown key{hint} (known here: {', '.join(known)})", field=_key_path(path + [unknown[0]]))
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [k for k in error.validator_value if k not in error.instance]
