@@ -132,3 +132,24 @@ def test_logprob_verdicts_cancel_position_bias():
     assert no_ties[2:4] == [None, None]  # an exact tie where none is allowed is not guessed
     wide = logprob_verdicts(scores, games, allow_ties=True, tie_margin=0.3, debias=True)
     assert [outcome_for_model(v, f) for v, (_, f) in zip(wide, games)] == [1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
+    """A comparison whose judge never wrote a verdict has no win rate: the report says so instead of failing."""
+    import json
+
+    from workflow_scripts.arena import clean_nan
+    from workflow_scripts.report import arena_frame, arena_plot, arena_table_html
+
+    rows = {"prompt_id": ["p1", "p1"], "language": ["da"] * 2, "category": ["math"] * 2, "subcategory": [None] * 2,
+            "model_is_first": [True, False], "verdict": [None, None], "outcome": [None, None], "model_tokens": [10, 12],
+            "baseline_tokens": [11, 9], "judge_output": ["I think", "Both"]}
+    result = win_rates(pa.table(rows, schema=JUDGMENT_SCHEMA), bootstrap_samples=20, seed=0)
+    result.update(comparison="dpo-vs-base", model="m", baseline="b", judge="j", language="da")
+    path = tmp_path / "da.json"
+    path.write_text(json.dumps(clean_nan(result)))
+    overall, sub = arena_frame([path])
+    html = arena_table_html(overall, sub)
+    assert "<td>0/0/0</td><td>2</td><td>– –</td><td><b>–</b> –</td>" in html
+    arena_plot(overall, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 1000

@@ -161,6 +161,11 @@ def ci(low, high) -> str:
     return "–" if pd.isna(low) else f"[{low:.1f}, {high:.1f}]"
 
 
+def percent(value) -> str:
+    """A rate, or a dash where none exists (every verdict of the games unparseable)."""
+    return "–" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
 def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame) -> str:
     if overall.empty:
         return "<p>No m-ArenaHard comparisons were configured.</p>"
@@ -171,8 +176,8 @@ def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame) -> str:
             first = "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in extra)
             out.append(
                 f"<tr>{first}<td>{r['wins']}/{r['ties']}/{r['losses']}</td><td>{r['unparseable']}</td>"
-                f"<td>{r['win_rate']:.1f} {ci(r['win_rate_ci95_low'], r['win_rate_ci95_high'])}</td>"
-                f"<td><b>{r['lc_win_rate']:.1f}</b> {ci(r['lc_win_rate_ci95_low'], r['lc_win_rate_ci95_high'])}</td></tr>")
+                f"<td>{percent(r['win_rate'])} {ci(r['win_rate_ci95_low'], r['win_rate_ci95_high'])}</td>"
+                f"<td><b>{percent(r['lc_win_rate'])}</b> {ci(r['lc_win_rate_ci95_low'], r['lc_win_rate_ci95_high'])}</td></tr>")
         return "".join(out)
 
     head = "<th>wins/ties/losses</th><th>unparseable</th><th>win rate % [95% CI]</th><th>LC win rate % [95% CI]</th>"
