@@ -62,12 +62,14 @@ def leftovers(ws):
 
 
 def assert_clear_failure(ws, result, file, field, *, output=None, says=""):
-    """One error line that names the file and the field; no traceback; no output, whole or partial."""
+    """One error line that names the file (None: no file is at fault) and the field; no traceback; no
+    output, whole or partial."""
     text = result.stdout + result.stderr
     assert result.returncode != 0, text[-3000:]
     errors = [line for line in text.splitlines() if "[croco] ERROR in rule" in line or line.startswith("Invalid config [")]
     assert errors, text[-3000:]
-    assert f"file {file}" in errors[0] and f"field '{field}'" in errors[0] and says in errors[0], errors[0]
+    assert file is None or f"file {file}" in errors[0], errors[0]
+    assert f"field '{field}'" in errors[0] and says in errors[0], errors[0]
     assert "Traceback" not in text, text[-5000:]
     if output:
         assert not (ws / output).exists(), f"{output} was left behind"
@@ -131,6 +133,17 @@ def test_bad_config_is_rejected_before_any_job(ws, change, field):
     result = snakemake(ws, "-n", "--cores", "1", "--configfile", str(config))
     assert_clear_failure(ws, result, config.name, field, says="Invalid config")
     assert planned_jobs(result) == []
+
+
+def test_hub_model_that_cannot_be_reached(ws):
+    """A Hub id on a node without internet (here: HF_HUB_OFFLINE, as the Hub is out of reach anyway)."""
+    hub_id = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    config = config_with(ws, lambda c: c["models"].update({MODEL: {"hub": hub_id}}))
+    target = f"results/generations/{MODEL}/da/shard-0-of-1.parquet"
+    result = snakemake(ws, target, "--cores", "1", "--configfile", str(config), env={"HF_HUB_OFFLINE": "1"})
+    assert_clear_failure(ws, result, None, "models", output=target,
+                         says=f"cannot load model '{hub_id}' at revision main: We couldn't connect")
+    assert "HF_HUB_OFFLINE=1" in result.stderr  # the way out, for nodes without internet
 
 
 # ---------------------------------------------------------------- prompt files

@@ -104,6 +104,7 @@ class GenerationWork:
 def generate_step(snakemake) -> None:
     from transformers import AutoTokenizer
 
+    from workflow_scripts.models import loading_model
     from workflow_scripts.vllm_engine import chat_prompt, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
@@ -116,7 +117,8 @@ def generate_step(snakemake) -> None:
     start, stop = shard_bounds(prompts.num_rows, shard, shards)
     print(f"[croco] shard {shard + 1} of {shards}: prompts {start + 1}-{stop} of {prompts.num_rows}", flush=True)
     prompts = prompts.slice(start, stop - start)
-    tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
+    with loading_model(spec["model"], spec["revision"]):
+        tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
     if tokenizer.chat_template is None:
         raise UserError(f"model {spec['model']} has no chat template", field=f"models.{spec['generator']}")
     ids = prompts.column("prompt_id").to_pylist()

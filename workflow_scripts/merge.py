@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from workflow_scripts.atomic import atomic_directory
-from workflow_scripts.models import require_adapter_dir
+from workflow_scripts.models import loading_model, require_adapter_dir
 
 
 def merge_step(snakemake) -> None:
@@ -18,9 +18,10 @@ def merge_step(snakemake) -> None:
     adapter = Path(snakemake.input.adapter)
     require_adapter_dir(adapter)
     torch.set_num_threads(snakemake.threads)
-    base = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype="auto")
+    with loading_model(spec["model"], spec["revision"]):
+        base = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype="auto")
+        tokenizer = AutoTokenizer.from_pretrained(str(adapter) if (adapter / "tokenizer_config.json").is_file() else spec["model"])
     merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
-    tokenizer = AutoTokenizer.from_pretrained(str(adapter) if (adapter / "tokenizer_config.json").is_file() else spec["model"])
     with atomic_directory(snakemake.output[0]) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)

@@ -8,6 +8,7 @@ A model is one of:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -25,6 +26,21 @@ def model_spec(config: dict, name: str, *, field: str) -> dict:
     except KeyError:
         known = ", ".join(sorted(config.get("models", {})))
         raise UserError(f"model '{name}' is not defined under models: (defined: {known})", field=field) from None
+
+
+@contextlib.contextmanager
+def loading_model(location: str, revision: str | None = None):
+    """A model that cannot be loaded (no such Hub repo or directory, no network on this node) as one clear
+    error naming it, instead of a library traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        at = f" at revision {revision}" if revision else ""
+        hint = "" if Path(location).exists() else (
+            f" Where nodes have no internet, download it beforehand (huggingface-cli download {location}) and set"
+            " HF_HUB_OFFLINE=1, or point the model's path: at a local copy.")
+        raise UserError(f"cannot load model '{location}'{at}: {reason}{hint}", field="models") from None
 
 
 def gguf_path(spec: dict, name: str, base_dir: str | os.PathLike = ".") -> Path:

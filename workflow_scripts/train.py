@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import atomic_directory
 from workflow_scripts.errors import UserError
+from workflow_scripts.models import loading_model
 from workflow_scripts.step import child_env, run_worker
 
 
@@ -71,9 +72,10 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
     checkpointing = gpu if common["gradient_checkpointing"] == "auto" else bool(common["gradient_checkpointing"])
     torch.set_num_threads(threads)
     torch.manual_seed(common["seed"])
-    tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
     dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
-    model = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype=dtype)
+    with loading_model(spec["model"], spec["revision"]):
+        tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
+        model = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype=dtype)
     peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                              target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM")
     dataset = Dataset.from_list(conversational_rows(table, method))

@@ -53,9 +53,12 @@ def make_llm(engine: dict, model: str, revision: str | None = None, **extra):
     prepare_environment()
     from vllm import LLM
 
+    from workflow_scripts.models import loading_model
+
     kwargs = engine_kwargs(engine, model, revision)
     kwargs.update(extra)
-    return LLM(**kwargs)
+    with loading_model(model, revision):
+        return LLM(**kwargs)
 
 
 def chat_prompt(tokenizer, messages: list[dict], chat_template_kwargs: dict | None = None) -> str:
