@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import file_sha256
 
 BATCH_ROWS = 65_536
 
@@ -55,11 +56,7 @@ def file_digest(path: str | Path) -> str:
         except json.JSONDecodeError as exc:
             raise UserError(f"not valid JSON: {exc}", file=str(path)) from None
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def digests(paths: list[str | Path], root: str | Path = ".") -> dict[str, str]:

@@ -23,6 +23,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.shards import RowRangeReader, expected_score_keys, gather, shard_bounds
 from workflow_scripts.tables import require_columns
+from workflow_scripts.vllm_engine import token_prompts
 
 SCORE_SCHEMA = pa.schema([
     ("prompt_id", pa.string()),
@@ -136,8 +137,6 @@ class ScoringWork:
         lo = self.start + index * self.samples_per_chunk
         cols = self.reader.read(lo, min(lo + self.samples_per_chunk, self.stop)).to_pydict()
         limit = min(spec["max_length"], spec["engine"]["max_model_len"] - 1)
-        from workflow_scripts.vllm_engine import token_prompts
-
         # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
         prompts = token_prompts(scorer.tokenizer, [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])])
         lengths = [len(p["prompt_token_ids"]) for p in prompts]
