@@ -1,5 +1,6 @@
 # m-ArenaHard: prompts per language, answers per (subject, language), pairwise judgments and win rates per
 # (comparison, language). Adapters answer through vLLM LoRA requests on their base model (no merged copy).
+from workflow_scripts.plan import effective_judge
 
 
 def arena_prompts_spec(wc):
@@ -40,7 +41,10 @@ def answers_spec(wc):
         # vLLM accepts only some ranks as max_lora_rank: the smallest one that holds the adapters' rank.
         "max_lora_rank": min(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= config["training"]["lora"]["r"]),
         "engine": engine_spec(base),
-        **generation,
+        "max_tokens": generation["max_tokens"],
+        # per base model (the authors answer with aya at 0.1, every other model greedily)
+        "temperature": generation["temperatures"].get(base, generation["temperature"]),
+        "seed": generation["seed"],
         "code": step_code("arena_answers"),
     }
 
@@ -69,7 +73,7 @@ def comparison(name):
 
 
 def judge_spec(wc):
-    judge = config["evaluation"]["arena"]["judge"]
+    judge = effective_judge(config["evaluation"]["arena"]["judge"])
     params = model_params(judge["model"])
     return {
         **params,
@@ -106,6 +110,7 @@ def win_rate_spec(wc):
         "comparison": wc.comparison,
         **comparison(wc.comparison),
         "judge": arena["judge"]["model"],
+        "protocol": arena["judge"]["protocol"],
         "language": wc.lang,
         "bootstrap_samples": arena["bootstrap_samples"],
         "seed": arena["seed"],

@@ -7,7 +7,16 @@ from snakemake.utils import validate
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import code_fingerprint, file_sha256
 from workflow_scripts.models import materialized_input, model_identity, model_location, model_revision, model_spec
-from workflow_scripts.plan import TRANSLATED, all_targets, check_config, parse_dataset, schema_error, scope_languages
+from workflow_scripts.plan import (
+    INSTRUCTED,
+    TRANSLATED,
+    all_targets,
+    check_config,
+    parse_dataset,
+    parse_sample_source,
+    schema_error,
+    scope_languages,
+)
 
 
 def _invalid_config(error: UserError):
@@ -36,19 +45,21 @@ _validate_config()
 SOURCE_LANGUAGE = config["source_language"]
 LANGUAGE_RE = "|".join(config["languages"])
 MODEL_RE = "|".join(map(re.escape, config["models"]))
+# A generator's samples: its name, with +instructed when the prompts carried the language instruction.
+SAMPLES_RE = rf"(?:{MODEL_RE})(?:{re.escape(INSTRUCTED)})?"
 
 
 wildcard_constraints:
     lang=LANGUAGE_RE,
     model=MODEL_RE,
-    generator=MODEL_RE,
+    samples=SAMPLES_RE,
     translator=MODEL_RE,
     policy=MODEL_RE,
-    source=f"{TRANSLATED}|{MODEL_RE}",
+    source=f"{TRANSLATED}|{SAMPLES_RE}",
     scope=r"(mono|multi)-[a-z+]+",
     dataset=r"dpo-(mean_minus_2sigma|q1|min)-(chosen|rejected|random)|maxr|sft",
     # A model name, or an adapter <policy>/<source>/<scope>/<dataset> (see workflow_scripts/plan.py).
-    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{MODEL_RE})/(?:mono|multi)-[a-z+]+/[A-Za-z0-9_-]+)?",
+    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/(?:mono|multi)-[a-z+]+/[A-Za-z0-9_-]+)?",
     comparison=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     shard=r"\d+",
     shards=r"\d+",
@@ -64,11 +75,15 @@ def step_code(name):
 EXECUTION_ONLY_ENGINE_KEYS = ("data_parallel_size",)
 
 
+# Engine settings a model may override for its own engines (e.g. a 32K context for the reward model).
+PER_MODEL_ENGINE_KEYS = ("tensor_parallel_size", "max_model_len")
+
+
 def engine_spec(model):
-    """The engine settings of a vLLM step that loads `model` (its tensor_parallel_size overrides the default)."""
+    """The engine settings of a vLLM step that loads `model` (its own tensor_parallel_size and max_model_len
+    override the defaults)."""
     spec = {k: v for k, v in config["engine"].items() if k not in EXECUTION_ONLY_ENGINE_KEYS}
-    if "tensor_parallel_size" in config["models"][model]:
-        spec["tensor_parallel_size"] = config["models"][model]["tensor_parallel_size"]
+    spec.update({k: config["models"][model][k] for k in PER_MODEL_ENGINE_KEYS if k in config["models"][model]})
     return spec
 
 

@@ -19,7 +19,7 @@ rule preference_dataset:
         data="results/datasets/{source}/{scope}/{dataset}.parquet",
         stats="results/datasets/{source}/{scope}/{dataset}.stats.json",
     wildcard_constraints:
-        source=MODEL_RE,
+        source=SAMPLES_RE,
         dataset=r"dpo-(mean_minus_2sigma|q1|min)-(chosen|rejected|random)|maxr",
     params:
         spec=dataset_spec,

@@ -1,5 +1,5 @@
 # EuroEval: adapters merged into their base model, then scored per (subject, language).
-from workflow_scripts.plan import euroeval_jobs, parse_subject
+from workflow_scripts.plan import euroeval_jobs, euroeval_languages, parse_subject
 
 
 def subject_model_input(subject):
@@ -56,7 +56,7 @@ def euroeval_spec(wc):
         # Custom data is identified by content, not by path.
         "custom_data_sha256": {name: {split: file_sha256(Path(spec["dir"]) / f"{split}.csv") for split in ("train", "val", "test")}
                                for name, spec in custom.items()},
-        **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline")},
+        **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline", "python")},
         "gpu_memory_utilization": config["engine"]["gpu_memory_utilization"],
         "code": step_code("euroeval"),
     }
@@ -68,6 +68,9 @@ rule euroeval:
         adapter=lambda wc: adapter_input(wc.subject),
     output:
         "results/euroeval/{subject}/{lang}.json",
+    wildcard_constraints:
+        # training languages and evaluation-only (held-out) ones
+        lang="|".join(euroeval_languages(config)) or "^$",
     params:
         spec=euroeval_spec,
     resources:

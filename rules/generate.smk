@@ -4,38 +4,40 @@
 
 def generation_spec(wc):
     gen = config["generation"]
+    generator, instructed = parse_sample_source(wc.samples)
     return {
-        **model_params(wc.generator),
-        "generator": wc.generator,
+        **model_params(generator),
+        "generator": generator,
         "language": wc.lang,
         "samples": gen["samples"],
-        "temperature": config["models"][wc.generator].get("temperature", gen["temperature"]),
+        "temperature": config["models"][generator].get("temperature", gen["temperature"]),
         "top_p": gen["top_p"],
         "max_tokens": gen["max_tokens"],
         "seed": gen["seed"],
-        "language_instruction": gen["language_instruction"],
-        "engine": engine_spec(wc.generator),
+        # The paper's prompts carry no instruction; `+instructed` samples (an ablation) append it.
+        "language_instruction": gen["language_instruction"] if instructed else None,
+        "engine": engine_spec(generator),
         "code": step_code("generate"),
     }
 
 
 def generation_shards(wc):
     shards = config["generation"]["shards"]
-    return [f"results/generations/{wc.generator}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
+    return [f"results/generations/{wc.samples}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
 
 
 rule generate:
     input:
         prompts="results/prompts/{lang}.parquet",
-        model=lambda wc: model_input(wc.generator),
+        model=lambda wc: model_input(parse_sample_source(wc.samples)[0]),
     output:
-        temp("results/generations/{generator}/{lang}/shard-{shard}-of-{shards}.parquet"),
+        temp("results/generations/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"),
     params:
         spec=lambda wc: {**generation_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
     resources:
-        **engine_resources(lambda wc: wc.generator),
+        **engine_resources(lambda wc: parse_sample_source(wc.samples)[0]),
     log:
-        "logs/generate/{generator}/{lang}/shard-{shard}-of-{shards}.log",
+        "logs/generate/{samples}/{lang}/shard-{shard}-of-{shards}.log",
     cache: True
     threads: config["threads"]["engine"]
     script:
@@ -47,14 +49,14 @@ rule gather_generations:
         shards=generation_shards,
         prompts="results/prompts/{lang}.parquet",
     output:
-        "results/generations/{generator}/{lang}.parquet",
+        "results/generations/{samples}/{lang}.parquet",
     params:
         # The shards are temporary: what determines them must be visible here to trigger a rerun.
         spec=lambda wc: {"generation": generation_spec(wc), "code": step_code("gather_generations")},
     resources:
         **job_resources("light"),
     log:
-        "logs/gather_generations/{generator}/{lang}.log",
+        "logs/gather_generations/{samples}/{lang}.log",
     cache: True
     script:
         "scripts/gather_generations.py"

@@ -1,5 +1,5 @@
 # Report figures and tables; `snakemake --report` collects them into one self-contained HTML file.
-from workflow_scripts.plan import REPORT_FILES, report_inputs
+from workflow_scripts.plan import REPORT_FILES, protocol_settings, report_inputs
 
 REPORT_INPUTS = report_inputs(config)
 
@@ -9,6 +9,9 @@ rule report:
         **REPORT_INPUTS,
     output:
         summary=report(REPORT_FILES["summary"], category="1. Summary", caption="../report/summary.rst"),
+        protocol_table=report(REPORT_FILES["protocol_table"], category="1. Summary", caption="../report/protocol.rst"),
+        domains_plot=report(REPORT_FILES["domains_plot"], category="4. Data", caption="../report/prompt_domains.rst"),
+        token_lengths_plot=report(REPORT_FILES["token_lengths_plot"], category="4. Data", caption="../report/token_lengths.rst"),
         euroeval_table=report(REPORT_FILES["euroeval_table"], category="2. EuroEval", caption="../report/euroeval.rst"),
         euroeval_csv=report(REPORT_FILES["euroeval_csv"], category="2. EuroEval", caption="../report/euroeval_csv.rst"),
         arena_plot=report(REPORT_FILES["arena_plot"], category="3. m-ArenaHard", caption="../report/arena.rst"),
@@ -21,6 +24,8 @@ rule report:
             "title": Path(workflow.config_settings.configfiles[0]).name if workflow.config_settings.configfiles else "config.yaml",
             "languages": config["languages"],
             "policies": sorted({exp["policy"] for exp in config["experiments"].values()}),
+            "source_language": SOURCE_LANGUAGE,
+            "protocol": protocol_settings(config),
             "code": step_code("report"),
         },
     resources:

@@ -10,6 +10,7 @@ def score_spec(wc):
         "backend": reward["backend"],
         "rubric": reward["rubric"] if reward["backend"] == "generative" else None,
         "max_length": reward["max_length"],
+        "empty_responses": reward["empty_responses"],
         "engine": engine_spec(reward["model"]),
         "code": step_code("score"),
     }
@@ -17,21 +18,21 @@ def score_spec(wc):
 
 def score_shards(wc):
     shards = config["reward"]["shards"]
-    return [f"results/scores/{wc.generator}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
+    return [f"results/scores/{wc.samples}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
 
 
 rule score:
     input:
-        generations="results/generations/{generator}/{lang}.parquet",
+        generations="results/generations/{samples}/{lang}.parquet",
         model=lambda wc: model_input(config["reward"]["model"]),
     output:
-        temp("results/scores/{generator}/{lang}/shard-{shard}-of-{shards}.parquet"),
+        temp("results/scores/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"),
     params:
         spec=lambda wc: {**score_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
     resources:
         **engine_resources(lambda wc: config["reward"]["model"]),
     log:
-        "logs/score/{generator}/{lang}/shard-{shard}-of-{shards}.log",
+        "logs/score/{samples}/{lang}/shard-{shard}-of-{shards}.log",
     cache: True
     threads: config["threads"]["engine"]
     script:
@@ -41,15 +42,15 @@ rule score:
 rule gather_scores:
     input:
         shards=score_shards,
-        generations="results/generations/{generator}/{lang}.parquet",
+        generations="results/generations/{samples}/{lang}.parquet",
     output:
-        "results/scores/{generator}/{lang}.parquet",
+        "results/scores/{samples}/{lang}.parquet",
     params:
         spec=lambda wc: {"score": score_spec(wc), "code": step_code("gather_scores")},
     resources:
         **job_resources("light"),
     log:
-        "logs/gather_scores/{generator}/{lang}.log",
+        "logs/gather_scores/{samples}/{lang}.log",
     cache: True
     script:
         "scripts/gather_scores.py"

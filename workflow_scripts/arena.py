@@ -53,6 +53,37 @@ JUDGE_TEMPLATE = """Please act as an impartial judge and evaluate the quality of
 VERDICT_WITH_TIES = 'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better, "[[2]]" if assistant 2 is better, and "[[T]]" for a tie.'
 VERDICT_NO_TIES = 'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better and "[[2]]" if assistant 2 is better. You must pick one.'
 
+# The authors' judge prompts (jjzha/CroCo, src/eval_marenahard.py, Apache-2.0), verbatim: under `protocol:
+# paper` the judge must read exactly what theirs read for the numbers to be comparable.
+PAPER_JUDGE_PROMPTS = {
+    True: (
+        "I need you to compare two responses to the same instruction. Please analyze both responses carefully "
+        "and determine which one is better overall.\n<instruction>{instruction}</instruction>\n<output_1>{output_1}"
+        "</output_1>\n<output_2>{output_2}</output_2>\nCompare the two outputs above. Consider helpfulness, relevance, "
+        "accuracy, depth, creativity, and level of detail. Keep your analysis to at most 500 tokens. After your "
+        "analysis, output your final verdict by strictly following this format: \"[[1]]\" if output_1 is better, "
+        "\"[[2]]\" if output_2 is better, \"[[T]]\" if they are equally good. Your final line must be exactly one "
+        "of: [[1]], [[2]], or [[T]]. Do NOT output any other text after your verdict."
+    ),
+    False: (
+        "I need you to compare two responses to the same instruction. Please analyze both responses carefully "
+        "and determine which one is better overall.\n<instruction>{instruction}</instruction>\n<output_1>{output_1}"
+        "</output_1>\n<output_2>{output_2}</output_2>\nCompare the two outputs above. Consider helpfulness, relevance, "
+        "accuracy, depth, creativity, and level of detail. Keep your analysis to at most 500 tokens. After your "
+        "analysis, output your final verdict by strictly following this format: \"[[1]]\" if output_1 is better, "
+        "\"[[2]]\" if output_2 is better. Your final line must be exactly one of: [[1]] or [[2]]. Do NOT output "
+        "any other text after your verdict."
+    ),
+}
+PAPER_VERDICT_RE = re.compile(r"\[\[\s*([12mMtT])\s*\]\]")
+
+def judge_prompt(protocol: str, allow_ties: bool, language: str, question: str, answer_1: str, answer_2: str) -> str:
+    if protocol == "paper":
+        return PAPER_JUDGE_PROMPTS[allow_ties].format(instruction=question, output_1=answer_1, output_2=answer_2)
+    instruction = VERDICT_WITH_TIES if allow_ties else VERDICT_NO_TIES
+    return JUDGE_TEMPLATE.format(language=language, question=question, answer_1=answer_1, answer_2=answer_2,
+                                 verdict_instruction=instruction)
+
 
 # ---------------------------------------------------------------- prompts
 
@@ -123,7 +154,7 @@ def answers_step(snakemake) -> None:
     """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to one language's prompts."""
     from vllm import SamplingParams
 
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm, require_prompts_fit, token_prompts
+    from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
     prompts = pq.read_table(snakemake.input.prompts)
@@ -148,7 +179,7 @@ def answers_step(snakemake) -> None:
         lora = LoRARequest("adapter", 1, str(adapter))
     started = time.time()
     engine_prompts = token_prompts(tokenizer, rendered)
-    require_prompts_fit(prompts.column("prompt_id").to_pylist(), engine_prompts, spec["engine"]["max_model_len"],
+    require_prompts_fit(prompts.column("prompt_id").to_pylist(), engine_prompts, context_length(spec["engine"], spec["model"], spec["revision"]),
                         file=snakemake.input.prompts, field="prompt")
     outputs = llm.generate(engine_prompts, params, lora_request=lora, use_tqdm=True)
     answers = [o.outputs[0].text for o in outputs]
@@ -182,6 +213,16 @@ def parse_verdict(text: str, allow_ties: bool) -> str | None:
     if verdict == "T" and not allow_ties:
         return None
     return verdict
+
+
+def parse_verdict_paper(text: str) -> str | None:
+    """The authors' reading of a verdict: '1', '2', 'T' or None. Escaped brackets count as brackets, the
+    last [[1]]/[[2]]/[[T]]/[[M]] in the output decides (so a verdict after an echoed format string is read),
+    and anything but 1 or 2 is a tie, whether ties were allowed or not."""
+    found = PAPER_VERDICT_RE.findall((text or "").replace("\\[", "[").replace("\\]", "]"))
+    if not found:
+        return None
+    return found[-1] if found[-1] in ("1", "2") else "T"
 
 
 def game_plan(prompt_ids: list[str], orders: str, seed: int) -> list[tuple[str, bool]]:
@@ -244,10 +285,13 @@ JUDGMENT_SCHEMA = pa.schema([
     ("category", pa.string()),
     ("subcategory", pa.string()),
     ("model_is_first", pa.bool_()),
+    ("status", pa.string()),          # judged | unparseable | too_long (the judge prompt did not fit)
     ("verdict", pa.string()),
     ("outcome", pa.float64()),
     ("model_tokens", pa.int32()),
     ("baseline_tokens", pa.int32()),
+    ("model_chars", pa.int32()),
+    ("baseline_chars", pa.int32()),
     ("judge_output", pa.string()),
 ])
 
@@ -264,10 +308,11 @@ def judge_step(snakemake) -> None:
     from vllm import SamplingParams
 
     from workflow_scripts.languages import language_name
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm, require_prompts_fit, token_prompts
+    from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, token_prompts, too_long_prompts
 
     spec = snakemake.params.spec
     judge = spec["judge"]
+    protocol = judge["protocol"]
     columns = {"prompt_id": "string", "category": "string", "subcategory": "string", "prompt": "string",
                "answer": "string", "answer_tokens": "integer"}
     model = read_parquet_columns(snakemake.input.model_answers, columns).to_pandas().set_index("prompt_id")
@@ -277,7 +322,6 @@ def judge_step(snakemake) -> None:
                         field="prompt_id")
     games = game_plan(list(model.index), judge["orders"], judge["seed"])
     language = language_name(spec["language"])
-    instruction = VERDICT_WITH_TIES if judge["allow_ties"] else VERDICT_NO_TIES
     logprob_mode = judge["mode"] == "logprobs"
     extra = {"logprobs_mode": "processed_logprobs"} if logprob_mode else {}
     llm = make_llm(spec["engine"], spec["model"], spec["revision"], **extra)
@@ -285,34 +329,43 @@ def judge_step(snakemake) -> None:
     rendered = []
     for pid, first in games:
         a, b = model.at[pid, "answer"], base.at[pid, "answer"]
-        content = JUDGE_TEMPLATE.format(language=language, question=model.at[pid, "prompt"],
-                                        answer_1=a if first else b, answer_2=b if first else a,
-                                        verdict_instruction=instruction)
+        content = judge_prompt(protocol, judge["allow_ties"], language, model.at[pid, "prompt"],
+                               a if first else b, b if first else a)
         text = chat_prompt(tokenizer, [{"role": "user", "content": content}], spec["chat_template_kwargs"])
         if logprob_mode:
             text += "Final verdict: [["  # the next token is the verdict
         rendered.append(text)
     engine_prompts = token_prompts(tokenizer, rendered)
-    require_prompts_fit([f"{pid} ({'model' if first else 'baseline'} answer first)" for pid, first in games], engine_prompts,
-                        spec["engine"]["max_model_len"], file=snakemake.input.model_answers, field="answer")
-    verdicts, raw = [], []
+    # A judge prompt that does not fit the judge's context is dropped and counted, not a failed job.
+    labels = [str(i) for i in range(len(games))]
+    context = context_length(spec["engine"], spec["model"], spec["revision"])
+    too_long = {int(label) for label, _ in too_long_prompts(labels, engine_prompts, context)}
+    fitting = [i for i in range(len(games)) if i not in too_long]
+    if too_long:
+        print(f"[croco] {len(too_long)} of {len(games)} judge prompt(s) exceed the judge's {context} "
+              "tokens: dropped and counted", flush=True)
+    verdicts, raw = [None] * len(games), [None] * len(games)
+    fitting_prompts = [engine_prompts[i] for i in fitting]
     if logprob_mode:
         labels = ["1", "2"] + (["T"] if judge["allow_ties"] else [])
         ids = {label: _single_token(tokenizer, label) for label in labels}
         params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids), allowed_token_ids=list(ids.values()))
-        scores = []
-        for out in llm.generate(engine_prompts, params, use_tqdm=True):
+        scores = [{} for _ in games]
+        for i, out in zip(fitting, llm.generate(fitting_prompts, params, use_tqdm=True) if fitting else []):
             top = out.outputs[0].logprobs[0]
-            scores.append({label: top[i].logprob for label, i in ids.items() if i in top})
-        raw = [json.dumps({k: round(v, 4) for k, v in s.items()}) for s in scores]
-        verdicts = logprob_verdicts(scores, games, judge["allow_ties"], judge["tie_margin"], judge["orders"] == "both")
+            scores[i] = {label: top[t].logprob for label, t in ids.items() if t in top}
+        for i in fitting:
+            raw[i] = json.dumps({k: round(v, 4) for k, v in scores[i].items()})
+        read = logprob_verdicts(scores, games, judge["allow_ties"], judge["tie_margin"], judge["orders"] == "both")
+        verdicts = [None if i in too_long else verdict for i, verdict in enumerate(read)]
     else:
+        parse = parse_verdict_paper if protocol == "paper" else (lambda text: parse_verdict(text, judge["allow_ties"]))
         params = SamplingParams(max_tokens=judge["max_tokens"], temperature=judge["temperature"], seed=judge["seed"])
-        for out in llm.generate(engine_prompts, params, use_tqdm=True):
-            text = out.outputs[0].text
-            raw.append(text)
-            verdicts.append(parse_verdict(text, judge["allow_ties"]))
+        for i, out in zip(fitting, llm.generate(fitting_prompts, params, use_tqdm=True) if fitting else []):
+            raw[i] = out.outputs[0].text
+            verdicts[i] = parse(raw[i])
     outcomes = [outcome_for_model(v, first) for v, (_, first) in zip(verdicts, games)]
+    status = ["too_long" if i in too_long else ("judged" if verdicts[i] is not None else "unparseable") for i in range(len(games))]
     pids = [pid for pid, _ in games]
     table = pa.table({
         "prompt_id": pids,
@@ -320,39 +373,51 @@ def judge_step(snakemake) -> None:
         "category": [model.at[p, "category"] for p in pids],
         "subcategory": [model.at[p, "subcategory"] for p in pids],
         "model_is_first": [first for _, first in games],
+        "status": status,
         "verdict": verdicts,
         "outcome": outcomes,
         "model_tokens": [int(model.at[p, "answer_tokens"]) for p in pids],
         "baseline_tokens": [int(base.at[p, "answer_tokens"]) for p in pids],
+        "model_chars": [len(model.at[p, "answer"] or "") for p in pids],
+        "baseline_chars": [len(base.at[p, "answer"] or "") for p in pids],
         "judge_output": raw,
     }, schema=JUDGMENT_SCHEMA)
     write_parquet(table, snakemake.output[0])
-    unparseable = sum(v is None for v in verdicts)
-    print(f"[croco] judged {len(games)} games ({unparseable} unparseable)")
+    print(f"[croco] judged {len(fitting)} of {len(games)} games ({protocol} protocol): "
+          f"{status.count('unparseable')} unparseable, {len(too_long)} too long for the judge")
 
 
 # ---------------------------------------------------------------- win rates
 
-JUDGMENT_COLUMNS = {"prompt_id": "string", "category": "string", "subcategory": "string", "outcome": "float",
-                    "model_tokens": "integer", "baseline_tokens": "integer"}
+JUDGMENT_COLUMNS = {"prompt_id": "string", "category": "string", "subcategory": "string", "status": "string",
+                    "outcome": "float", "model_tokens": "integer", "baseline_tokens": "integer",
+                    "model_chars": "integer", "baseline_chars": "integer"}
+# The length the LC win rate controls for: characters under the authors' protocol, tokens under ours.
+LENGTH_UNITS = {"paper": "chars", "debiased": "tokens"}
 
 
-def win_rates(judgments: pa.Table, bootstrap_samples: int, seed: int, path=None) -> dict:
+def win_rates(judgments: pa.Table, bootstrap_samples: int, seed: int, path=None, protocol: str = "debiased") -> dict:
     """Overall and per-subcategory results from a judgments table (see JUDGMENT_SCHEMA). A game whose
-    verdict could not be parsed (outcome null) is counted as unparseable, never as a win, tie or loss."""
+    verdict could not be parsed is counted as unparseable, one whose judge prompt did not fit as too long;
+    neither is ever a win, tie or loss."""
     from workflow_scripts.winrate import summarize
 
     frame = judgments.to_pandas()
     if frame.empty:
         raise UserError("no judged games", file=path and str(path), field="outcome")
+    unit = LENGTH_UNITS[protocol]
 
     def block(part):
         parsed = part[part["outcome"].notna()]
         result = summarize(parsed["outcome"].to_numpy(float),
-                           (parsed["model_tokens"] - parsed["baseline_tokens"]).to_numpy(float),
-                           groups=parsed["prompt_id"].to_numpy(), bootstrap_samples=bootstrap_samples, seed=seed)
-        result["unparseable"] = int(part["outcome"].isna().sum())
+                           (parsed[f"model_{unit}"] - parsed[f"baseline_{unit}"]).to_numpy(float),
+                           groups=parsed["prompt_id"].to_numpy(), bootstrap_samples=bootstrap_samples, seed=seed,
+                           lc_method=protocol)
+        result["unparseable"] = int((part["status"] == "unparseable").sum())
+        result["too_long"] = int((part["status"] == "too_long").sum())
         result["prompts"] = int(part["prompt_id"].nunique())
+        result[f"mean_model_{unit}"] = float(part[f"model_{unit}"].mean())
+        result[f"mean_baseline_{unit}"] = float(part[f"baseline_{unit}"].mean())
         return result
 
     overall = block(frame)
@@ -376,11 +441,12 @@ def clean_nan(obj):
 def win_rate_step(snakemake) -> None:
     spec = snakemake.params.spec
     judgments = read_parquet_columns(snakemake.input.judgments, JUDGMENT_COLUMNS)
-    result = win_rates(judgments, spec["bootstrap_samples"], spec["seed"], snakemake.input.judgments)
-    result.update({k: spec[k] for k in ("comparison", "model", "baseline", "judge", "language")})
+    result = win_rates(judgments, spec["bootstrap_samples"], spec["seed"], snakemake.input.judgments, spec["protocol"])
+    result.update({k: spec[k] for k in ("comparison", "model", "baseline", "judge", "language", "protocol")})
+    result["length_unit"] = LENGTH_UNITS[spec["protocol"]]
     write_json(clean_nan(result), snakemake.output[0])
     o = result["overall"]
     print(f"[croco] {spec['comparison']} ({spec['language']}): win rate {o['win_rate']:.1f}%, "
           f"LC {o['lc_win_rate']:.1f}% [{o['lc_win_rate_ci95'][0]:.1f}, {o['lc_win_rate_ci95'][1]:.1f}], "
-          f"{o['unparseable']} unparseable")
+          f"{o['unparseable']} unparseable, {o['too_long']} too long for the judge ({spec['protocol']} protocol)")
 

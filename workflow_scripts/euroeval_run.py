@@ -120,6 +120,47 @@ def collect_scores(result) -> dict:
 
 def euroeval_step(snakemake) -> None:
     spec = snakemake.params.spec
+    model = str(Path(snakemake.input.model).resolve()) if snakemake.input.get("model") else spec["model"]
+    if spec.get("python"):
+        run_in_interpreter(spec, model, snakemake.output[0])
+    else:
+        evaluate(spec, model, snakemake.output[0])
+
+
+def run_in_interpreter(spec: dict, model: str, output: str) -> None:
+    """Evaluate in another environment's interpreter (`evaluation.euroeval.python`): the authors ran EuroEval
+    17.0.0, which needs Python 3.12 and transformers 4, in a virtual environment of its own."""
+    import json
+    import subprocess
+
+    from workflow_scripts.step import child_env
+
+    python = Path(spec["python"])
+    if not python.is_file():
+        raise UserError(f"no Python interpreter at {python}: create the EuroEval environment (envs/setup-gpu.sh does, "
+                        "with Python 3.12), or set it to null to use this environment's EuroEval",
+                        field="evaluation.euroeval.python")
+    with tempfile.TemporaryDirectory(prefix="croco-euroeval-") as scratch:
+        order = Path(scratch) / "order.json"
+        order.write_text(json.dumps({"spec": spec, "model": model, "output": str(Path(output).resolve())}))
+        print(f"[croco] EuroEval runs in {python}", flush=True)
+        code = subprocess.run([str(python), "-m", "workflow_scripts.euroeval_run", str(order)], env=child_env()).returncode
+    if code != 0:
+        raise UserError(f"the EuroEval process ({python}) exited with code {code} (its messages are above)")
+
+
+def main(argv: list[str]) -> int:
+    """python -m workflow_scripts.euroeval_run ORDER: one evaluation in this interpreter (see run_in_interpreter)."""
+    import json
+
+    from workflow_scripts.step import run_worker
+
+    order = json.loads(Path(argv[0]).read_text())
+    return run_worker(lambda: evaluate(order["spec"], order["model"], order["output"]), "EuroEval")
+
+
+def evaluate(spec: dict, model: str, output: str) -> None:
+    """Run the language's datasets on `model` (a directory or a Hub id) and write the scores to `output`."""
     prepare_environment(spec["offline"])
     from euroeval import Benchmarker
     from euroeval.exceptions import InvalidBenchmark
@@ -127,7 +168,6 @@ def euroeval_step(snakemake) -> None:
     install_compat_shims()
     datasets = [custom_dataset_config(name, spec["custom_datasets"][name]) if name in spec["custom_datasets"] else name
                 for name in spec["datasets"]]
-    model = str(Path(snakemake.input.model).resolve()) if snakemake.input.get("model") else spec["model"]
     here = Path.cwd()
     scratch = Path(tempfile.mkdtemp(prefix="euroeval-", dir=spec.get("scratch_dir")))
     try:
@@ -176,7 +216,13 @@ def euroeval_step(snakemake) -> None:
         "euroeval_version": importlib.metadata.version("euroeval"),
         "num_iterations": spec["num_iterations"],
         "datasets": results,
-    }, snakemake.output[0])
+    }, output)
     for name, entry in results.items():
         main = entry["metrics"][entry["primary_metric"]]
         print(f"[croco] {spec['subject']} {spec['language']} {name}: {entry['primary_metric']} {main['score']:.2f} ± {main['half_width'] or 0:.2f}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -105,7 +105,7 @@ def generate_step(snakemake) -> None:
     from transformers import AutoTokenizer
 
     from workflow_scripts.models import loading_model
-    from workflow_scripts.vllm_engine import chat_prompt, require_prompts_fit, token_prompts
+    from workflow_scripts.vllm_engine import chat_prompt, context_length, require_prompts_fit, token_prompts
 
     spec = snakemake.params.spec
     prompts_path = snakemake.input.prompts
@@ -125,7 +125,8 @@ def generate_step(snakemake) -> None:
     texts = [user_turn(p, spec["language"], spec["language_instruction"]) for p in prompts.column("prompt").to_pylist()]
     rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], spec["chat_template_kwargs"]) for t in texts]
     engine_prompts = token_prompts(tokenizer, rendered)
-    require_prompts_fit(ids, engine_prompts, spec["engine"]["max_model_len"], file=prompts_path, field="prompt")
+    require_prompts_fit(ids, engine_prompts, context_length(spec["engine"], spec["model"], spec["revision"]),
+                        file=prompts_path, field="prompt")
     execution = snakemake.config
     work = GenerationWork(spec, ids, texts, engine_prompts, execution["generation"]["prompts_per_chunk"])
     # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.

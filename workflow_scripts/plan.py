@@ -4,13 +4,14 @@ Artifact paths (all under results/):
   models/<model>/                                   GGUF model materialized as a HF directory
   prompts/<lang>.parquet                            prompts with stable ids, per language
   translations/<translator>/<lang>.parquet          machine translations (when not provided)
-  generations/<generator>/<lang>.parquet            one row per sample (gathered from temporary
-                                                    generations/<generator>/<lang>/shard-<k>-of-<K>.parquet)
-  scores/<generator>/<lang>.parquet                 one reward (or skip reason) per sample (likewise)
+  generations/<samples>/<lang>.parquet              one row per sample (gathered from temporary
+                                                    generations/<samples>/<lang>/shard-<k>-of-<K>.parquet)
+  scores/<samples>/<lang>.parquet                   one reward (or skip reason) per sample (likewise)
   datasets/<source>/<scope>/<dataset>.parquet       training data (+ .stats.json)
   adapters/<policy>/<source>/<scope>/<dataset>/     LoRA adapter, training metrics and curves
 
-<source> is the generator model, or `translated` for In-Lang / All-Lang SFT; <scope> is `mono-<lang>` or
+<samples> is the generator model, with `+instructed` when its prompts carry the language instruction (an
+ablation); <source> is <samples>, or `translated` for In-Lang / All-Lang SFT; <scope> is `mono-<lang>` or
 `multi-<lang>+<lang>...` (sorted); <dataset> is `dpo-<target>-<prompt language>`, `maxr` or `sft`.
 Experiments that share an artifact share its path, so it is computed once.
 """
@@ -25,6 +26,30 @@ from workflow_scripts.languages import language_name
 from workflow_scripts.models import gguf_path, model_spec
 
 TRANSLATED = "translated"
+# Samples whose prompts carry generation.language_instruction (an ablation; the paper's prompts carry none).
+INSTRUCTED = "+instructed"
+
+
+# The paper's source prompts: a stratified sample of a corpus (prompts.sample), when no prompt file is given.
+SOURCE_SAMPLE = "results/source_prompts/sample.parquet"
+SOURCE_SAMPLE_STATS = "results/source_prompts/sample.stats.json"
+
+
+def source_prompts_file(config: dict) -> str:
+    """The source-language prompts: the user's file, or the sample drawn by the rule sample_prompts."""
+    return config["prompts"].get("file") or SOURCE_SAMPLE
+
+
+def sample_source(generator: str, instructed: bool) -> str:
+    """Name of a generator's samples: `eurollm-9b`, or `eurollm-9b+instructed` with the language instruction."""
+    return generator + (INSTRUCTED if instructed else "")
+
+
+def parse_sample_source(source: str) -> tuple[str, bool]:
+    """(generator model, instructed) of a sample source name."""
+    if source.endswith(INSTRUCTED):
+        return source[: -len(INSTRUCTED)], True
+    return source, False
 
 
 def mono_scope(lang: str) -> str:
@@ -72,7 +97,7 @@ def experiment_languages(config: dict, exp: dict, key: str = "languages") -> lis
 def experiment_trainings(config: dict, exp: dict) -> list[Training]:
     """The adapters one experiment asks for, in a stable order."""
     policy = exp["policy"]
-    generator = exp.get("generator") or policy
+    generator = sample_source(exp.get("generator") or policy, exp.get("language_instruction", False))
     langs = experiment_languages(config, exp)
     scopes = []
     if "mono" in exp["regimes"]:
@@ -122,9 +147,16 @@ def parse_subject(subject: str) -> tuple[str, Training | None]:
 
 
 def euroeval_languages(config: dict) -> list[str]:
-    """Languages with configured EuroEval datasets."""
+    """Languages with configured EuroEval datasets: the training languages first, then evaluation-only ones
+    (held-out languages such as the paper's Norwegian, Portuguese and Swedish)."""
     datasets = config["evaluation"]["euroeval"]["datasets"]
-    return [lang for lang in config["languages"] if datasets.get(lang)]
+    extra = sorted(lang for lang in datasets if lang not in config["languages"])
+    return [lang for lang in list(config["languages"]) + extra if datasets.get(lang)]
+
+
+def evaluation_only_languages(config: dict) -> list[str]:
+    """Languages evaluated but not trained on (no prompts, samples or adapters of their own)."""
+    return [lang for lang in euroeval_languages(config) if lang not in config["languages"]]
 
 
 def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
@@ -133,10 +165,11 @@ def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
     evaluation = config["evaluation"]["euroeval"]
     if not evaluation["enabled"]:
         return []
-    available = set(euroeval_languages(config))
+    available = euroeval_languages(config)
     jobs: dict[tuple[str, str], None] = {}
     for exp in config["experiments"].values():
-        langs = [lang for lang in experiment_languages(config, exp, "eval_languages") if lang in available]
+        # by default every language with datasets, held-out ones included (the paper's Table 2)
+        langs = [lang for lang in (exp.get("eval_languages") or available) if lang in available]
         for lang in langs:
             jobs[(exp["policy"], lang)] = None
         for training in experiment_trainings(config, exp):
@@ -174,6 +207,9 @@ def winrate_path(comparison: str, lang: str) -> str:
 
 REPORT_FILES = {
     "summary": "results/report/summary.html",
+    "protocol_table": "results/report/protocol.html",
+    "domains_plot": "results/report/prompt_domains.png",
+    "token_lengths_plot": "results/report/token_lengths.png",
     "euroeval_table": "results/report/euroeval_deltas.html",
     "euroeval_csv": "results/report/euroeval_scores.csv",
     "arena_plot": "results/report/arena_lc_win_rates.png",
@@ -184,9 +220,19 @@ REPORT_FILES = {
 }
 
 
+def machine_translated_languages(config: dict) -> list[str]:
+    provided = config["prompts"].get("translations", {})
+    return [lang for lang in config["languages"] if lang != config["source_language"] and lang not in provided]
+
+
+def policies(config: dict) -> list[str]:
+    return sorted({exp["policy"] for exp in config["experiments"].values()})
+
+
 def report_inputs(config: dict) -> dict[str, list[str]]:
     jobs = arena_jobs(config)
     trained = trainings(config)
+    translator = config.get("translation", {}).get("model")
     # only the scores some training set is built from: a generator may serve a subset of the languages
     scores = dict.fromkeys(f"results/scores/{t.source}/{lang}.parquet"
                            for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope))
@@ -197,7 +243,80 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
         "pairs": [f"results/datasets/{t.source}/{t.scope}/{t.dataset}.parquet"
                   for t in trained if t.dataset.startswith("dpo-")],
         "adapters": [t.adapter_dir for t in trained],
+        "prompts": [f"results/prompts/{lang}.parquet" for lang in config["languages"]],
+        "translation_stats": [f"results/translations/{translator}/{lang}.stats.json" for lang in machine_translated_languages(config)],
+        "sample_stats": [] if config["prompts"].get("file") else [SOURCE_SAMPLE_STATS],
+        "token_lengths": [f"results/token_lengths/{policy}/{lang}.parquet" for policy in policies(config) for lang in config["languages"]],
     }
+
+
+# What each judge protocol does by default (judge.orders and judge.temperature may override).
+#   paper: the authors' prompt, one seeded random order per prompt, temperature 0.7, the last verdict in the
+#          output counted ([[M]] and [[T]] are ties), LC win rate on character lengths with their penalized fit;
+#   debiased: this project's prompt, both orders, greedy, exactly one distinct verdict after any thinking
+#          block (else unparseable), LC win rate on token lengths.
+PROTOCOL_DEFAULTS = {"paper": {"orders": "random", "temperature": 0.7}, "debiased": {"orders": "both", "temperature": 0.0}}
+
+
+def effective_judge(judge: dict) -> dict:
+    """The judge settings with the protocol's defaults filled in where the config leaves them null."""
+    out = dict(judge)
+    for key, value in PROTOCOL_DEFAULTS[judge["protocol"]].items():
+        if out.get(key) is None:
+            out[key] = value
+    return out
+
+
+def protocol_settings(config: dict) -> list[tuple[str, str, str]]:
+    """(stage, setting, value) of the settings that decide the numbers, for the report: which protocol made them."""
+    gen, reward, train = config["generation"], config["reward"], config["training"]
+    euroeval, arena = config["evaluation"]["euroeval"], config["evaluation"]["arena"]
+    rows = []
+    prompts = config["prompts"]
+    if prompts.get("file"):
+        rows.append(("prompts", "source", prompts["file"]))
+    else:
+        sample = prompts["sample"]
+        rows.append(("prompts", "source", f"{sample['file'] or sample['hub']}: {sample['size']} stratified by "
+                                          f"{sample['stratify_by']}, seed {sample['seed']}"))
+    if prompts.get("limit"):
+        rows.append(("prompts", "limit", str(prompts["limit"])))
+    translation = config.get("translation", {})
+    if translation.get("model"):
+        rows.append(("translation", "model", translation["model"]))
+        rows += [("translation", key, str(translation[key])) for key in ("max_tokens", "max_input_tokens", "too_long", "temperature")]
+    generators = sorted({parse_sample_source(t.source)[0] for t in trainings(config) if t.source != TRANSLATED})
+    rows.append(("generation", "samples per prompt", str(gen["samples"])))
+    rows += [("generation", f"temperature ({g})", str(config["models"][g].get("temperature", gen["temperature"]))) for g in generators]
+    rows += [("generation", key, str(gen[key])) for key in ("top_p", "max_tokens", "seed")]
+    instructed = sorted(name for name, exp in config["experiments"].items() if exp.get("language_instruction"))
+    rows.append(("generation", "language instruction", f"'{gen['language_instruction']}' in {', '.join(instructed)}" if instructed else "none"))
+    rows.append(("reward", "model", f"{reward['model']} ({reward['backend']})"))
+    rows += [("reward", key, str(reward[key])) for key in ("max_length", "empty_responses", "non_finite")]
+    targets = sorted({t for exp in config["experiments"].values() for t in exp["rejection_targets"]})
+    rows.append(("pairs", "rejection targets", ", ".join(targets)))
+    common = train["common"]
+    rows.append(("training", "LoRA", f"r {train['lora']['r']}, alpha {train['lora']['alpha']}, dropout {train['lora']['dropout']}"))
+    rows.append(("training", "learning rate", f"DPO {train['dpo']['learning_rate']} (beta {train['dpo']['beta']}), SFT {train['sft']['learning_rate']}"))
+    rows += [("training", key, str(common[key])) for key in ("epochs", "max_steps", "max_length", "per_device_batch_size",
+                                                           "gradient_accumulation_steps", "processes", "warmup_ratio",
+                                                           "weight_decay", "seed", "eval_fraction")]
+    if euroeval["enabled"]:
+        rows.append(("EuroEval", "split", "test" if euroeval["evaluate_test_split"] else "validation"))
+        rows += [("EuroEval", key, str(euroeval[key])) for key in ("num_iterations", "few_shot")]
+        rows.append(("EuroEval", "environment", euroeval["python"] or "this one"))
+    if arena["comparisons"]:
+        source = ", ".join(f"{lang}: {path}" for lang, path in arena["prompts"]["files"].items()) or arena["prompts"]["hub"]
+        rows.append(("m-ArenaHard", "prompts", source))
+        rows.append(("m-ArenaHard", "answers", f"max_tokens {arena['generation']['max_tokens']}, temperature "
+                                               f"{arena['generation']['temperature']}"
+                     + "".join(f", {m}: {t}" for m, t in arena["generation"]["temperatures"].items())))
+        judge = effective_judge(arena["judge"])
+        rows.append(("m-ArenaHard", "judge", f"{judge['model']} ({judge['mode']})"))
+        rows.append(("m-ArenaHard", "judge protocol", judge["protocol"]))
+        rows += [("m-ArenaHard", f"judge {key}", str(judge[key])) for key in ("orders", "temperature", "allow_ties", "max_tokens")
+                 if judge[key] is not None]
+    return rows
 
 
 def all_targets(config: dict) -> list[str]:
@@ -281,9 +400,13 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
     language_name(source, field="source_language")
     if source not in langs:
         raise UserError(f"source language '{source}' must be one of languages {langs}", field="source_language")
-    prompt_file = base_dir / config["prompts"]["file"]
-    if not prompt_file.is_file():
-        raise UserError(f"prompt file not found: {prompt_file}", field="prompts.file")
+    if config["prompts"].get("file"):
+        prompt_file = base_dir / config["prompts"]["file"]
+        if not prompt_file.is_file():
+            raise UserError(f"prompt file not found: {prompt_file}", field="prompts.file")
+    corpus = (config["prompts"].get("sample") or {}).get("file")
+    if corpus and not (base_dir / corpus).is_file():
+        raise UserError(f"corpus file not found: {base_dir / corpus}", field="prompts.sample.file")
     provided = config["prompts"].get("translations", {})
     for lang, path in provided.items():
         field = f"prompts.translations.{lang}"
@@ -316,10 +439,14 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
         model_spec(config, exp["policy"], field=f"{field}.policy")
         if exp.get("generator"):
             model_spec(config, exp["generator"], field=f"{field}.generator")
-        for key in ("languages", "eval_languages"):
-            for lang in exp.get(key) or []:
-                if lang not in langs:
-                    raise UserError(f"'{lang}' is not in the top-level languages {langs}", field=f"{field}.{key}")
+        for lang in exp.get("languages") or []:
+            if lang not in langs:
+                raise UserError(f"'{lang}' is not in the top-level languages {langs}", field=f"{field}.languages")
+        evaluable = langs + [lang for lang in config["evaluation"]["euroeval"]["datasets"] if lang not in langs]
+        for lang in exp.get("eval_languages") or []:
+            if lang not in evaluable:
+                raise UserError(f"'{lang}' is neither in languages {langs} nor has EuroEval datasets",
+                                field=f"{field}.eval_languages")
         if "multi" in exp["regimes"] and len(experiment_languages(config, exp)) < 2:
             raise UserError("the multi regime needs at least two languages", field=f"{field}.regimes")
         for key in ("methods", "regimes", "rejection_targets", "prompt_languages"):
@@ -335,8 +462,7 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
     custom = euroeval["custom_datasets"]
     for lang, names in euroeval["datasets"].items():
         field = f"evaluation.euroeval.datasets.{lang}"
-        if lang not in langs:
-            raise UserError(f"'{lang}' is not in languages {langs}", field=field)
+        language_name(lang, field=field)  # a language outside `languages` is evaluated only (held out)
         for name in names:
             if name in custom and custom[name]["language"] != lang:
                 raise UserError(f"custom dataset '{name}' is in '{custom[name]['language']}', not '{lang}'", field=field)
@@ -358,6 +484,8 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
             raise UserError(f"m-ArenaHard prompt file not found: {base_dir / path}", field=field)
     if arena["comparisons"]:
         model_spec(config, arena["judge"]["model"], field="evaluation.arena.judge.model")
+    for name in arena["generation"]["temperatures"]:
+        model_spec(config, name, field=f"evaluation.arena.generation.temperatures.{name}")
     adapters = {subject_of(t) for t in trainings(config)}
     for name, pair in arena["comparisons"].items():
         for role in ("model", "baseline"):
@@ -379,6 +507,9 @@ def language_roots(config: dict, lang: str) -> list[str]:
     """The first artifacts of one language. Forcing them (snakemake --forcerun) reruns everything of that
     language: its translation, prompts, generations, scores, monolingual datasets, adapters and evaluations,
     the multilingual artifacts whose pools include it, and the base models' evaluations in it."""
+    if lang in evaluation_only_languages(config):
+        # nothing is trained on it: its evaluations are its first (and only) artifacts
+        return [euroeval_path(subject, l) for subject, l in euroeval_jobs(config) if l == lang]
     if lang not in config["languages"]:
         raise UserError(f"'{lang}' is not in languages {config['languages']}", field="languages")
     roots = [f"results/prompts/{lang}.parquet"]

@@ -5,6 +5,9 @@ prompt's `prompt_id`, and every language must hold exactly the English ids.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -55,13 +58,17 @@ def load_source_prompts(path, language: str, limit: int | None = None) -> pa.Tab
     }, schema=PROMPT_SCHEMA)
 
 
-def align_translation(source: pa.Table, translation: pa.Table, path, language: str, origin: str) -> pa.Table:
-    """Return the translation in the source's order, checking it covers every source prompt id."""
+def align_translation(source: pa.Table, translation: pa.Table, path, language: str, origin: str,
+                      dropped: set[str] = frozenset()) -> pa.Table:
+    """Return the translation in the source's order, checking it covers every source prompt id but the
+    `dropped` ones (conversations the translation step dropped and counted), which the language goes without."""
     if translation.num_rows == 0:
         raise UserError("the translation file is empty", file=str(path), field=f"prompts.translations.{language}")
     require_columns(translation, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
     check_prompt_ids(translation, path)
     index = {pid: i for i, pid in enumerate(translation.column("prompt_id").to_pylist())}
+    if dropped:
+        source = source.filter(pc.invert(pc.is_in(source.column("prompt_id"), value_set=pa.array(sorted(dropped), pa.string()))))
     source_ids = source.column("prompt_id").to_pylist()
     missing = [pid for pid in source_ids if pid not in index]
     if missing:
@@ -91,6 +98,12 @@ def prompt_set_step(snakemake) -> None:
         table = source
     else:
         path = snakemake.input.translation
-        table = align_translation(source, read_table(path), path, spec["language"], spec["origin"])
+        dropped = set()
+        if snakemake.input.get("translation_stats"):
+            stats = json.loads(Path(snakemake.input.translation_stats).read_text())
+            dropped = {d["prompt_id"] for d in stats["dropped_conversations"]}
+        table = align_translation(source, read_table(path), path, spec["language"], spec["origin"], dropped)
     write_parquet(table, snakemake.output[0])
-    print(f"[croco] {table.num_rows} prompts in {spec['language']} ({spec['origin']})")
+    gone = source.num_rows - table.num_rows
+    print(f"[croco] {table.num_rows} prompts in {spec['language']} ({spec['origin']})"
+          + (f"; {gone} dropped by the translation (too long)" if gone else ""))

@@ -117,7 +117,8 @@ def arena_frame(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     for path in paths:
         result = json.loads(Path(path).read_text())
         base = {"comparison": result["comparison"], "language": result["language"], "model": result["model"],
-                "baseline": result["baseline"]}
+                "baseline": result["baseline"], "protocol": result.get("protocol", "debiased"),
+                "length_unit": result.get("length_unit", "tokens")}
         overall.append({**base, **flatten(result["overall"])})
         for name, block in result["by_subcategory"].items():
             sub.append({**base, "subcategory": name, **flatten(block)})
@@ -175,12 +176,13 @@ def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame) -> str:
         for _, r in frame.iterrows():
             first = "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in extra)
             out.append(
-                f"<tr>{first}<td>{r['wins']}/{r['ties']}/{r['losses']}</td><td>{r['unparseable']}</td>"
+                f"<tr>{first}<td>{r['wins']}/{r['ties']}/{r['losses']}</td><td>{r['unparseable']}</td><td>{r.get('too_long', 0)}</td>"
                 f"<td>{percent(r['win_rate'])} {ci(r['win_rate_ci95_low'], r['win_rate_ci95_high'])}</td>"
                 f"<td><b>{percent(r['lc_win_rate'])}</b> {ci(r['lc_win_rate_ci95_low'], r['lc_win_rate_ci95_high'])}</td></tr>")
         return "".join(out)
 
-    head = "<th>wins/ties/losses</th><th>unparseable</th><th>win rate % [95% CI]</th><th>LC win rate % [95% CI]</th>"
+    head = ("<th>wins/ties/losses</th><th>unparseable</th><th>too long for the judge</th><th>win rate % [95% CI]</th>"
+            "<th>LC win rate % [95% CI]</th>")
     text = ("<table class='results'><thead><tr><th>comparison</th><th>language</th>" + head + "</tr></thead><tbody>"
             + rows(overall, ["comparison", "language"]) + "</tbody></table>")
     if not sub.empty:
@@ -189,7 +191,9 @@ def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame) -> str:
                  + rows(sub, ["comparison", "language", "subcategory"]) + "</tbody></table>")
     pairs = overall.drop_duplicates("comparison")
     text += "<p class='note'>" + "<br>".join(
-        f"{html.escape(r['comparison'])}: {html.escape(r['model'])} vs {html.escape(r['baseline'])}" for _, r in pairs.iterrows()) + "</p>"
+        f"{html.escape(r['comparison'])}: {html.escape(r['model'])} vs {html.escape(r['baseline'])} "
+        f"(judge protocol: {html.escape(str(r.get('protocol', 'debiased')))}, LC on {html.escape(str(r.get('length_unit', 'tokens')))})"
+        for _, r in pairs.iterrows()) + "</p>"
     return text
 
 
@@ -267,24 +271,109 @@ def training_plot(adapter_dirs, path) -> None:
     for adapter in adapter_dirs:
         metrics = json.loads((Path(adapter) / "training_metrics.json").read_text())
         points = [(row["step"], row["loss"]) for row in metrics["log_history"] if "loss" in row and "step" in row]
+        held = [(row["step"], row["eval_loss"]) for row in metrics["log_history"] if "eval_loss" in row and "step" in row]
         parts = Path(adapter).parts
         subject = "/".join(parts[-4:])
         _, method, _ = method_label(subject)
-        curves.setdefault(metrics["method"], []).append((f"{parts[-2]} {method}", points))
+        curves.setdefault(metrics["method"], []).append((f"{parts[-2]} {method}", points, held))
     methods = sorted(curves) or ["(none)"]
     fig, axes = plt.subplots(1, len(methods), figsize=(5.5 * len(methods), 3.6), squeeze=False)
     for ax, method in zip(axes[0], methods):
-        for label, points in curves.get(method, []):
+        for label, points, held in curves.get(method, []):
+            color = None
             if points:
                 steps, losses = zip(*points)
-                ax.plot(steps, losses, marker="o", markersize=3, label=label)
-        ax.set_title(f"{method.upper()} training loss")
+                color = ax.plot(steps, losses, marker="o", markersize=3, label=label)[0].get_color()
+            if held:  # held-out loss: squares in the curve's colour
+                steps, losses = zip(*held)
+                ax.plot(steps, losses, marker="s", markersize=6, linestyle="none", color=color)
+        ax.set_title(f"{method.upper()} loss (lines: training; squares: held-out rows)")
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
+
+
+# ---------------------------------------------------------------- data: prompt domains, token lengths, translations
+
+def domains_plot(source_prompts, sample_stats, path) -> None:
+    """The source prompt set's categories (for a corpus sample: its domains, next to the corpus's shares)."""
+    categories = pq.read_table(source_prompts, columns=["category"]).column("category").to_pandas().fillna("(none)")
+    counts = categories.value_counts()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(counts) + 3), 3.8))
+    shares = 100 * counts / max(counts.sum(), 1)
+    y = np.arange(len(counts))
+    ax.barh(y, shares.to_numpy(), color="#4c72b0", label=f"prompt set ({counts.sum()})")
+    if sample_stats:
+        strata = json.loads(Path(sample_stats).read_text())["strata"]
+        total = sum(v["population"] for v in strata.values()) or 1
+        corpus = [100 * strata.get(name, {}).get("population", 0) / total for name in counts.index]
+        ax.scatter(corpus, y, marker="|", s=200, color="black", label=f"corpus ({total} usable)", zorder=3)
+    for i, (share, count) in enumerate(zip(shares, counts)):
+        ax.text(share, i, f" {count}", va="center", fontsize=8)
+    ax.set_yticks(y, counts.index)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of prompts (%)")
+    ax.set_title("Domain distribution of the prompts (Figure 2)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def token_lengths_plot(length_paths, path) -> None:
+    """Per tokenizer, the token lengths of prompts and reference answers per language (Figure 3)."""
+    frames = [pq.read_table(p, columns=["language", "tokenizer", "prompt_tokens", "reference_tokens"]).to_pandas() for p in length_paths]
+    frame = pd.concat(frames) if frames else pd.DataFrame(columns=["language", "tokenizer", "prompt_tokens", "reference_tokens"])
+    tokenizers = sorted(frame["tokenizer"].unique()) or ["(none)"]
+    fig, axes = plt.subplots(1, len(tokenizers), figsize=(max(5.0, 1.3 * frame["language"].nunique() + 2) * len(tokenizers), 3.8),
+                             squeeze=False)
+    for ax, name in zip(axes[0], tokenizers):
+        part = frame[frame["tokenizer"] == name]
+        langs = sorted(part["language"].unique())
+        for offset, column, color in ((-0.18, "prompt_tokens", "#4c72b0"), (0.18, "reference_tokens", "#dd8452")):
+            data = [part.loc[part["language"] == lang, column].to_numpy() for lang in langs]
+            if data:
+                box = ax.boxplot(data, positions=np.arange(len(langs)) + offset, widths=0.32, patch_artist=True, showfliers=False)
+                for patch in box["boxes"]:
+                    patch.set_facecolor(color)
+        for i, lang in enumerate(langs):
+            sub = part[part["language"] == lang]
+            ax.text(i, 1.0, f"median {int(sub['prompt_tokens'].median())}/{int(sub['reference_tokens'].median())}",
+                    transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(np.arange(len(langs)), langs)
+        ax.set_yscale("log")
+        ax.set_ylabel("tokens")
+        ax.set_title(f"{name} tokenizer: prompt (blue), reference (orange)", fontsize=9, pad=14)
+    fig.suptitle("Token lengths per language (Figure 3)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def protocol_table_html(settings, translation_stats, euroeval: pd.DataFrame, euroeval_versions: dict) -> str:
+    """The settings that produced the numbers, the conversations translation dropped, the EuroEval versions."""
+    rows = "".join(f"<tr><td>{html.escape(stage)}</td><td>{html.escape(key)}</td><td>{html.escape(value)}</td></tr>"
+                   for stage, key, value in settings)
+    text = ("<table class='results'><thead><tr><th>stage</th><th>setting</th><th>value</th></tr></thead><tbody>"
+            + rows + "</tbody></table>")
+    if euroeval_versions:
+        text += "<p class='note'>EuroEval versions that scored the results: " + html.escape(", ".join(
+            f"{version} ({count} job{'s' if count > 1 else ''})" for version, count in sorted(euroeval_versions.items()))) + "</p>"
+    if translation_stats:
+        body = []
+        for path in translation_stats:
+            stats = json.loads(Path(path).read_text())
+            ids = ", ".join(d["prompt_id"] for d in stats["dropped_conversations"][:20])
+            more = " ..." if stats["dropped"] > 20 else ""
+            body.append(f"<tr><td>{html.escape(stats['language'])}</td><td>{stats['conversations']}</td><td>{stats['translated']}</td>"
+                        f"<td>{stats['dropped']}</td><td>{stats['truncated']}</td><td>{html.escape(ids + more)}</td></tr>")
+        text += ("<h3>Machine translation</h3><table class='results'><thead><tr><th>language</th><th>conversations</th>"
+                 "<th>translated</th><th>dropped (too long)</th><th>truncated outputs</th><th>dropped ids</th></tr></thead><tbody>"
+                 + "".join(body) + "</tbody></table>")
+    return text
 
 
 # ---------------------------------------------------------------- the page
@@ -319,6 +408,15 @@ def report_step(snakemake) -> None:
     spec = snakemake.params.spec
     inputs, out = snakemake.input, snakemake.output
     scores = euroeval_frame(inputs.euroeval)
+    versions: dict[str, int] = {}
+    for path in inputs.euroeval:
+        version = json.loads(Path(path).read_text()).get("euroeval_version", "?")
+        versions[version] = versions.get(version, 0) + 1
+    protocol_html = protocol_table_html(spec["protocol"], list(inputs.translation_stats), scores, versions)
+    write_text(f"<style>{STYLE}</style>{protocol_html}", out.protocol_table)
+    source = [p for p in inputs.prompts if Path(p).stem == spec["source_language"]][0]
+    save_figure(domains_plot, out.domains_plot, source, (list(inputs.sample_stats) or [None])[0])
+    save_figure(token_lengths_plot, out.token_lengths_plot, list(inputs.token_lengths))
     deltas = euroeval_deltas(scores)
     with atomic_file(out.euroeval_csv) as tmp:
         scores.to_csv(tmp, index=False)
@@ -336,6 +434,8 @@ def report_step(snakemake) -> None:
 <h1>CroCo report: {html.escape(spec['title'])}</h1>
 <p class='note'>Languages: {html.escape(', '.join(spec['languages']))}. Policies: {html.escape(', '.join(spec['policies']))}.
 Every number below is read from the workflow's artifacts under results/.</p>
+<h2>Protocol: the settings behind these numbers</h2>{protocol_html}
+<h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>{embed_png(out.domains_plot)}{embed_png(out.token_lengths_plot)}
 <h2>EuroEval: difference to the base model per language (Table 1)</h2>{euroeval_html}
 <h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}{arena_html}
 <h2>Reward distributions</h2>{embed_png(out.rewards_plot)}

@@ -90,22 +90,26 @@ class ClassifierScorer:
 def make_scorer(spec: dict):
     from vllm.config import PoolerConfig
 
-    from workflow_scripts.vllm_engine import make_llm
+    from workflow_scripts.vllm_engine import context_length, make_llm
 
     if spec["backend"] == "generative":
         llm = make_llm(spec["engine"], spec["model"], spec["revision"], logprobs_mode="processed_logprobs")
-        return GenerativeScorer(llm, spec["rubric"], spec["chat_template_kwargs"])
-    llm = make_llm(spec["engine"], spec["model"], spec["revision"], runner="pooling",
-                   pooler_config=PoolerConfig(use_activation=False))
-    return ClassifierScorer(llm, spec["chat_template_kwargs"])
+        scorer = GenerativeScorer(llm, spec["rubric"], spec["chat_template_kwargs"])
+    else:
+        llm = make_llm(spec["engine"], spec["model"], spec["revision"], runner="pooling",
+                       pooler_config=PoolerConfig(use_activation=False))
+        scorer = ClassifierScorer(llm, spec["chat_template_kwargs"])
+    scorer.context = context_length(spec["engine"], spec["model"], spec["revision"])
+    return scorer
 
 
-def skip_reasons(responses: list[str | None], lengths: list[int], limit: int) -> list[str | None]:
-    """Why each sample is not scored (None: it is). An empty response is never given a reward: a reward
-    model would still rate it, and an empty text could then be chosen or rejected in a pair."""
+def skip_reasons(responses: list[str | None], lengths: list[int], limit: int, score_empty: bool = False) -> list[str | None]:
+    """Why each sample is not scored (None: it is). By default an empty response is never given a reward: a
+    reward model would still rate it, and an empty text could then be chosen or rejected in a pair. The
+    authors scored every sample that fit (`reward.empty_responses: score`)."""
     reasons = []
     for response, length in zip(responses, lengths):
-        if response is None or not response.strip():
+        if response is None or (not response.strip() and not score_empty):
             reasons.append("empty response")
         elif length > limit:
             reasons.append(f"too long for the reward model: {length} > {limit} tokens")
@@ -136,11 +140,13 @@ class ScoringWork:
         spec = self.spec
         lo = self.start + index * self.samples_per_chunk
         cols = self.reader.read(lo, min(lo + self.samples_per_chunk, self.stop)).to_pydict()
-        limit = min(spec["max_length"], spec["engine"]["max_model_len"] - 1)
+        # a pooling model reads the whole context; the generative backend needs room for its one answer token
+        room = 1 if spec["backend"] == "generative" else 0
+        limit = min(spec["max_length"], scorer.context - room)
         # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
         prompts = token_prompts(scorer.tokenizer, [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])])
         lengths = [len(p["prompt_token_ids"]) for p in prompts]
-        reason = skip_reasons(cols["response"], lengths, limit)
+        reason = skip_reasons(cols["response"], lengths, limit, spec["empty_responses"] == "score")
         keep = [i for i, why in enumerate(reason) if why is None]
         scores = dict(zip(keep, scorer.score([prompts[i] for i in keep]))) if keep else {}
         n = len(prompts)

@@ -43,6 +43,18 @@ def conversational_rows(table, method: str) -> list[dict]:
     return [{"prompt": u, "completion": [{"role": "assistant", "content": c}]} for u, c in zip(user, cols["completion"])]
 
 
+def held_out_split(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(train rows, held-out rows): ceil(fraction * n) rows drawn with `seed` are held out for evaluation, as
+    the authors held out 1% (at least one row is left to train on; fraction 0 holds out none)."""
+    import math
+
+    import numpy as np
+
+    held = min(math.ceil(fraction * n), n - 1) if fraction > 0 and n > 1 else 0
+    order = np.random.default_rng(seed).permutation(n)
+    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
+
+
 def sort_target_modules(config_path: Path) -> None:
     """PEFT saves target_modules from a set, in an order that changes with Python's hash seed; sorted,
     two identical trainings write identical adapter directories."""
@@ -78,7 +90,11 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
         model = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype=dtype)
     peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                              target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM")
-    dataset = Dataset.from_list(conversational_rows(table, method))
+    rows = conversational_rows(table, method)
+    train_rows, eval_rows = held_out_split(len(rows), common["eval_fraction"], common["seed"])
+    dataset = Dataset.from_list([rows[i] for i in train_rows])
+    eval_dataset = Dataset.from_list([rows[i] for i in eval_rows]) if eval_rows else None
+    eval_ids = [table.column("prompt_id")[i].as_py() for i in eval_rows] if "prompt_id" in table.column_names else eval_rows
     rank = int(os.environ.get("RANK", 0))
     with (atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-")) as tmp:
         tmp = Path(tmp)
@@ -89,24 +105,29 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
             gradient_accumulation_steps=common["gradient_accumulation_steps"], max_length=common["max_length"],
             max_steps=common["max_steps"] or -1, gradient_checkpointing=checkpointing, logging_steps=common["logging_steps"], save_strategy="no",
             report_to=[], seed=common["seed"], use_cpu=not gpu, **flags,
+            per_device_eval_batch_size=common["per_device_batch_size"],
+            eval_strategy="steps" if eval_dataset is not None and common["eval_steps"] else "no",
+            eval_steps=common["eval_steps"],
             ddp_find_unused_parameters=False,  # LoRA: every trainable parameter is used; saves a graph traversal
         )
         if method == "dpo":
             from trl import DPOConfig, DPOTrainer
 
             trainer = DPOTrainer(model=model, args=DPOConfig(beta=spec["beta"], **args), train_dataset=dataset,
-                                 processing_class=tokenizer, peft_config=peft_config)
+                                 eval_dataset=eval_dataset, processing_class=tokenizer, peft_config=peft_config)
         else:
             from trl import SFTConfig, SFTTrainer
 
             trainer = SFTTrainer(model=model, args=SFTConfig(completion_only_loss=True, **args), train_dataset=dataset,
-                                 processing_class=tokenizer, peft_config=peft_config)
+                                 eval_dataset=eval_dataset, processing_class=tokenizer, peft_config=peft_config)
         world = trainer.accelerator.num_processes
         batch = common["per_device_batch_size"] * common["gradient_accumulation_steps"] * world
         if rank == 0:
-            print(f"[croco] {method} on {table.num_rows} examples: {world} process(es), global batch {batch}", flush=True)
+            print(f"[croco] {method} on {len(train_rows)} examples ({len(eval_rows)} held out for evaluation): "
+                  f"{world} process(es), global batch {batch}", flush=True)
         started = time.time()
         result = trainer.train()
+        final_eval = trainer.evaluate() if eval_dataset is not None else {}  # logged into log_history too
         if not trainer.is_world_process_zero():
             return
         trainer.model.save_pretrained(tmp)
@@ -114,6 +135,8 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
         tokenizer.save_pretrained(tmp)
         metrics = {
             "method": method, "dataset": str(data_path), "examples": table.num_rows, "policy": spec["policy"],
+            "train_examples": len(train_rows), "eval_examples": len(eval_rows), "eval_prompt_ids": eval_ids,
+            "final_eval": final_eval,
             "policy_identity": spec["identity"], "train_runtime_s": time.time() - started,
             "processes": world, "global_batch_size": batch,
             "summary": result.metrics, "log_history": trainer.state.log_history,

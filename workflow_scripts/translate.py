@@ -2,6 +2,10 @@
 
 Formats: TranslateGemma's chat format (`<<<source>>>en<<<target>>>da<<<text>>>...` as the user turn), or a
 plain instruction for any other instruct model.
+
+A conversation with a turn whose translation prompt is longer than `translation.max_input_tokens` is dropped
+whole and counted, as the authors' translation script did (8192 tokens); the stats file beside the
+translation names every dropped id, and that language's prompt set goes without them.
 """
 from __future__ import annotations
 
@@ -24,10 +28,24 @@ def translation_turn(text: str, source: str, target: str, fmt: str, instruction:
     return instruction.format(source=language_name(source), target=language_name(target), text=text)
 
 
+def too_long_conversations(ids: list[str], lengths: dict[str, list[int]], limit: int) -> list[dict]:
+    """The conversations with a turn whose translation prompt is longer than `limit` tokens, each with the
+    turn and its length (the first too-long turn; a conversation is dropped whole, as the authors did)."""
+    dropped = []
+    for i, pid in enumerate(ids):
+        for turn, turn_lengths in lengths.items():
+            if turn_lengths[i] > limit:
+                dropped.append({"prompt_id": pid, "turn": turn, "tokens": int(turn_lengths[i])})
+                break
+    return dropped
+
+
 def translate_step(snakemake) -> None:
     from vllm import SamplingParams
 
-    from workflow_scripts.vllm_engine import chat_prompt, make_llm, require_prompts_fit, token_prompts
+    from workflow_scripts.atomic import write_json
+    from workflow_scripts.errors import UserError
+    from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, token_prompts
 
     spec = snakemake.params.spec
     source = read_table(snakemake.input.prompts)
@@ -35,29 +53,41 @@ def translate_step(snakemake) -> None:
     fmt = resolve_format(spec["format"], spec["model"])
     llm = make_llm(spec["engine"], spec["model"], spec["revision"])
     tokenizer = llm.get_tokenizer()
-    texts = source.column("prompt").to_pylist() + source.column("reference").to_pylist()
-    requests = [
-        chat_prompt(tokenizer, [{"role": "user", "content": translation_turn(t, spec["source_language"], spec["language"], fmt, spec["instruction"])}],
-                    spec["chat_template_kwargs"])
-        for t in texts
-    ]
-    params = SamplingParams(temperature=spec["temperature"], max_tokens=spec["max_tokens"], seed=0)
     ids = source.column("prompt_id").to_pylist()
-    engine_prompts = token_prompts(tokenizer, requests)
-    require_prompts_fit([f"{pid} (prompt)" for pid in ids] + [f"{pid} (reference)" for pid in ids], engine_prompts,
-                        spec["engine"]["max_model_len"], file=snakemake.input.prompts, field="prompt, reference")
-    outputs = llm.generate(engine_prompts, params, use_tqdm=True)
+    turns = {"prompt": source.column("prompt").to_pylist(), "reference": source.column("reference").to_pylist()}
+    requests = {turn: token_prompts(tokenizer, [
+        chat_prompt(tokenizer, [{"role": "user", "content": translation_turn(t, spec["source_language"], spec["language"], fmt, spec["instruction"])}],
+                    spec["chat_template_kwargs"]) for t in texts]) for turn, texts in turns.items()}
+    # A turn must fit translation.max_input_tokens and leave the engine room for one output token.
+    limit = min(spec["max_input_tokens"], context_length(spec["engine"], spec["model"], spec["revision"]) - 1)
+    dropped = too_long_conversations(ids, {turn: [len(p["prompt_token_ids"]) for p in prompts] for turn, prompts in requests.items()}, limit)
+    if dropped and spec["too_long"] == "error":
+        raise UserError(f"{len(dropped)} conversation(s) do not fit {limit} tokens for translation: "
+                        + ", ".join(f"{d['prompt_id']} ({d['turn']}, {d['tokens']} tokens)" for d in dropped[:10])
+                        + " (translation.too_long: drop drops and counts them instead)",
+                        file=str(snakemake.input.prompts), field="translation.max_input_tokens")
+    gone = {d["prompt_id"] for d in dropped}
+    keep = [i for i, pid in enumerate(ids) if pid not in gone]
+    params = SamplingParams(temperature=spec["temperature"], max_tokens=spec["max_tokens"], seed=0)
+    n = len(keep)
+    engine_prompts = [requests["prompt"][i] for i in keep] + [requests["reference"][i] for i in keep]
+    outputs = llm.generate(engine_prompts, params, use_tqdm=True) if engine_prompts else []
     translated = [o.outputs[0].text.strip() for o in outputs]
-    truncated = sum(o.outputs[0].finish_reason == "length" for o in outputs)
-    if truncated:
-        print(f"[croco] WARNING: {truncated} translation(s) hit translation.max_tokens and are truncated", flush=True)
-    n = source.num_rows
+    cut = [o.outputs[0].finish_reason == "length" for o in outputs]
+    if any(cut):
+        print(f"[croco] WARNING: {sum(cut)} translation(s) hit translation.max_tokens and are truncated", flush=True)
     write_parquet(pa.table({
-        "prompt_id": source.column("prompt_id"),
+        "prompt_id": pa.array([ids[i] for i in keep], pa.string()),
         "prompt": pa.array(translated[:n], pa.string()),
         "reference": pa.array(translated[n:], pa.string()),
         "translator": pa.array([spec["translator"]] * n, pa.string()),
         "format": pa.array([fmt] * n, pa.string()),
-        "truncated": pa.array([o.outputs[0].finish_reason == "length" for o in outputs[:n]], pa.bool_()),
-    }), snakemake.output[0])
-    print(f"[croco] translated {n} prompts and references into {spec['language']} ({fmt} format)")
+        "truncated": pa.array([a or b for a, b in zip(cut[:n], cut[n:])], pa.bool_()),
+    }), snakemake.output.translation)
+    write_json({
+        "language": spec["language"], "translator": spec["translator"], "format": fmt,
+        "conversations": len(ids), "translated": n, "dropped": len(dropped), "max_input_tokens": limit,
+        "dropped_conversations": dropped, "truncated": int(sum(cut)),
+    }, snakemake.output.stats)
+    print(f"[croco] translated {n} of {len(ids)} conversations into {spec['language']} ({fmt} format); "
+          f"{len(dropped)} dropped: a turn longer than {limit} tokens", flush=True)

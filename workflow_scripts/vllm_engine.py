@@ -29,10 +29,11 @@ def engine_kwargs(engine: dict, model: str, revision: str | None = None) -> dict
     kwargs = {
         "model": model,
         "tokenizer": model,
-        "max_model_len": engine["max_model_len"],
         "seed": 0,
         "trust_remote_code": False,
     }
+    if engine["max_model_len"] is not None:  # null: vLLM takes the model's own context
+        kwargs["max_model_len"] = engine["max_model_len"]
     if revision:
         kwargs["revision"] = revision
     dtype = engine["dtype"]
@@ -59,6 +60,39 @@ def make_llm(engine: dict, model: str, revision: str | None = None, **extra):
     kwargs.update(extra)
     with loading_model(model, revision):
         return LLM(**kwargs)
+
+
+# Config fields vLLM reads a model's context from (the smallest present wins), and the RoPE scaling types
+# whose factor does not extend it (vLLM's rules).
+CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "model_max_length",
+                "max_sequence_length", "max_seq_length", "seq_len")
+UNSCALED_ROPE = (None, "su", "longrope", "llama3", "mrope", "default")
+
+
+def native_context(model: str, revision: str | None = None) -> int:
+    """A model's own context length, read from its config as vLLM derives its default max_model_len."""
+    from transformers import AutoConfig
+
+    from workflow_scripts.errors import UserError
+    from workflow_scripts.models import loading_model
+
+    with loading_model(model, revision):
+        config = AutoConfig.from_pretrained(model, revision=revision)
+    config = getattr(config, "text_config", None) or config
+    found = [getattr(config, key) for key in CONTEXT_KEYS if isinstance(getattr(config, key, None), int)]
+    if not found:
+        raise UserError(f"model {model} states no context length; set its max_model_len", field="engine.max_model_len")
+    length = min(found)
+    scaling = getattr(config, "rope_scaling", None) or {}
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind not in UNSCALED_ROPE and scaling.get("factor"):
+        length = int(length * scaling["factor"])
+    return length
+
+
+def context_length(engine: dict, model: str, revision: str | None = None) -> int:
+    """The context (prompt + output tokens) of a step's engines: engine.max_model_len, or the model's own."""
+    return engine["max_model_len"] if engine["max_model_len"] is not None else native_context(model, revision)
 
 
 def chat_prompt(tokenizer, messages: list[dict], chat_template_kwargs: dict | None = None) -> str:

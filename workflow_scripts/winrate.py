@@ -1,5 +1,8 @@
 """Win rates of pairwise judgments: raw, length-controlled (Dubois et al., 2024), bootstrap intervals.
 
+Two length-controlled fits: `debiased` (below, on token lengths) and `paper` (the authors' fit, on
+character lengths; see paper_lc_fit).
+
 Every judged game has an outcome for the evaluated model: 1 win, 0.5 tie, 0 loss (unparseable games are
 counted apart and never enter a rate). The length-controlled win rate fits a logistic model of the outcome
 
@@ -56,6 +59,59 @@ def lc_win_rate(outcomes, length_difference) -> float:
     return float(1.0 / (1.0 + np.exp(-intercept)))
 
 
+# ---------------------------------------------------------------- the authors' LC win rate (protocol: paper)
+# Their fit, as their judge script computes it (facts of the protocol, in our words): length difference in
+# characters, x = tanh(diff / its population std), a logistic model with an L2 penalty of 1.0 on the length
+# coefficient only, logits clipped to +-30 and probabilities to [1e-10, 1 - 1e-10], minimized by L-BFGS-B from
+# (0, 0) with finite-difference gradients; the LC win rate is sigmoid(intercept). When every difference is
+# the same (std < 1e-8), it is the mean outcome.
+PAPER_LENGTH_PENALTY = 1.0
+
+
+def paper_lc_fit(outcomes, length_difference) -> tuple[float, float]:
+    """(intercept, length coefficient) of the authors' penalized fit; (nan, nan) without games."""
+    from scipy.optimize import minimize
+
+    y = np.asarray(outcomes, dtype=float)
+    diff = np.asarray(length_difference, dtype=float)
+    if y.size == 0:
+        return float("nan"), float("nan")
+    scale = np.std(diff)
+    if scale < 1e-8:
+        return float("nan"), 0.0
+    x = np.tanh(diff / scale)
+
+    def objective(params):
+        intercept, slope = params
+        p = 1.0 / (1.0 + np.exp(-np.clip(intercept + slope * x, -30, 30)))
+        p = np.clip(p, 1e-10, 1 - 1e-10)
+        return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) + PAPER_LENGTH_PENALTY * slope ** 2
+
+    fit = minimize(objective, x0=[0.0, 0.0], method="L-BFGS-B")
+    return float(fit.x[0]), float(fit.x[1])
+
+
+def paper_lc_win_rate(outcomes, length_difference) -> float:
+    y = np.asarray(outcomes, dtype=float)
+    if y.size == 0:
+        return float("nan")
+    intercept, _ = paper_lc_fit(y, length_difference)
+    if np.isnan(intercept):  # no length variation: the mean outcome
+        return raw_win_rate(y)
+    return float(1.0 / (1.0 + np.exp(-intercept)))
+
+
+def standard_error(outcomes) -> float:
+    """Standard error of the mean outcome (sample std / sqrt(n)), as the authors report it."""
+    y = np.asarray(outcomes, dtype=float)
+    if y.size < 2:
+        return 0.0 if y.size else float("nan")
+    return float(y.std(ddof=1) / np.sqrt(y.size))
+
+
+LC_METHODS = {"debiased": lc_win_rate, "paper": paper_lc_win_rate}
+
+
 def bootstrap_intervals(outcomes, length_difference, statistics, samples: int, seed: int,
                         groups=None) -> list[tuple[float, float]]:
     """95% percentile interval of each statistic over the same resamples; resamples prompts (`groups`)
@@ -78,12 +134,15 @@ def bootstrap_intervals(outcomes, length_difference, statistics, samples: int, s
     return [tuple(float(v) for v in np.nanpercentile(row, [2.5, 97.5])) for row in values]
 
 
-def summarize(outcomes, length_difference, groups=None, bootstrap_samples: int = 1000, seed: int = 0) -> dict:
-    """Counts, raw and LC win rate (in percent) with bootstrap 95% intervals."""
+def summarize(outcomes, length_difference, groups=None, bootstrap_samples: int = 1000, seed: int = 0,
+              lc_method: str = "debiased") -> dict:
+    """Counts, raw and LC win rate (in percent) with bootstrap 95% intervals and the standard error of the
+    win rate. `lc_method`: `debiased` (the fit above) or `paper` (the authors' penalized fit)."""
+    lc = LC_METHODS[lc_method]
     outcomes = np.asarray(outcomes, dtype=float)
     length_difference = np.asarray(length_difference, dtype=float)
     (win_low, win_high), (lc_low, lc_high) = bootstrap_intervals(
-        outcomes, length_difference, [lambda o, d: raw_win_rate(o), lc_win_rate], bootstrap_samples, seed, groups)
+        outcomes, length_difference, [lambda o, d: raw_win_rate(o), lc], bootstrap_samples, seed, groups)
     return {
         "games": int(outcomes.size),
         "wins": int((outcomes == 1).sum()),
@@ -91,6 +150,7 @@ def summarize(outcomes, length_difference, groups=None, bootstrap_samples: int =
         "losses": int((outcomes == 0).sum()),
         "win_rate": 100 * raw_win_rate(outcomes),
         "win_rate_ci95": [100 * win_low, 100 * win_high],
-        "lc_win_rate": 100 * lc_win_rate(outcomes, length_difference),
+        "win_rate_standard_error": 100 * standard_error(outcomes),
+        "lc_win_rate": 100 * lc(outcomes, length_difference),
         "lc_win_rate_ci95": [100 * lc_low, 100 * lc_high],
     }
