@@ -97,10 +97,13 @@ def test_win_rates_count_unparseable_apart_and_split_by_subcategory():
         "category": ["math", "math", "math", "math", "coding", "coding"],
         "subcategory": ["arithmetic", "arithmetic", "algebra", "algebra", None, None],
         "model_is_first": [True, False] * 3,
+        "status": ["judged", "judged", "judged", "unparseable", "judged", "judged"],
         "verdict": ["1", "1", "2", None, "T", "1"],
         "outcome": [1.0, 0.0, 0.0, None, 0.5, 1.0],
         "model_tokens": [10] * 6,
         "baseline_tokens": [10] * 6,
+        "model_chars": [40] * 6,
+        "baseline_chars": [40] * 6,
         "judge_output": [""] * 6,
     }
     result = win_rates(pa.table(rows, schema=JUDGMENT_SCHEMA), bootstrap_samples=50, seed=0)
@@ -142,14 +145,96 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
     from workflow_scripts.report import arena_frame, arena_plot, arena_table_html
 
     rows = {"prompt_id": ["p1", "p1"], "language": ["da"] * 2, "category": ["math"] * 2, "subcategory": [None] * 2,
-            "model_is_first": [True, False], "verdict": [None, None], "outcome": [None, None], "model_tokens": [10, 12],
-            "baseline_tokens": [11, 9], "judge_output": ["I think", "Both"]}
+            "model_is_first": [True, False], "status": ["unparseable"] * 2, "verdict": [None, None], "outcome": [None, None],
+            "model_tokens": [10, 12], "baseline_tokens": [11, 9], "model_chars": [50, 60], "baseline_chars": [55, 45],
+            "judge_output": ["I think", "Both"]}
     result = win_rates(pa.table(rows, schema=JUDGMENT_SCHEMA), bootstrap_samples=20, seed=0)
     result.update(comparison="dpo-vs-base", model="m", baseline="b", judge="j", language="da")
     path = tmp_path / "da.json"
     path.write_text(json.dumps(clean_nan(result)))
     overall, sub = arena_frame([path])
     html = arena_table_html(overall, sub)
-    assert "<td>0/0/0</td><td>2</td><td>– –</td><td><b>–</b> –</td>" in html
+    assert "<td>0/0/0</td><td>2</td><td>0</td><td>– –</td><td><b>–</b> –</td>" in html
     arena_plot(overall, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+# ---------------------------------------------------------------- the authors' protocol (judge.protocol: paper)
+
+def paper_fixture():
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "data/paper_lc_fixture.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", ["length_correlated", "no_length_signal", "equal_lengths", "separable"])
+def test_paper_lc_win_rate_matches_the_authors_numbers(case):
+    """tests/data/paper_lc_fixture.json holds judgments and what the authors' own LC function returned for
+    them (computed once with their script); ours must give the same numbers to their 2 decimals."""
+    from workflow_scripts.winrate import paper_lc_fit, paper_lc_win_rate
+
+    fixture = paper_fixture()[case]
+    diff = np.array(fixture["model_lengths"], float) - np.array(fixture["ref_lengths"], float)
+    assert round(100 * paper_lc_win_rate(fixture["preferences"], diff), 2) == pytest.approx(fixture["lc_win_rate"], abs=1e-9)
+    intercept, slope = paper_lc_fit(fixture["preferences"], diff)
+    if fixture["theta"] or fixture["phi"]:
+        assert round(intercept, 4) == pytest.approx(fixture["theta"], abs=1e-4)
+        assert round(slope, 4) == pytest.approx(fixture["phi"], abs=1e-4)
+
+
+def test_paper_fit_leaves_more_of_a_length_effect_in_the_intercept():
+    """The longer answer wins every game: the near-unpenalized fit attributes it to length (LC near 50%), the
+    authors' penalty of 1.0 on the length coefficient keeps much of it in the intercept."""
+    from workflow_scripts.winrate import paper_lc_win_rate
+
+    diff = np.array([100, 200, 300, 150, 250, 120, -100, -200], dtype=float)
+    outcomes = (diff > 0).astype(float)  # raw win rate 75%
+    assert lc_win_rate(outcomes, diff) == pytest.approx(0.546, abs=0.01)
+    assert paper_lc_win_rate(outcomes, diff) == pytest.approx(0.697, abs=0.01)
+
+
+@pytest.mark.parametrize("text, verdict", [
+    # the judge echoes the format string, then decides: the last verdict counts (strict parsing: unparseable)
+    ('Format: "[[1]]" if output_1 is better, "[[2]]" if output_2 is better, "[[T]]" if equal.\nOutput 2 wins.\n[[2]]', "2"),
+    ("[[M]]", "T"),                                   # their [[M]] counts as a tie
+    ("[[t]]", "T"),
+    (r"\[\[1\]\]", "1"),                              # escaped brackets (markdown) are brackets
+    ("<think>[[2]]</think> [[1]]", "1"),
+    ("[[1]] ... actually [[2]]", "2"),
+    ("no verdict", None),
+    (None, None),
+])
+def test_paper_verdict_parsing(text, verdict):
+    from workflow_scripts.arena import parse_verdict_paper
+
+    assert parse_verdict_paper(text) == verdict
+
+
+def test_protocol_defaults_fill_only_what_the_config_leaves_open():
+    from workflow_scripts.plan import effective_judge
+
+    assert effective_judge({"protocol": "paper", "orders": None, "temperature": None}) == {"protocol": "paper", "orders": "random", "temperature": 0.7}
+    assert effective_judge({"protocol": "debiased", "orders": None, "temperature": None})["orders"] == "both"
+    assert effective_judge({"protocol": "paper", "orders": "both", "temperature": 0.0})["orders"] == "both"
+
+
+def test_paper_win_rates_control_for_characters_and_count_too_long_prompts_apart():
+    rows = {
+        "prompt_id": ["p1", "p2", "p3", "p4", "p5"], "language": ["da"] * 5, "category": ["math"] * 5,
+        "subcategory": [None] * 5, "model_is_first": [True, False, True, False, True],
+        "status": ["judged", "judged", "judged", "judged", "too_long"], "verdict": ["1", "1", "T", "2", None],
+        "outcome": [1.0, 0.0, 0.5, 1.0, None],
+        # equal token lengths, different characters: only the paper protocol sees a length difference
+        "model_tokens": [10] * 5, "baseline_tokens": [10] * 5,
+        "model_chars": [300, 100, 200, 400, 50], "baseline_chars": [100, 300, 200, 100, 60], "judge_output": [""] * 4 + [None],
+    }
+    table = pa.table(rows, schema=JUDGMENT_SCHEMA)
+    paper = win_rates(table, bootstrap_samples=20, seed=0, protocol="paper")["overall"]
+    debiased = win_rates(table, bootstrap_samples=20, seed=0, protocol="debiased")["overall"]
+    assert paper["too_long"] == debiased["too_long"] == 1 and paper["unparseable"] == 0 and paper["games"] == 4
+    assert paper["win_rate"] == debiased["win_rate"] == pytest.approx(100 * 2.5 / 4)
+    assert debiased["lc_win_rate"] == pytest.approx(debiased["win_rate"])      # no token differences
+    assert paper["lc_win_rate"] != pytest.approx(paper["win_rate"], abs=0.5)  # character differences matter
+    assert paper["mean_model_chars"] == pytest.approx(210)
+    assert paper["win_rate_standard_error"] == pytest.approx(100 * np.std([1, 0, 0.5, 1], ddof=1) / 2)
