@@ -26,3 +26,20 @@ print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.device
 PY
 echo "$WANT" > "$STAMP"
 echo "environment ready: .venv"
+
+# EuroEval 17.0.0, the authors' version, in .venv-euroeval (see envs/requirements-euroeval-gpu.txt): it needs
+# Python 3.12. Without one, the paper preset's EuroEval jobs say so; evaluation.euroeval.python: null runs
+# this .venv's EuroEval 16.11.0 instead (README: which datasets it lacks).
+PY_EUROEVAL=${PYTHON_EUROEVAL:-python3.12}
+EUROEVAL_STAMP=.venv-euroeval/.croco-setup
+EUROEVAL_WANT=$(cat envs/setup-gpu.sh envs/requirements-euroeval-gpu.txt | sha256sum | cut -d' ' -f1)
+if ! command -v "$PY_EUROEVAL" >/dev/null; then
+  echo "warning: no $PY_EUROEVAL: .venv-euroeval (EuroEval 17.0.0) not created" >&2
+elif [ ! -f "$EUROEVAL_STAMP" ] || [ "$(cat "$EUROEVAL_STAMP")" != "$EUROEVAL_WANT" ]; then
+  [ -x .venv-euroeval/bin/python ] || "$PY_EUROEVAL" -m venv .venv-euroeval
+  .venv-euroeval/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
+  .venv-euroeval/bin/python -m pip install --disable-pip-version-check -q -r envs/requirements-euroeval-gpu.txt
+  LITELLM_LOCAL_MODEL_COST_MAP=True .venv-euroeval/bin/python -c "import euroeval, vllm, pyarrow"
+  echo "$EUROEVAL_WANT" > "$EUROEVAL_STAMP"
+  echo "environment ready: .venv-euroeval (EuroEval 17.0.0)"
+fi

@@ -230,6 +230,39 @@ def test_empty_responses_are_skipped_and_counted_never_scored(ws):
     assert "scored 2 samples, 2 skipped" in log
 
 
+def test_empty_responses_are_scored_under_the_authors_protocol(ws):
+    """reward.empty_responses: score (the paper preset): the authors scored every sample that fit."""
+    responses = {"p1": ["København er Danmarks hovedstad.", "", "Det er København."]}
+    write(ws, GENERATIONS, generations(responses))
+    result = run(ws, SCORES, config_with(ws, lambda c: c["reward"].update(empty_responses="score")), "score", "gather_scores")
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pq.read_table(ws / SCORES).to_pandas()
+    assert table.status.tolist() == ["scored"] * 3 and table.reward.map(math.isfinite).all()
+
+
+# ---------------------------------------------------------------- the paper's corpus sample
+
+def test_corpus_without_the_field_to_stratify_by(ws):
+    rows = [{"id": f"c{i}", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+             "source_dataset": "x"} for i in range(4)]
+    (ws / "corpus.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    config = config_with(ws, lambda c: c.update(prompts={"sample": {"file": "corpus.jsonl", "size": 2},
+                                                         "translations": c["prompts"]["translations"]}))
+    result = run(ws, "results/source_prompts/sample.parquet", config)
+    assert_clear_failure(ws, result, "corpus.jsonl", "domain", output="results/source_prompts/sample.parquet",
+                         says="missing column")
+
+
+# ---------------------------------------------------------------- EuroEval in another environment
+
+def test_euroeval_interpreter_that_does_not_exist(ws):
+    config = config_with(ws, lambda c: c["evaluation"]["euroeval"].update(python=".venv-euroeval/bin/python"))
+    target = f"results/euroeval/{MODEL}/da.json"
+    result = run(ws, target, config, "euroeval")
+    assert_clear_failure(ws, result, None, "evaluation.euroeval.python", output=target,
+                         says="no Python interpreter at .venv-euroeval/bin/python")
+
+
 # ---------------------------------------------------------------- adapters
 
 def test_adapter_directory_without_its_config(ws):

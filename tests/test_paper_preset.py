@@ -33,21 +33,31 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     counts = {}
     for rule, _ in jobs:
         counts[rule] = counts.get(rule, 0) + 1
-    # 6 translated languages; each of 2 generators samples and is scored once per language (in 8 shards),
-    # although four EuroLLM experiments and the off-policy one use these samples.
-    assert counts["translate"] == 6
-    assert counts["generate"] == 14 * 8 and counts["score"] == 14 * 8
-    assert counts["gather_generations"] == 14 and counts["gather_scores"] == 14
+    # The paper's prompts: one stratified sample of Dolci-Instruct-SFT; 6 translated languages.
+    assert counts["sample_prompts"] == 1 and counts["translate"] == 6 and counts["prompt_set"] == 7
+    # Each of 2 generators samples once per language (in 8 shards), although four EuroLLM experiments and the
+    # off-policy one share these samples; the language-instruction ablation samples EuroLLM again (+instructed).
+    assert counts["generate"] == 21 * 8 and counts["score"] == 21 * 8
+    assert counts["gather_generations"] == 21 and counts["gather_scores"] == 21
+    assert counts["token_lengths"] == 2 * 7  # Figure 3: each policy's tokenizer on each language
     adapters = [out for rule, out in jobs if rule == "train"]
     assert len(adapters) == len(set(adapters))
     # main runs: 7 mono + 1 multi scopes x (dpo, maxr, sft) per policy = 24 each; off-policy adds
-    # 16 (its sft adapters are the main run's); prompt-language variants add 2; targets add 16.
-    assert len(adapters) == 24 + 24 + 16 + 2 + 16
+    # 16 (its sft adapters are the main run's); prompt-language variants add 2; targets add 16; the
+    # instruction ablation 8 (DPO, 7 mono + 1 multi).
+    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
+    assert "results/adapters/eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen" in adapters
     assert not any("models/" in out for _, out in jobs)  # Hub models need no materialization
-    # EuroEval: 2 bases x 7 languages; per policy 21 monolingual adapters on their own language and 3
-    # multilingual ones on all 7; English-only adapters on all 7 (18 more); the ablations' new adapters.
-    assert counts["euroeval"] == 14 + 42 + 42 + 18 + 14 + 28 + 28
+    # EuroEval on 7 training + 3 held-out languages (no, pt, sv: Table 2): 2 bases x 10; per policy 21
+    # monolingual adapters on their own language and 3 multilingual ones on all 10; English-only adapters on
+    # the 7 training languages (18 more); the ablations' new adapters (multilingual ones on all 10).
+    assert counts["euroeval"] == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10)
+    euroeval = {out for rule, out in jobs if rule == "euroeval"}
+    for lang in ("no", "pt", "sv"):
+        assert f"results/euroeval/eurollm-9b/{lang}.json" in euroeval
+        assert f"results/euroeval/eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen/{lang}.json" in euroeval
+        assert not any(f"/mono-" in out and out.endswith(f"/{lang}.json") for out in euroeval)  # never trained on
     assert counts["merge_adapter"] == len(adapters)  # every adapter is evaluated somewhere
     # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer each language once.
     assert counts["arena_judge"] == counts["arena_winrate"] == 42 and counts["arena_answers"] == 42
@@ -56,7 +66,7 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     gpus = job_gpus(result.stdout)
     assert gpus["generate"] == gpus["score"] == gpus["translate"] == gpus["arena_answers"] == {1}
     assert gpus["arena_judge"] == {2} and gpus["train"] == {8} and gpus["euroeval"] == {1}
-    assert gpus["gather_generations"] == gpus["preference_dataset"] == {0}
+    assert gpus["gather_generations"] == gpus["preference_dataset"] == gpus["sample_prompts"] == {0}
     print(f"paper preset dry run: {len(jobs)} jobs in {elapsed:.1f} s")
 
 
@@ -70,3 +80,40 @@ def test_the_plan_draws_as_svg(tmp_path, flag):
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     for rule in ("generate", "score", "train", "euroeval", "arena_judge", "report"):
         assert rule in svg
+
+
+def test_paper_preset_runs_the_authors_protocol():
+    """The preset, validated and filled in as the workflow does, states the authors' settings where the report
+    shows them (the same function renders the report's protocol table)."""
+    import yaml
+    from snakemake.utils import validate
+
+    from helpers import REPO
+    from workflow_scripts.plan import check_config, protocol_settings
+
+    config = yaml.safe_load((REPO / "presets/paper.yaml").read_text())
+    validate(config, str(REPO / "schemas/config.schema.yaml"))
+    check_config(config, REPO)
+    settings = {(stage, key): value for stage, key, value in protocol_settings(config)}
+    expected = {
+        ("prompts", "source"): "allenai/Dolci-Instruct-SFT: 20000 stratified by domain, seed 42",
+        ("translation", "max_tokens"): "8192", ("translation", "max_input_tokens"): "8192", ("translation", "too_long"): "drop",
+        ("generation", "samples per prompt"): "64",
+        ("generation", "temperature (eurollm-9b)"): "1.0", ("generation", "temperature (tiny-aya)"): "1.0",
+        ("generation", "max_tokens"): "4096", ("generation", "top_p"): "1.0",
+        ("generation", "language instruction"): "'Please respond in {language} and nothing else.' in eurollm_language_instruction",
+        ("reward", "max_length"): "32768", ("reward", "empty_responses"): "score",
+        ("training", "seed"): "42", ("training", "eval_fraction"): "0.01",
+        ("EuroEval", "split"): "test", ("EuroEval", "num_iterations"): "3", ("EuroEval", "few_shot"): "True",
+        ("EuroEval", "environment"): ".venv-euroeval/bin/python",
+        ("m-ArenaHard", "prompts"): "CohereLabs/m-ArenaHard-v2.1",
+        ("m-ArenaHard", "answers"): "max_tokens 8192, temperature 0.0, tiny-aya: 0.1",
+        ("m-ArenaHard", "judge protocol"): "paper", ("m-ArenaHard", "judge orders"): "random",
+        ("m-ArenaHard", "judge temperature"): "0.7", ("m-ArenaHard", "judge max_tokens"): "4096",
+    }
+    assert {key: settings.get(key) for key in expected} == expected
+    assert config["models"]["skywork-reward-v2"]["max_model_len"] == 32768
+    assert config["models"]["qwen3.6-35b-a3b"]["max_model_len"] == 32768
+    assert config["engine"]["max_model_len"] is None  # the policies' own context, as the authors' engines
+    # the only experiment whose samples carry the instruction is the ablation
+    assert [name for name, exp in config["experiments"].items() if exp["language_instruction"]] == ["eurollm_language_instruction"]

@@ -42,7 +42,7 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
     }), generations)
     out = tmp_path / "scores.parquet"
     spec = {"model": str(reward_model_dir), "revision": None, "identity": "test", "chat_template_kwargs": {},
-            "reward_model": "test-rm", "backend": "sequence_classifier", "rubric": None, "max_length": 200,
+            "reward_model": "test-rm", "backend": "sequence_classifier", "rubric": None, "max_length": 200, "empty_responses": "skip",
             "engine": {"dtype": "auto", "max_model_len": 1024, "tensor_parallel_size": 1, "gpu_memory_utilization": 0.9,
                        "enforce_eager": "auto", "max_num_seqs": None}, "shard": [0, 1]}
     fake = SimpleNamespace(params=SimpleNamespace(spec=spec), input=SimpleNamespace(generations=str(generations)),
