@@ -238,3 +238,17 @@ def test_paper_win_rates_control_for_characters_and_count_too_long_prompts_apart
     assert paper["lc_win_rate"] != pytest.approx(paper["win_rate"], abs=0.5)  # character differences matter
     assert paper["mean_model_chars"] == pytest.approx(210)
     assert paper["win_rate_standard_error"] == pytest.approx(100 * np.std([1, 0, 0.5, 1], ddof=1) / 2)
+
+
+@pytest.mark.parametrize("subject, label", [
+    ("eurollm-9b", ("eurollm-9b", "base", "-")),
+    ("eurollm-9b/eurollm-9b/mono-da/dpo-mean_minus_2sigma-chosen", ("eurollm-9b", "Paired DPO (μ−2σ)", "mono")),
+    ("eurollm-9b/tiny-aya/multi-da+en/maxr", ("eurollm-9b", "Max-R [off-policy: tiny-aya]", "multi")),
+    ("eurollm-9b/eurollm-9b+instructed/multi-da+en/dpo-q1-random",
+     ("eurollm-9b", "Paired DPO (Q1, prompt: random) [language instruction]", "multi")),
+    ("eurollm-9b/translated/multi-da+en/sft", ("eurollm-9b", "All-Lang SFT", "multi")),
+])
+def test_report_names_methods_as_the_paper_does(subject, label):
+    from workflow_scripts.report import method_label
+
+    assert method_label(subject) == label

@@ -21,7 +21,7 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from workflow_scripts.atomic import atomic_file  # noqa: E402
-from workflow_scripts.plan import TRANSLATED, parse_dataset, parse_subject  # noqa: E402
+from workflow_scripts.plan import TRANSLATED, parse_dataset, parse_sample_source, parse_subject  # noqa: E402
 
 TARGET_NAMES = {"mean_minus_2sigma": "μ−2σ", "q1": "Q1", "min": "min"}
 
@@ -40,8 +40,12 @@ def method_label(subject: str) -> tuple[str, str, str]:
     else:
         method = f"Paired DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])}"
         method += f", prompt: {parsed['prompt_language']})" if regime == "multi" else ")"
-    if adapter.source not in (policy, TRANSLATED):
-        method += f" [off-policy: {adapter.source}]"
+    if adapter.source != TRANSLATED:
+        generator, instructed = parse_sample_source(adapter.source)
+        if generator != policy:
+            method += f" [off-policy: {generator}]"
+        if instructed:
+            method += " [language instruction]"
     return policy, method, regime
 
 
