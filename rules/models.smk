@@ -1,22 +1,18 @@
 # Base models: GGUF files materialized as Hugging Face model directories.
-from workflow_scripts.models import gguf_path
-
-
-def base_model_spec(name):
-    path = gguf_path(config["models"][name], name, Path.cwd())
-    return {"gguf": str(path), "gguf_sha256": file_sha256(path), "code": step_code("base_model")}
+from workflow_scripts.layout import MODEL_DIR
+from workflow_scripts.materialize import base_model_spec
 
 
 rule base_model:
     output:
-        model=directory("results/models/{model}"),
-    params:
-        spec=lambda wc: base_model_spec(wc.model),
-    resources:
-        **job_resources("light"),
+        model=directory(MODEL_DIR),
     log:
         "logs/base_model/{model}.log",
-    cache: True
+    cache: CACHE
     threads: config["threads"]["engine"]
+    resources:
+        **job_resources("light"),
+    params:
+        spec=lambda wc: base_model_spec(config, wc.model).params(),
     script:
         "scripts/base_model.py"

@@ -1,12 +1,12 @@
 # Report figures and tables; `snakemake --report` collects them into one self-contained HTML file.
-from workflow_scripts.plan import REPORT_FILES, protocol_settings, report_inputs
-
-REPORT_INPUTS = report_inputs(config)
+from workflow_scripts.layout import REPORT_FILES
+from workflow_scripts.plan import report_inputs
+from workflow_scripts.report import report_spec
 
 
 rule report:
     input:
-        **REPORT_INPUTS,
+        **report_inputs(config),
     output:
         summary=report(REPORT_FILES["summary"], category="1. Summary", caption="../report/summary.rst"),
         protocol_table=report(REPORT_FILES["protocol_table"], category="1. Summary", caption="../report/protocol.rst"),
@@ -17,20 +17,18 @@ rule report:
         arena_plot=report(REPORT_FILES["arena_plot"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         arena_table=report(REPORT_FILES["arena_table"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         rewards_plot=report(REPORT_FILES["rewards_plot"], category="4. Data", caption="../report/rewards.rst"),
-        pair_languages_plot=report(REPORT_FILES["pair_languages_plot"], category="4. Data", caption="../report/pair_languages.rst"),
+        pair_languages_plot=report(
+            REPORT_FILES["pair_languages_plot"], category="4. Data", caption="../report/pair_languages.rst"
+        ),
         training_plot=report(REPORT_FILES["training_plot"], category="5. Training", caption="../report/training.rst"),
-    params:
-        spec={
-            "title": Path(workflow.config_settings.configfiles[0]).name if workflow.config_settings.configfiles else "config.yaml",
-            "languages": config["languages"],
-            "policies": sorted({exp["policy"] for exp in config["experiments"].values()}),
-            "source_language": SOURCE_LANGUAGE,
-            "protocol": protocol_settings(config),
-            "code": step_code("report"),
-        },
-    resources:
-        **job_resources("light"),
     log:
         "logs/report/report.log",
+    resources:
+        **job_resources("light"),
+    params:
+        spec=report_spec(
+            config,
+            Path(workflow.config_settings.configfiles[0]).name if workflow.config_settings.configfiles else "config.yaml",
+        ).params(),
     script:
         "scripts/report.py"

@@ -1,56 +1,44 @@
 # Reward scores for every sample, in `reward.shards` jobs per language (each a contiguous range of
 # samples), gathered into one table per language.
-
-
-def score_spec(wc):
-    reward = config["reward"]
-    return {
-        **model_params(reward["model"]),
-        "reward_model": reward["model"],
-        "backend": reward["backend"],
-        "rubric": reward["rubric"] if reward["backend"] == "generative" else None,
-        "max_length": reward["max_length"],
-        "empty_responses": reward["empty_responses"],
-        "engine": engine_spec(reward["model"]),
-        "code": step_code("score"),
-    }
-
-
-def score_shards(wc):
-    shards = config["reward"]["shards"]
-    return [f"results/scores/{wc.samples}/{wc.lang}/shard-{k}-of-{shards}.parquet" for k in range(shards)]
+from workflow_scripts.layout import GENERATIONS, SCORE_SHARD, SCORES
+from workflow_scripts.reward import GatherSpec as GatherScoresSpec, score_shards, score_spec
+from workflow_scripts.specs import step_code
 
 
 rule score:
     input:
-        generations="results/generations/{samples}/{lang}.parquet",
+        generations=GENERATIONS,
         model=lambda wc: model_input(config["reward"]["model"]),
     output:
-        temp("results/scores/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"),
-    params:
-        spec=lambda wc: {**score_spec(wc), "shard": [int(wc.shard), int(wc.shards)]},
-    resources:
-        **engine_resources(lambda wc: config["reward"]["model"]),
+        temp(SCORE_SHARD),
     log:
         "logs/score/{samples}/{lang}/shard-{shard}-of-{shards}.log",
-    cache: True
+    cache: CACHE
     threads: config["threads"]["engine"]
+    resources:
+        **engine_resources(lambda wc: config["reward"]["model"]),
+        # how the job splits its work, not what it computes: resources, outside the provenance
+        samples_per_chunk=config["reward"]["samples_per_chunk"],
+        engines=config["engine"]["data_parallel_size"],
+    params:
+        spec=lambda wc: score_spec(config).params(),
+        shard=lambda wc: [int(wc.shard), int(wc.shards)],
     script:
         "scripts/score.py"
 
 
 rule gather_scores:
     input:
-        shards=score_shards,
-        generations="results/generations/{samples}/{lang}.parquet",
+        shards=lambda wc: score_shards(config, wc.samples, wc.lang),
+        generations=GENERATIONS,
     output:
-        "results/scores/{samples}/{lang}.parquet",
-    params:
-        spec=lambda wc: {"score": score_spec(wc), "code": step_code("gather_scores")},
-    resources:
-        **job_resources("light"),
+        SCORES,
     log:
         "logs/gather_scores/{samples}/{lang}.log",
-    cache: True
+    cache: CACHE
+    resources:
+        **job_resources("light"),
+    params:
+        spec=lambda wc: GatherScoresSpec(score_spec(config), step_code("gather_scores")).params(),
     script:
         "scripts/gather_scores.py"

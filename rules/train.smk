@@ -1,40 +1,21 @@
 # LoRA adapters with TRL: DPO on pairs, SFT on Max-R or translated data.
-
-
-def training_processes():
-    processes = config["training"]["common"]["processes"]
-    return (config["resources"]["training"]["gpu"] or 1) if processes == "auto" else processes
-
-
-def training_spec(wc):
-    training = config["training"]
-    method = parse_dataset(wc.dataset)["method"]
-    hyper = training["dpo"] if method == "dpo" else training["sft"]
-    return {
-        **model_params(wc.policy),
-        "policy": wc.policy,
-        "method": method,
-        "learning_rate": hyper["learning_rate"],
-        "beta": hyper.get("beta"),
-        "lora": training["lora"],
-        "common": {**training["common"], "processes": training_processes()},
-        "code": step_code("train"),
-    }
+from workflow_scripts.layout import ADAPTER, DATASET
+from workflow_scripts.train import training_spec
 
 
 rule train:
     input:
-        data="results/datasets/{source}/{scope}/{dataset}.parquet",
+        data=DATASET,
         model=lambda wc: model_input(wc.policy),
     output:
-        adapter=directory("results/adapters/{policy}/{source}/{scope}/{dataset}"),
-    params:
-        spec=training_spec,
-    resources:
-        **job_resources("training"),
+        adapter=directory(ADAPTER),
     log:
         "logs/train/{policy}/{source}/{scope}/{dataset}.log",
-    cache: True
+    cache: CACHE
     threads: config["threads"]["training"]
+    resources:
+        **job_resources("training"),
+    params:
+        spec=lambda wc: training_spec(config, wc.policy, wc.dataset).params(),
     script:
         "scripts/train.py"

@@ -1,14 +1,14 @@
 """Run the real workflow in a scratch copy of the repository."""
+
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import copy
 
 import yaml
 
@@ -34,11 +34,16 @@ def write_config(workspace: Path, config: dict, name: str = "test-config.yaml") 
 
 
 def snakemake(workspace: Path, *args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("PYTHONPATH", None)
+    # The workspace is a copy of the project: its jobs (and their helper processes) import its own
+    # workflow_scripts, not the installed package's.
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(workspace)}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=workspace, env=full_env,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workspace,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -1,4 +1,5 @@
 """m-ArenaHard prompt files: the Hub's column names, local files, and clear errors naming file and field."""
+
 import json
 
 import pyarrow as pa
@@ -9,8 +10,14 @@ from workflow_scripts.errors import UserError
 
 
 def test_hub_style_columns_are_normalized():
-    table = pa.table({"question_id": [1, 2], "category": ["math", "coding"], "cluster": ["algebra", None],
-                      "prompt": ["What is x?", "Write code."]})
+    table = pa.table(
+        {
+            "question_id": [1, 2],
+            "category": ["math", "coding"],
+            "cluster": ["algebra", None],
+            "prompt": ["What is x?", "Write code."],
+        }
+    )
     out = normalize_arena_prompts(table, "hf://x", "de")
     assert out.column("prompt_id").to_pylist() == ["1", "2"]
     assert out.column("subcategory").to_pylist() == ["algebra", None]
@@ -23,12 +30,15 @@ def test_the_demo_files_load():
         assert table.num_rows == 6 and None not in table.column("subcategory").to_pylist()
 
 
-@pytest.mark.parametrize("rows, field, message", [
-    ([], None, "empty"),
-    ([{"prompt_id": "a", "prompt": "x"}, {"prompt_id": "a", "prompt": "y"}], "prompt_id", "duplicate"),
-    ([{"prompt_id": "a", "prompt": ""}], "prompt", "empty"),
-    ([{"prompt_id": "a", "text": "x"}], "prompt", "missing"),
-])
+@pytest.mark.parametrize(
+    "rows, field, message",
+    [
+        ([], None, "empty"),
+        ([{"prompt_id": "a", "prompt": "x"}, {"prompt_id": "a", "prompt": "y"}], "prompt_id", "duplicate"),
+        ([{"prompt_id": "a", "prompt": ""}], "prompt", "empty"),
+        ([{"prompt_id": "a", "text": "x"}], "prompt", "missing"),
+    ],
+)
 def test_bad_prompt_files_name_file_and_field(tmp_path, rows, field, message):
     path = tmp_path / "prompts.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -7,6 +7,7 @@ empty responses, unparseable judge verdicts) must be excluded and counted, never
 Data cases put a bad table where an upstream step would have written its output and run only the
 consuming rule (`--allowed-rules`), so each costs one real job, not a whole pipeline.
 """
+
 import copy
 import json
 import math
@@ -15,7 +16,6 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import MODEL, load_default_config, make_workspace, planned_jobs, snakemake, write_config
 
 GENERATIONS = f"results/generations/{MODEL}/da.parquet"
@@ -88,10 +88,19 @@ def generations(responses: dict[str, list[str]], **override) -> pa.Table:
     rows = [(pid, i, text) for pid, texts in responses.items() for i, text in enumerate(texts)]
     n = len(rows)
     columns = {
-        "prompt_id": [r[0] for r in rows], "language": ["da"] * n, "sample_index": [r[1] for r in rows],
-        "prompt": [f"Spørgsmål {r[0]}: hvad er hovedstaden i Danmark?" for r in rows], "response": [r[2] for r in rows],
-        "prompt_tokens": [20] * n, "response_tokens": [8] * n, "finish_reason": ["stop"] * n, "generator": [MODEL] * n,
-        "generator_identity": ["test"] * n, "temperature": [0.7] * n, "top_p": [0.95] * n, "max_tokens": [32] * n,
+        "prompt_id": [r[0] for r in rows],
+        "language": ["da"] * n,
+        "sample_index": [r[1] for r in rows],
+        "prompt": [f"Spørgsmål {r[0]}: hvad er hovedstaden i Danmark?" for r in rows],
+        "response": [r[2] for r in rows],
+        "prompt_tokens": [20] * n,
+        "response_tokens": [8] * n,
+        "finish_reason": ["stop"] * n,
+        "generator": [MODEL] * n,
+        "generator_identity": ["test"] * n,
+        "temperature": [0.7] * n,
+        "top_p": [0.95] * n,
+        "max_tokens": [32] * n,
         "seed": list(range(n)),
     }
     table = pa.table(columns, schema=GENERATION_SCHEMA)
@@ -105,11 +114,20 @@ def scores(rewards: dict[str, list[float]], **override) -> pa.Table:
 
     rows = [(pid, i, r) for pid, values in rewards.items() for i, r in enumerate(values)]
     n = len(rows)
-    table = pa.table({
-        "prompt_id": [r[0] for r in rows], "language": ["da"] * n, "sample_index": [r[1] for r in rows],
-        "reward": [r[2] for r in rows], "status": ["scored"] * n, "skip_reason": [None] * n, "reward_tokens": [30] * n,
-        "reward_model": [MODEL] * n, "reward_backend": ["generative"] * n,
-    }, schema=SCORE_SCHEMA)
+    table = pa.table(
+        {
+            "prompt_id": [r[0] for r in rows],
+            "language": ["da"] * n,
+            "sample_index": [r[1] for r in rows],
+            "reward": [r[2] for r in rows],
+            "status": ["scored"] * n,
+            "skip_reason": [None] * n,
+            "reward_tokens": [30] * n,
+            "reward_model": [MODEL] * n,
+            "reward_backend": ["generative"] * n,
+        },
+        schema=SCORE_SCHEMA,
+    )
     for name, values in override.items():
         table = table.drop_columns([name]) if values is None else table.set_column(table.column_names.index(name), name, values)
     return table
@@ -121,13 +139,21 @@ RESPONSES = {pid: [f"Svar {i} på {pid}: København." for i in range(len(r))] fo
 
 # ---------------------------------------------------------------- config: rejected before any job runs
 
-@pytest.mark.parametrize("change, field", [
-    (lambda c: c.update(sampels=3), "sampels"),                                            # unknown key
-    (lambda c: c["generation"].update(temprature=0.5), "generation.temprature"),            # unknown nested key
-    (lambda c: c.pop("reward"), "reward"),                                                  # missing required key
-    (lambda c: c.update(languages=["en", "da", "xx"]), "languages[2]"),                     # unknown language code
-    (lambda c: c["models"].update(other={"path": "/nonexistent/model"}), "models.other.path"),  # model path that does not exist
-], ids=["unknown key", "unknown nested key", "missing key", "unknown language code", "model path that does not exist"])
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda c: c.update(sampels=3), "sampels"),  # unknown key
+        (lambda c: c["generation"].update(temprature=0.5), "generation.temprature"),  # unknown nested key
+        (lambda c: c.pop("reward"), "reward"),  # missing required key
+        (lambda c: c.update(languages=["en", "da", "xx"]), "languages[2]"),  # unknown language code
+        (
+            lambda c: c["models"].update(other={"path": "/nonexistent/model"}),
+            "models.other.path",
+        ),  # model path that does not exist
+    ],
+    ids=["unknown key", "unknown nested key", "missing key", "unknown language code", "model path that does not exist"],
+)
 def test_bad_config_is_rejected_before_any_job(ws, change, field):
     config = config_with(ws, change)
     result = snakemake(ws, "-n", "--cores", "1", "--configfile", str(config))
@@ -141,19 +167,27 @@ def test_hub_model_that_cannot_be_reached(ws):
     config = config_with(ws, lambda c: c["models"].update({MODEL: {"hub": hub_id}}))
     target = f"results/generations/{MODEL}/da/shard-0-of-1.parquet"
     result = snakemake(ws, target, "--cores", "1", "--configfile", str(config), env={"HF_HUB_OFFLINE": "1"})
-    assert_clear_failure(ws, result, None, "models", output=target,
-                         says=f"cannot load model '{hub_id}' at revision main: We couldn't connect")
+    assert_clear_failure(
+        ws, result, None, "models", output=target, says=f"cannot load model '{hub_id}' at revision main: We couldn't connect"
+    )
     assert "HF_HUB_OFFLINE=1" in result.stderr  # the way out, for nodes without internet
 
 
 # ---------------------------------------------------------------- prompt files
 
+
 def test_empty_prompt_file(ws):
     (ws / "data/prompts/empty.jsonl").write_text("")
     config = config_with(ws, lambda c: c["prompts"].update(file="data/prompts/empty.jsonl"))
     result = run(ws, "results/prompts/en.parquet", config)
-    assert_clear_failure(ws, result, "data/prompts/empty.jsonl", "prompts.file", output="results/prompts/en.parquet",
-                         says="the prompt file is empty")
+    assert_clear_failure(
+        ws,
+        result,
+        "data/prompts/empty.jsonl",
+        "prompts.file",
+        output="results/prompts/en.parquet",
+        says="the prompt file is empty",
+    )
 
 
 def test_duplicate_prompt_ids(ws):
@@ -161,8 +195,14 @@ def test_duplicate_prompt_ids(ws):
     (ws / "data/prompts/dupes.jsonl").write_text("\n".join(lines[:5] + lines[2:3]) + "\n")
     config = config_with(ws, lambda c: c["prompts"].update(file="data/prompts/dupes.jsonl"))
     result = run(ws, "results/prompts/en.parquet", config)
-    assert_clear_failure(ws, result, "data/prompts/dupes.jsonl", "prompt_id", output="results/prompts/en.parquet",
-                         says=f"duplicate prompt ids: {json.loads(lines[2])['prompt_id']}")
+    assert_clear_failure(
+        ws,
+        result,
+        "data/prompts/dupes.jsonl",
+        "prompt_id",
+        output="results/prompts/en.parquet",
+        says=f"duplicate prompt ids: {json.loads(lines[2])['prompt_id']}",
+    )
 
 
 def test_language_missing_prompts_the_source_has(ws):
@@ -170,27 +210,58 @@ def test_language_missing_prompts_the_source_has(ws):
     (ws / "data/translations/da-short.jsonl").write_text("\n".join(lines[:3]) + "\n")
     config = config_with(ws, lambda c: c["prompts"]["translations"].update(da="data/translations/da-short.jsonl"))
     result = run(ws, "results/prompts/da.parquet", config)
-    assert_clear_failure(ws, result, "data/translations/da-short.jsonl", "prompt_id", output="results/prompts/da.parquet",
-                         says="language 'da' lacks 21 prompt(s) the source has")
+    assert_clear_failure(
+        ws,
+        result,
+        "data/translations/da-short.jsonl",
+        "prompt_id",
+        output="results/prompts/da.parquet",
+        says="language 'da' lacks 21 prompt(s) the source has",
+    )
+
+
+def test_translation_file_that_is_not_utf8(ws):
+    lines = (ws / "data/translations/da.jsonl").read_bytes().splitlines()
+    lines[2] = lines[2].replace("æ".encode(), b"\xe6", 1) if "æ".encode() in lines[2] else lines[2][:-2] + b"\xe6" + lines[2][-2:]
+    (ws / "data/translations/da-latin1.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    config = config_with(ws, lambda c: c["prompts"]["translations"].update(da="data/translations/da-latin1.jsonl"))
+    result = run(ws, "results/prompts/da.parquet", config)
+    assert_clear_failure(
+        ws,
+        result,
+        "data/translations/da-latin1.jsonl",
+        "encoding",
+        output="results/prompts/da.parquet",
+        says="line 3 is not UTF-8 (byte 0xe6",
+    )
 
 
 # ---------------------------------------------------------------- generations and scores tables
 
-@pytest.mark.parametrize("override, field, says", [
-    ({"response": None}, "response", "missing column"),
-    ({"sample_index": pa.array(["0"] * 8)}, "sample_index", "expected integer values, found string"),
-], ids=["missing column", "wrong type"])
+
+@pytest.mark.parametrize(
+    "override, field, says",
+    [
+        ({"response": None}, "response", "missing column"),
+        ({"sample_index": pa.array(["0"] * 8)}, "sample_index", "expected integer values, found string"),
+    ],
+    ids=["missing column", "wrong type"],
+)
 def test_bad_generations_table(ws, override, field, says):
     write(ws, GENERATIONS, generations(RESPONSES, **override))
     result = run(ws, SCORE_SHARD, config_with(ws), "score")
     assert_clear_failure(ws, result, GENERATIONS, field, output=SCORE_SHARD, says=says)
 
 
-@pytest.mark.parametrize("override, field, says", [
-    ({"reward": None}, "reward", "missing column"),
-    ({"reward": pa.array(["high"] * 8)}, "reward", "expected float values, found string"),
-    ({"sample_index": pa.array([0.0] * 8)}, "sample_index", "expected integer values, found double"),
-], ids=["missing column", "wrong type", "wrong index type"])
+@pytest.mark.parametrize(
+    "override, field, says",
+    [
+        ({"reward": None}, "reward", "missing column"),
+        ({"reward": pa.array(["high"] * 8)}, "reward", "expected float values, found string"),
+        ({"sample_index": pa.array([0.0] * 8)}, "sample_index", "expected integer values, found double"),
+    ],
+    ids=["missing column", "wrong type", "wrong index type"],
+)
 def test_bad_scores_table(ws, override, field, says):
     write(ws, GENERATIONS, generations(RESPONSES))
     write(ws, SCORES, scores(REWARDS, **override))
@@ -215,7 +286,37 @@ def test_non_finite_rewards_are_excluded_and_counted_or_rejected_as_configured(w
     assert_clear_failure(ws, result, SCORES, "reward", output=dpo, says="non-finite")
 
 
+def test_generations_with_a_duplicated_sample(ws):
+    table = generations(RESPONSES)
+    write(ws, GENERATIONS, pa.concat_tables([table, table.slice(2, 1)]))  # sample 2 of p1 twice
+    result = run(ws, SCORES, config_with(ws), "score", "gather_scores")
+    assert_clear_failure(
+        ws,
+        result,
+        GENERATIONS,
+        "prompt_id, language, sample_index",
+        output=SCORES,
+        says="1 key(s) occur more than once, e.g. prompt_id=p1, language=da, sample_index=2 (2 rows)",
+    )
+
+
+def test_scores_with_a_duplicated_sample(ws):
+    write(ws, GENERATIONS, generations(RESPONSES))
+    table = scores(REWARDS)
+    write(ws, SCORES, pa.concat_tables([table, table.slice(5, 1)]))  # sample 1 of p2 twice
+    result = run(ws, MAXR, config_with(ws), "preference_dataset")
+    assert_clear_failure(
+        ws,
+        result,
+        SCORES,
+        "prompt_id, sample_index",
+        output=MAXR,
+        says="1 sample(s) are scored more than once, e.g. prompt p2 sample 1",
+    )
+
+
 # ---------------------------------------------------------------- the real reward model on empty responses
+
 
 def test_empty_responses_are_skipped_and_counted_never_scored(ws):
     responses = {"p1": ["København er Danmarks hovedstad.", "", "   \n", "Det er København."]}
@@ -242,28 +343,41 @@ def test_empty_responses_are_scored_under_the_authors_protocol(ws):
 
 # ---------------------------------------------------------------- the paper's corpus sample
 
+
 def test_corpus_without_the_field_to_stratify_by(ws):
-    rows = [{"id": f"c{i}", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
-             "source_dataset": "x"} for i in range(4)]
+    rows = [
+        {
+            "id": f"c{i}",
+            "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+            "source_dataset": "x",
+        }
+        for i in range(4)
+    ]
     (ws / "corpus.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    config = config_with(ws, lambda c: c.update(prompts={"sample": {"file": "corpus.jsonl", "size": 2},
-                                                         "translations": c["prompts"]["translations"]}))
+    config = config_with(
+        ws,
+        lambda c: c.update(prompts={"sample": {"file": "corpus.jsonl", "size": 2}, "translations": c["prompts"]["translations"]}),
+    )
     result = run(ws, "results/source_prompts/sample.parquet", config)
-    assert_clear_failure(ws, result, "corpus.jsonl", "domain", output="results/source_prompts/sample.parquet",
-                         says="missing column")
+    assert_clear_failure(
+        ws, result, "corpus.jsonl", "domain", output="results/source_prompts/sample.parquet", says="missing column"
+    )
 
 
 # ---------------------------------------------------------------- EuroEval in another environment
+
 
 def test_euroeval_interpreter_that_does_not_exist(ws):
     config = config_with(ws, lambda c: c["evaluation"]["euroeval"].update(python=".venv-euroeval/bin/python"))
     target = f"results/euroeval/{MODEL}/da.json"
     result = run(ws, target, config, "euroeval")
-    assert_clear_failure(ws, result, None, "evaluation.euroeval.python", output=target,
-                         says="no Python interpreter at .venv-euroeval/bin/python")
+    assert_clear_failure(
+        ws, result, None, "evaluation.euroeval.python", output=target, says="no Python interpreter at .venv-euroeval/bin/python"
+    )
 
 
 # ---------------------------------------------------------------- adapters
+
 
 def test_adapter_directory_without_its_config(ws):
     (ws / ADAPTER).mkdir(parents=True)
@@ -274,17 +388,33 @@ def test_adapter_directory_without_its_config(ws):
 
 # ---------------------------------------------------------------- the m-ArenaHard judge
 
+
 def test_unparseable_judge_outputs_are_counted_never_guessed(ws):
     """The real judge, given one token to answer in, cannot write a verdict ([[1]], [[2]], [[T]])."""
     arena = load_default_config()["evaluation"]["arena"]
     comparison = arena["comparisons"]["multi-maxr-vs-base"]
     prompts = ["Hvad er 2 + 2?", "Nævn en dansk by.", "Hvad hedder Danmarks hovedstad?"]
-    for subject, answers in [(comparison["model"], ["4", "Aarhus", "København"]), (comparison["baseline"], ["fire", "Odense", "Det ved jeg ikke."])]:
-        write(ws, f"results/arena/answers/{subject}/da.parquet", pa.table({
-            "prompt_id": ["a1", "a2", "a3"], "language": ["da"] * 3, "category": ["demo"] * 3, "subcategory": ["demo"] * 3,
-            "prompt": prompts, "answer": answers, "answer_tokens": pa.array([len(a) for a in answers], pa.int32()),
-            "finish_reason": ["stop"] * 3, "subject": [subject] * 3,
-        }))
+    for subject, answers in [
+        (comparison["model"], ["4", "Aarhus", "København"]),
+        (comparison["baseline"], ["fire", "Odense", "Det ved jeg ikke."]),
+    ]:
+        write(
+            ws,
+            f"results/arena/answers/{subject}/da.parquet",
+            pa.table(
+                {
+                    "prompt_id": ["a1", "a2", "a3"],
+                    "language": ["da"] * 3,
+                    "category": ["demo"] * 3,
+                    "subcategory": ["demo"] * 3,
+                    "prompt": prompts,
+                    "answer": answers,
+                    "answer_tokens": pa.array([len(a) for a in answers], pa.int32()),
+                    "finish_reason": ["stop"] * 3,
+                    "subject": [subject] * 3,
+                }
+            ),
+        )
 
     def generate_one_token(c):
         c["evaluation"]["arena"]["judge"].update(mode="generate", max_tokens=1)

@@ -1,4 +1,5 @@
 """Bad inputs that reach a step: a clear message naming the file and the field, or an exclusion that is counted."""
+
 import pytest
 
 from workflow_scripts.errors import UserError
@@ -12,10 +13,13 @@ def test_empty_responses_are_skipped_with_their_reason_never_scored():
     assert reasons[4] == "too long for the reward model: 300 > 100 tokens"
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda d: d, "is not a LoRA adapter directory (adapter_config.json is missing)"),
-    (lambda d: d / "missing", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d, "is not a LoRA adapter directory (adapter_config.json is missing)"),
+        (lambda d: d / "missing", "does not exist"),
+    ],
+)
 def test_an_adapter_directory_without_its_config_is_named(tmp_path, make, message):
     (tmp_path / "adapter_model.safetensors").write_bytes(b"")
     path = make(tmp_path)

@@ -1,9 +1,9 @@
 """Invalid configs fail before any job runs, with a message naming the key. (The cases of the bad-input
 catalogue, such as unknown keys and language codes, are in test_bad_input_catalogue.py.)"""
+
 import copy
 
 import pytest
-
 from helpers import load_default_config, make_workspace, planned_jobs, snakemake, write_config
 
 
@@ -27,29 +27,50 @@ CASES = [
     ("wrong type", lambda c: c["generation"].update(samples="four"), "generation.samples"),
     ("undefined policy", lambda c: c["experiments"]["main"].update(policy="nope"), "experiments.main.policy"),
     ("undefined reward model", lambda c: c["reward"].update(model="nope"), "reward.model"),
-    ("missing translation file", lambda c: c["prompts"]["translations"].update(da="data/translations/missing.jsonl"), "prompts.translations.da"),
+    (
+        "missing translation file",
+        lambda c: c["prompts"]["translations"].update(da="data/translations/missing.jsonl"),
+        "prompts.translations.da",
+    ),
     ("language without translation or translator", lambda c: c["prompts"]["translations"].pop("de"), "translation.model"),
     ("bad rejection target", lambda c: c["experiments"]["main"].update(rejection_targets=["median"]), "rejection_targets"),
     ("missing prompt file", lambda c: c["prompts"].update(file="data/prompts/none.jsonl"), "prompts.file"),
-    ("comparison with an adapter no experiment trains",
-     lambda c: c["evaluation"]["arena"]["comparisons"]["multi-dpo-vs-base"].update(model="smollm2-135m/smollm2-135m/multi-da+de/maxr"),
-     "evaluation.arena.comparisons.multi-dpo-vs-base.model"),
-    ("comparison with an undefined model",
-     lambda c: c["evaluation"]["arena"]["comparisons"]["multi-dpo-vs-base"].update(baseline="gemma3-12b"),
-     "evaluation.arena.comparisons.multi-dpo-vs-base.baseline"),
+    (
+        "comparison with an adapter no experiment trains",
+        lambda c: c["evaluation"]["arena"]["comparisons"]["multi-dpo-vs-base"].update(
+            model="smollm2-135m/smollm2-135m/multi-da+de/maxr"
+        ),
+        "evaluation.arena.comparisons.multi-dpo-vs-base.model",
+    ),
+    (
+        "comparison with an undefined model",
+        lambda c: c["evaluation"]["arena"]["comparisons"]["multi-dpo-vs-base"].update(baseline="gemma3-12b"),
+        "evaluation.arena.comparisons.multi-dpo-vs-base.baseline",
+    ),
     ("undefined judge", lambda c: c["evaluation"]["arena"]["judge"].update(model="qwen3"), "evaluation.arena.judge.model"),
     ("unknown judge mode", lambda c: c["evaluation"]["arena"]["judge"].update(mode="vote"), "evaluation.arena.judge.mode"),
-    ("custom EuroEval dataset listed under another language",
-     lambda c: c["evaluation"]["euroeval"]["datasets"].update(de=["demo-sentiment-da"]), "evaluation.euroeval.datasets.de"),
-    ("custom EuroEval dataset without its files",
-     lambda c: c["evaluation"]["euroeval"]["custom_datasets"]["demo-sentiment-da"].update(dir="data/euroeval/none"),
-     "evaluation.euroeval.custom_datasets.demo-sentiment-da.dir"),
+    (
+        "custom EuroEval dataset listed under another language",
+        lambda c: c["evaluation"]["euroeval"]["datasets"].update(de=["demo-sentiment-da"]),
+        "evaluation.euroeval.datasets.de",
+    ),
+    (
+        "custom EuroEval dataset without its files",
+        lambda c: c["evaluation"]["euroeval"]["custom_datasets"]["demo-sentiment-da"].update(dir="data/euroeval/none"),
+        "evaluation.euroeval.custom_datasets.demo-sentiment-da.dir",
+    ),
     ("zero generation shards", lambda c: c["generation"].update(shards=0), "generation.shards"),
-    ("data parallel size that is neither a count nor auto", lambda c: c["engine"].update(data_parallel_size="all"),
-     "engine.data_parallel_size"),
+    (
+        "data parallel size that is neither a count nor auto",
+        lambda c: c["engine"].update(data_parallel_size="all"),
+        "engine.data_parallel_size",
+    ),
     ("zero training processes", lambda c: c["training"]["common"].update(processes=0), "training.common.processes"),
-    ("missing m-ArenaHard prompt file",
-     lambda c: c["evaluation"]["arena"]["prompts"]["files"].update(da="data/arena/none.jsonl"), "evaluation.arena.prompts.files.da"),
+    (
+        "missing m-ArenaHard prompt file",
+        lambda c: c["evaluation"]["arena"]["prompts"]["files"].update(da="data/arena/none.jsonl"),
+        "evaluation.arena.prompts.files.da",
+    ),
 ]
 
 
@@ -67,20 +88,41 @@ def test_valid_default_config_dry_runs(workspace):
     result = dry_run(workspace, load_default_config())
     assert result.returncode == 0, result.stderr
     rules = {rule for rule, _ in planned_jobs(result)}
-    assert {"base_model", "prompt_set", "generate", "score", "preference_dataset", "translated_dataset", "train",
-            "merge_adapter", "euroeval", "arena_prompts", "arena_answers", "arena_judge", "arena_winrate", "report"} <= rules
+    assert {
+        "base_model",
+        "prompt_set",
+        "generate",
+        "score",
+        "preference_dataset",
+        "translated_dataset",
+        "train",
+        "merge_adapter",
+        "euroeval",
+        "arena_prompts",
+        "arena_answers",
+        "arena_judge",
+        "arena_winrate",
+        "report",
+    } <= rules
 
 
-@pytest.mark.parametrize("change, field, hint", [
-    (lambda c: c["generation"].update(temprature=0.5), "generation.temprature", "did you mean 'temperature'?"),
-    (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples'?"),  # a key that belongs elsewhere
-    (lambda c: c["training"].update(lerning_rate=1e-5), "training.lerning_rate",
-     "did you mean 'training.dpo.learning_rate' or 'training.sft.learning_rate'?"),
-    (lambda c: c.update(colour="red"), "colour", "(known here: engine, evaluation, "),  # nothing close: no guess
-])
+@pytest.mark.parametrize(
+    "change, field, hint",
+    [
+        (lambda c: c["generation"].update(temprature=0.5), "generation.temprature", "did you mean 'temperature'?"),
+        (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples'?"),  # a key that belongs elsewhere
+        (
+            lambda c: c["training"].update(lerning_rate=1e-5),
+            "training.lerning_rate",
+            "did you mean 'training.dpo.learning_rate' or 'training.sft.learning_rate'?",
+        ),
+        (lambda c: c.update(colour="red"), "colour", "(known here: engine, evaluation, "),  # nothing close: no guess
+    ],
+)
 def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hint):
     from helpers import REPO
-    from workflow_scripts.plan import schema_error
+
+    from workflow_scripts.config_checks import schema_error
 
     error = schema_error(mutate(change), REPO / "schemas/config.schema.yaml")
     assert error.field == field and error.message.startswith("unknown key") and hint in error.message

@@ -1,4 +1,5 @@
 """Dataset builders on small hand-made Parquet files: texts, prompt languages, counts and errors."""
+
 import math
 
 import pyarrow as pa
@@ -15,26 +16,57 @@ def write_language(tmp_path, lang, rewards, statuses=None):
     for pid, values in rewards.items():
         for i, r in enumerate(values):
             status = (statuses or {}).get((pid, i), "scored")
-            rows_s.append({"prompt_id": pid, "language": lang, "sample_index": i,
-                           "reward": None if status == "skipped" else r, "status": status})
-            rows_g.append({"prompt_id": pid, "language": lang, "sample_index": i,
-                           "prompt": f"{pid} prompt in {lang}", "response": f"{pid}/{lang}/{i}"})
+            rows_s.append(
+                {
+                    "prompt_id": pid,
+                    "language": lang,
+                    "sample_index": i,
+                    "reward": None if status == "skipped" else r,
+                    "status": status,
+                }
+            )
+            rows_g.append(
+                {
+                    "prompt_id": pid,
+                    "language": lang,
+                    "sample_index": i,
+                    "prompt": f"{pid} prompt in {lang}",
+                    "response": f"{pid}/{lang}/{i}",
+                }
+            )
     s, g = tmp_path / f"scores-{lang}.parquet", tmp_path / f"gen-{lang}.parquet"
-    pq.write_table(pa.Table.from_pylist(rows_s, schema=pa.schema([
-        ("prompt_id", pa.string()), ("language", pa.string()), ("sample_index", pa.int32()),
-        ("reward", pa.float64()), ("status", pa.string())])), s)
+    pq.write_table(
+        pa.Table.from_pylist(
+            rows_s,
+            schema=pa.schema(
+                [
+                    ("prompt_id", pa.string()),
+                    ("language", pa.string()),
+                    ("sample_index", pa.int32()),
+                    ("reward", pa.float64()),
+                    ("status", pa.string()),
+                ]
+            ),
+        ),
+        s,
+    )
     pq.write_table(pa.Table.from_pylist(rows_g), g, row_group_size=3)  # several row groups
     return str(s), str(g)
 
 
 def test_monolingual_pairs_carry_texts_scores_and_counts(tmp_path):
-    s, g = write_language(tmp_path, "da", {
-        "p1": [0.0, 3.0, 1.0, 2.0],
-        "p2": [1.0, 1.0],                 # all equal: unpairable
-        "p3": [5.0],                      # single sample: unpairable
-        "p4": [2.0, math.nan, 1.0],       # NaN excluded and counted
-        "p5": [9.0, 1.0],                 # sample 0 skipped (too long): a pool of one remains
-    }, statuses={("p5", 0): "skipped"})
+    s, g = write_language(
+        tmp_path,
+        "da",
+        {
+            "p1": [0.0, 3.0, 1.0, 2.0],
+            "p2": [1.0, 1.0],  # all equal: unpairable
+            "p3": [5.0],  # single sample: unpairable
+            "p4": [2.0, math.nan, 1.0],  # NaN excluded and counted
+            "p5": [9.0, 1.0],  # sample 0 skipped (too long): a pool of one remains
+        },
+        statuses={("p5", 0): "skipped"},
+    )
     table, stats = build_dpo({"da": s}, {"da": g}, ["da"], "min", "chosen", "exclude", 0)
     rows = {r["prompt_id"]: r for r in table.to_pylist()}
     assert set(rows) == {"p1", "p4"}
@@ -76,8 +108,17 @@ def test_maxr_keeps_the_single_best_across_languages(tmp_path):
     sd, gd = write_language(tmp_path, "da", {"p1": [0.0, 7.0]})
     se, ge = write_language(tmp_path, "en", {"p1": [5.0, 2.0]})
     table, stats = build_maxr({"da": sd, "en": se}, {"da": gd, "en": ge}, ["da", "en"], "exclude")
-    assert table.to_pylist() == [{"prompt_id": "p1", "language": "da", "prompt": "p1 prompt in da",
-                                  "completion": "p1/da/1", "reward": 7.0, "sample_index": 1, "pool_size": 4}]
+    assert table.to_pylist() == [
+        {
+            "prompt_id": "p1",
+            "language": "da",
+            "prompt": "p1 prompt in da",
+            "completion": "p1/da/1",
+            "reward": 7.0,
+            "sample_index": 1,
+            "pool_size": 4,
+        }
+    ]
     assert stats["chosen_languages"] == {"da": 1}
 
 
@@ -86,6 +127,8 @@ def test_scores_with_missing_or_mistyped_columns_name_file_and_field(tmp_path):
     pq.write_table(pa.table({"prompt_id": ["a"], "language": ["da"], "sample_index": [0], "status": ["scored"]}), path)
     with pytest.raises(UserError, match=r"scores.parquet.*'reward'"):
         build_maxr({"da": str(path)}, {"da": str(path)}, ["da"], "exclude")
-    pq.write_table(pa.table({"prompt_id": ["a"], "language": ["da"], "sample_index": [0], "reward": ["high"], "status": ["scored"]}), path)
+    pq.write_table(
+        pa.table({"prompt_id": ["a"], "language": ["da"], "sample_index": [0], "reward": ["high"], "status": ["scored"]}), path
+    )
     with pytest.raises(UserError, match=r"field 'reward'.*expected float"):
         build_maxr({"da": str(path)}, {"da": str(path)}, ["da"], "exclude")

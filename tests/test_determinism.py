@@ -1,12 +1,13 @@
 """With fixed seeds, two runs of the embedded default (config.yaml, unchanged) in two separate clones
 produce identical generations, scores and pairs on a CPU, and an identical trained adapter.
 Compared by content digest (workflow_scripts.digests), as a user would compare two runs."""
+
 import json
 
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import MODEL, make_workspace, snakemake
+
 from workflow_scripts.digests import digests
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"
@@ -27,9 +28,11 @@ def two_runs(tmp_path_factory):
 
 
 def test_generations_scores_pairs_and_adapter_are_identical(two_runs):
-    first, second = ([digests([ws / path for path in COMPARED], root=ws) for ws in two_runs])
+    first, second = [digests([ws / path for path in COMPARED], root=ws) for ws in two_runs]
     assert sorted(first) == sorted(second)
-    kinds = {kind: [p for p in first if p.startswith(f"results/{kind}/")] for kind in ("generations", "scores", "datasets", "adapters")}
+    kinds = {
+        kind: [p for p in first if p.startswith(f"results/{kind}/")] for kind in ("generations", "scores", "datasets", "adapters")
+    }
     assert len(kinds["generations"]) == 3 and len(kinds["scores"]) == 3
     assert len(kinds["datasets"]) == 16  # 4 scopes x (DPO, Max-R) x (table, stats)
     assert f"{ADAPTER}/adapter_model.safetensors" in first

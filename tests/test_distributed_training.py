@@ -1,5 +1,6 @@
 """Data-parallel training: `training.common.processes: 2` launches two processes of the same TRL code
 (torchrun with gloo on this CPU; accelerate's multi-GPU launcher on GPUs), rank 0 alone writes the adapter."""
+
 import json
 
 from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config

@@ -1,6 +1,7 @@
 """Evaluation at tiny scale, for real: adapters merged, EuroEval (offline custom datasets, local metric
 scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
 `snakemake --report`, and both pages rendered by headless Chromium."""
+
 import json
 import shutil
 import subprocess
@@ -9,7 +10,6 @@ import sys
 import matplotlib.image
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 MULTI_DPO = f"{MODEL}/{MODEL}/multi-da+en/dpo-mean_minus_2sigma-chosen"
@@ -26,11 +26,13 @@ def evaluation_config():
     # English has none: not evaluated. Norwegian is evaluation-only (held out, like the paper's Table 2); its
     # set is the Danish knowledge set registered as Norwegian, which exercises the plumbing, not Norwegian.
     euroeval["datasets"] = {"da": ["demo-sentiment-da"], "no": [HELD_OUT_SET]}
-    euroeval["custom_datasets"] = {"demo-sentiment-da": euroeval["custom_datasets"]["demo-sentiment-da"],
-                                   HELD_OUT_SET: {"task": "knowledge", "language": "no", "dir": "data/euroeval/demo-knowledge-da"}}
+    euroeval["custom_datasets"] = {
+        "demo-sentiment-da": euroeval["custom_datasets"]["demo-sentiment-da"],
+        HELD_OUT_SET: {"task": "knowledge", "language": "no", "dir": "data/euroeval/demo-knowledge-da"},
+    }
     euroeval["num_iterations"] = 2
     euroeval["evaluate_test_split"] = True  # the authors' split
-    euroeval["python"] = sys.executable     # EuroEval in another interpreter (here: this one, as a child process)
+    euroeval["python"] = sys.executable  # EuroEval in another interpreter (here: this one, as a child process)
     arena = c["evaluation"]["arena"]
     arena["languages"] = ["da"]
     arena["prompts"]["files"] = {"da": "data/arena/da.jsonl"}
@@ -42,17 +44,19 @@ def evaluation_config():
 
 
 HELD_OUT_SET = "demo-knowledge-da-as-no"
-EXPECTED_EUROEVAL = sorted([
-    f"results/euroeval/{MODEL}/da.json",
-    f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen/da.json",
-    f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr/da.json",
-    f"results/euroeval/{MULTI_DPO}/da.json",
-    f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/da.json",
-    # the held-out language: the base and the multilingual adapters, never a monolingual one
-    f"results/euroeval/{MODEL}/no.json",
-    f"results/euroeval/{MULTI_DPO}/no.json",
-    f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/no.json",
-])
+EXPECTED_EUROEVAL = sorted(
+    [
+        f"results/euroeval/{MODEL}/da.json",
+        f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen/da.json",
+        f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr/da.json",
+        f"results/euroeval/{MULTI_DPO}/da.json",
+        f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/da.json",
+        # the held-out language: the base and the multilingual adapters, never a monolingual one
+        f"results/euroeval/{MODEL}/no.json",
+        f"results/euroeval/{MULTI_DPO}/no.json",
+        f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/no.json",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +81,16 @@ def test_euroeval_scores_every_subject_with_intervals(evaluated):
         lang = path.rsplit("/", 1)[1].removesuffix(".json")
         assert result["language"] == lang
         assert set(result["datasets"]) == ({"demo-sentiment-da"} if lang == "da" else {HELD_OUT_SET})
-        for name, entry in result["datasets"].items():
+        for entry in result["datasets"].values():
             assert entry["task"] in ("sentiment-classification", "knowledge")
             assert len(entry["iterations"]) == 2 and entry["split"] == "test"
             main = entry["metrics"][entry["primary_metric"]]
             assert -100 <= main["score"] <= 100
             low, high = main["ci95"]
             assert low <= main["score"] <= high
-    assert not (ws / "results/merged").exists() or not any((ws / "results/merged").rglob("*.safetensors")), \
+    assert not (ws / "results/merged").exists() or not any((ws / "results/merged").rglob("*.safetensors")), (
         "merged model copies are temporary"
+    )
 
 
 def test_arena_answers_judgments_and_win_rates(evaluated):
@@ -121,9 +126,22 @@ def test_report_files_and_second_run(evaluated):
 
 
 def screenshot(url, path, height):
-    subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--window-size=1400,{height}", "--virtual-time-budget=15000", f"--screenshot={path}", url],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size=1400,{height}",
+            "--virtual-time-budget=15000",
+            f"--screenshot={path}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     image = matplotlib.image.imread(path)
     return image
 
@@ -143,16 +161,30 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
 
 def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
     ws, config = evaluated
-    roots = subprocess.run([sys.executable, "-m", "workflow_scripts.plan", "roots", "en", "--configfile", str(config)],
-                           cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+    roots = subprocess.run(
+        [sys.executable, "-m", "workflow_scripts.plan", "roots", "en", "--configfile", str(config)],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert roots == ["results/prompts/en.parquet"]  # English has no EuroEval datasets and no m-ArenaHard here
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
     assert planned.returncode == 0, planned.stderr[-3000:]
     jobs = work_jobs(planned)
     outputs = [out for _, out in jobs]
     # English's samples, its monolingual adapters, and the multilingual (da+en) adapters with their evaluations
-    assert all(("/en." in out or "/en/shard-" in out or "mono-en" in out or "multi-da+en" in out or "dpo-vs-base" in out
-                or out.startswith("results/report/")) for out in outputs), outputs
+    assert all(
+        (
+            "/en." in out
+            or "/en/shard-" in out
+            or "mono-en" in out
+            or "multi-da+en" in out
+            or "dpo-vs-base" in out
+            or out.startswith("results/report/")
+        )
+        for out in outputs
+    ), outputs
     assert not any("mono-da" in out for out in outputs)
     assert f"results/euroeval/{MULTI_DPO}/da.json" in outputs and f"results/euroeval/{MODEL}/da.json" not in outputs
     assert f"results/arena/answers/{MULTI_DPO}/da.parquet" in outputs
@@ -161,8 +193,13 @@ def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
 
 def test_rebuilding_an_evaluation_only_language_reruns_its_evaluations_only(evaluated):
     ws, config = evaluated
-    roots = subprocess.run([sys.executable, "-m", "workflow_scripts.plan", "roots", "no", "--configfile", str(config)],
-                           cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+    roots = subprocess.run(
+        [sys.executable, "-m", "workflow_scripts.plan", "roots", "no", "--configfile", str(config)],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert sorted(roots) == sorted(path for path in EXPECTED_EUROEVAL if path.endswith("/no.json"))
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
     assert planned.returncode == 0, planned.stderr[-3000:]
@@ -173,5 +210,7 @@ def test_rebuilding_an_evaluation_only_language_reruns_its_evaluations_only(eval
     # Only subjects evaluated on the held-out language; their merged copies are temporary, so remaking them
     # re-evaluates those adapters' other languages too (one merge per adapter: the cost of not keeping copies).
     held_out_subjects = {root.removeprefix("results/euroeval/").removesuffix("/no.json") for root in roots}
-    evaluated = {out.removeprefix("results/euroeval/").rsplit("/", 1)[0] for out in outputs if out.startswith("results/euroeval/")}
+    evaluated = {
+        out.removeprefix("results/euroeval/").rsplit("/", 1)[0] for out in outputs if out.startswith("results/euroeval/")
+    }
     assert evaluated == held_out_subjects

@@ -1,4 +1,5 @@
 """Pair selection against hand-computed cases and a straightforward reference implementation."""
+
 import math
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The streaming, columnar pair builders give exactly what a straightforward dict-per-prompt reference (the
 way the paper's script works) gives, on random data with ties, skipped samples and non-finite rewards."""
+
 import math
 
 import numpy as np
@@ -23,10 +24,24 @@ def write_random(tmp_path, rng, prompts=40, samples=8):
                 status = "skipped" if rng.random() < 0.05 else "scored"
                 if status == "scored" and rng.random() < 0.03:
                     reward = math.nan if rng.random() < 0.5 else math.inf
-                rows_s.append({"prompt_id": pid, "language": lang, "sample_index": i,
-                               "reward": None if status == "skipped" else reward, "status": status})
-                rows_g.append({"prompt_id": pid, "language": lang, "sample_index": i,
-                               "prompt": f"{pid} in {lang}", "response": f"{pid}/{lang}/{i}"})
+                rows_s.append(
+                    {
+                        "prompt_id": pid,
+                        "language": lang,
+                        "sample_index": i,
+                        "reward": None if status == "skipped" else reward,
+                        "status": status,
+                    }
+                )
+                rows_g.append(
+                    {
+                        "prompt_id": pid,
+                        "language": lang,
+                        "sample_index": i,
+                        "prompt": f"{pid} in {lang}",
+                        "response": f"{pid}/{lang}/{i}",
+                    }
+                )
                 if status == "scored" and math.isfinite(reward):
                     truth.setdefault(lang, {}).setdefault(pid, []).append((reward, LANGS.index(lang), i))
         scores[lang], gens[lang] = str(tmp_path / f"s-{lang}.parquet"), str(tmp_path / f"g-{lang}.parquet")
@@ -41,8 +56,7 @@ def reference_pair(pool, target):
     rewards = [r for r, _, _ in pool]
     mean = sum(rewards) / len(rewards)
     std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / len(rewards))
-    goal = {"mean_minus_2sigma": mean - 2 * std, "min": min(rewards),
-            "q1": float(np.quantile(np.array(rewards), 0.25))}[target]
+    goal = {"mean_minus_2sigma": mean - 2 * std, "min": min(rewards), "q1": float(np.quantile(np.array(rewards), 0.25))}[target]
     below = [x for x in pool if x[0] < chosen[0]]
     if not below:
         return None
@@ -62,15 +76,19 @@ def pools_of(truth, scope):
 @pytest.mark.parametrize("scope", [["de"], LANGS])
 def test_dpo_matches_the_reference(tmp_path, target, scope):
     scores, gens, truth = write_random(tmp_path, np.random.default_rng(7))
-    table, stats = build_dpo({l: scores[l] for l in scope}, {l: gens[l] for l in scope}, scope, target, "chosen", "exclude", 0)
+    table, stats = build_dpo(
+        {lang: scores[lang] for lang in scope}, {lang: gens[lang] for lang in scope}, scope, target, "chosen", "exclude", 0
+    )
     expected = {}
     for pid, pool in pools_of(truth, scope).items():
         pair = reference_pair(pool, target)
         if pair:
             (cr, cl, cs), (rr, rl, rs) = pair
             expected[pid] = (f"{pid}/{LANGS[cl]}/{cs}", f"{pid}/{LANGS[rl]}/{rs}", cr, rr, f"{pid} in {LANGS[cl]}")
-    got = {r["prompt_id"]: (r["chosen"], r["rejected"], r["chosen_reward"], r["rejected_reward"], r["prompt"])
-           for r in table.to_pylist()}
+    got = {
+        r["prompt_id"]: (r["chosen"], r["rejected"], r["chosen_reward"], r["rejected_reward"], r["prompt"])
+        for r in table.to_pylist()
+    }
     assert got == expected
     assert stats["pairs"] == len(expected)
 
@@ -78,7 +96,7 @@ def test_dpo_matches_the_reference(tmp_path, target, scope):
 @pytest.mark.parametrize("scope", [["en"], LANGS])
 def test_maxr_matches_the_reference(tmp_path, scope):
     scores, gens, truth = write_random(tmp_path, np.random.default_rng(11))
-    table, _ = build_maxr({l: scores[l] for l in scope}, {l: gens[l] for l in scope}, scope, "exclude")
+    table, _ = build_maxr({lang: scores[lang] for lang in scope}, {lang: gens[lang] for lang in scope}, scope, "exclude")
     expected = {}
     for pid, pool in pools_of(truth, scope).items():
         reward, lang, sample = min(pool, key=lambda x: (-x[0], x[1], x[2]))

@@ -1,11 +1,11 @@
 """The paper preset validates and dry-runs here, and its ablations share artifacts with the main runs."""
+
 import re
 import shutil
 import subprocess
 import time
 
 import pytest
-
 from helpers import make_workspace, snakemake, work_jobs
 
 
@@ -56,8 +56,11 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     euroeval = {out for rule, out in jobs if rule == "euroeval"}
     for lang in ("no", "pt", "sv"):
         assert f"results/euroeval/eurollm-9b/{lang}.json" in euroeval
-        assert f"results/euroeval/eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen/{lang}.json" in euroeval
-        assert not any(f"/mono-" in out and out.endswith(f"/{lang}.json") for out in euroeval)  # never trained on
+        assert (
+            f"results/euroeval/eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen/{lang}.json"
+            in euroeval
+        )
+        assert not any("/mono-" in out and out.endswith(f"/{lang}.json") for out in euroeval)  # never trained on
     assert counts["merge_adapter"] == len(adapters)  # every adapter is evaluated somewhere
     # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer each language once.
     assert counts["arena_judge"] == counts["arena_winrate"] == 42 and counts["arena_answers"] == 42
@@ -86,10 +89,11 @@ def test_paper_preset_runs_the_authors_protocol():
     """The preset, validated and filled in as the workflow does, states the authors' settings where the report
     shows them (the same function renders the report's protocol table)."""
     import yaml
+    from helpers import REPO
     from snakemake.utils import validate
 
-    from helpers import REPO
-    from workflow_scripts.plan import check_config, protocol_settings
+    from workflow_scripts.config_checks import check_config
+    from workflow_scripts.plan import protocol_settings
 
     config = yaml.safe_load((REPO / "presets/paper.yaml").read_text())
     validate(config, str(REPO / "schemas/config.schema.yaml"))
@@ -97,23 +101,38 @@ def test_paper_preset_runs_the_authors_protocol():
     settings = {(stage, key): value for stage, key, value in protocol_settings(config)}
     expected = {
         ("prompts", "source"): "allenai/Dolci-Instruct-SFT: 20000 stratified by domain, seed 42",
-        ("translation", "max_tokens"): "8192", ("translation", "max_input_tokens"): "8192", ("translation", "too_long"): "drop",
+        ("translation", "max_tokens"): "8192",
+        ("translation", "max_input_tokens"): "8192",
+        ("translation", "too_long"): "drop",
         ("generation", "samples per prompt"): "64",
-        ("generation", "temperature (eurollm-9b)"): "1.0", ("generation", "temperature (tiny-aya)"): "1.0",
-        ("generation", "max_tokens"): "4096", ("generation", "top_p"): "1.0",
-        ("generation", "language instruction"): "'Please respond in {language} and nothing else.' in eurollm_language_instruction",
-        ("reward", "max_length"): "32768", ("reward", "empty_responses"): "score",
-        ("training", "seed"): "42", ("training", "eval_fraction"): "0.01",
-        ("EuroEval", "split"): "test", ("EuroEval", "num_iterations"): "3", ("EuroEval", "few_shot"): "True",
+        ("generation", "temperature (eurollm-9b)"): "1.0",
+        ("generation", "temperature (tiny-aya)"): "1.0",
+        ("generation", "max_tokens"): "4096",
+        ("generation", "top_p"): "1.0",
+        (
+            "generation",
+            "language instruction",
+        ): "'Please respond in {language} and nothing else.' in eurollm_language_instruction",
+        ("reward", "max_length"): "32768",
+        ("reward", "empty_responses"): "score",
+        ("training", "seed"): "42",
+        ("training", "eval_fraction"): "0.01",
+        ("EuroEval", "split"): "test",
+        ("EuroEval", "num_iterations"): "3",
+        ("EuroEval", "few_shot"): "True",
         ("EuroEval", "environment"): ".venv-euroeval/bin/python",
         ("m-ArenaHard", "prompts"): "CohereLabs/m-ArenaHard-v2.1",
         ("m-ArenaHard", "answers"): "max_tokens 8192, temperature 0.0, tiny-aya: 0.1",
-        ("m-ArenaHard", "judge protocol"): "paper", ("m-ArenaHard", "judge orders"): "random",
-        ("m-ArenaHard", "judge temperature"): "0.7", ("m-ArenaHard", "judge max_tokens"): "4096",
+        ("m-ArenaHard", "judge protocol"): "paper",
+        ("m-ArenaHard", "judge orders"): "random",
+        ("m-ArenaHard", "judge temperature"): "0.7",
+        ("m-ArenaHard", "judge max_tokens"): "4096",
     }
     assert {key: settings.get(key) for key in expected} == expected
     assert config["models"]["skywork-reward-v2"]["max_model_len"] == 32768
     assert config["models"]["qwen3.6-35b-a3b"]["max_model_len"] == 32768
     assert config["engine"]["max_model_len"] is None  # the policies' own context, as the authors' engines
     # the only experiment whose samples carry the instruction is the ablation
-    assert [name for name, exp in config["experiments"].items() if exp["language_instruction"]] == ["eurollm_language_instruction"]
+    assert [name for name, exp in config["experiments"].items() if exp["language_instruction"]] == [
+        "eurollm_language_instruction"
+    ]

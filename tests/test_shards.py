@@ -1,4 +1,5 @@
 """Shard ranges, row-range reads, gathering with key checks, and the data-parallel device split."""
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,11 +23,15 @@ def test_shards_cover_every_row_once_in_order(total, shards):
 
 def rows(ids, samples=2, language="en", start_value=0):
     n = len(ids) * samples
-    return pa.table({
-        "prompt_id": [p for p in ids for _ in range(samples)], "language": [language] * n,
-        "sample_index": pa.array([i for _ in ids for i in range(samples)], pa.int32()),
-        "value": list(range(start_value, start_value + n)),
-    }, schema=SCHEMA)
+    return pa.table(
+        {
+            "prompt_id": [p for p in ids for _ in range(samples)],
+            "language": [language] * n,
+            "sample_index": pa.array([i for _ in ids for i in range(samples)], pa.int32()),
+            "value": list(range(start_value, start_value + n)),
+        },
+        schema=SCHEMA,
+    )
 
 
 def write(path, table, row_group_size=None):
@@ -56,18 +61,24 @@ def test_gather_concatenates_shards_in_order(tmp_path, prompts_file):
     assert pq.read_table(out).column("value").to_pylist() == list(range(8))
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", "hold 6 of the 8 samples: 2 missing"),
-    ("duplicated", "row 3 is"),
-    ("extra", "more row(s) than the 8 samples"),
-    ("reordered", "row 1 is"),
-    ("column", "lacks column(s) value"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "hold 6 of the 8 samples: 2 missing"),
+        ("duplicated", "row 3 is"),
+        ("extra", "more row(s) than the 8 samples"),
+        ("reordered", "row 1 is"),
+        ("column", "lacks column(s) value"),
+    ],
+)
 def test_gather_refuses_lost_duplicated_or_reordered_rows_and_writes_nothing(tmp_path, prompts_file, case, message):
     expected = expected_generation_keys(prompts_file, "en", 2)
     first = {
-        "missing": rows(["a", "b"]), "duplicated": rows(["a", "a"]), "extra": rows(["a", "b"]),
-        "reordered": rows(["b", "a"]), "column": rows(["a", "b"]).drop(["value"]),
+        "missing": rows(["a", "b"]),
+        "duplicated": rows(["a", "a"]),
+        "extra": rows(["a", "b"]),
+        "reordered": rows(["b", "a"]),
+        "column": rows(["a", "b"]).drop(["value"]),
     }[case]
     rest = {"missing": rows(["c"]), "extra": rows(["c", "d", "d"])}.get(case, rows(["c", "d"]))
     shards = [write(tmp_path / "s0.parquet", first), write(tmp_path / "s1.parquet", rest)]

@@ -1,6 +1,7 @@
 """The DAG through a real SLURM cluster (single node, started here from Debian's packages by
 envs/slurm-local.sh) with `snakemake --profile profiles/slurm`: real sbatch, a vLLM step and a training step,
 and fake GPUs advertised through gres, so GPU rules must ask SLURM for them to be scheduled."""
+
 import os
 import re
 import shutil
@@ -8,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import MODEL, REPO, make_workspace, tiny_config, write_config
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/mono-da/maxr"
@@ -18,8 +18,13 @@ ADAPTER = f"results/adapters/{MODEL}/{MODEL}/mono-da/maxr"
 def cluster():
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("starting a local SLURM cluster needs root and apt-get")
-    started = subprocess.run(["bash", str(REPO / "envs/slurm-local.sh")], env={**os.environ, "FAKE_GPUS": "2"},
-                             capture_output=True, text=True, timeout=900)
+    started = subprocess.run(
+        ["bash", str(REPO / "envs/slurm-local.sh")],
+        env={**os.environ, "FAKE_GPUS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
     assert "gpu:a100:2" in started.stdout
 
@@ -30,9 +35,11 @@ def slurm_config():
     c["translation"] = {"model": None}
     c["generation"]["shards"] = 2  # two generation jobs for Danish, gathered by a third
     c["experiments"] = {"main": {"policy": MODEL, "languages": ["da"], "methods": ["maxr"], "regimes": ["mono"]}}
-    c["resources"] = {"engine": {"gpu": 1, "mem_mb": 6000, "runtime": 30},
-                      "training": {"gpu": 1, "mem_mb": 6000, "runtime": 30},
-                      "light": {"mem_mb": 2000, "runtime": 10}}
+    c["resources"] = {
+        "engine": {"gpu": 1, "mem_mb": 6000, "runtime": 30},
+        "training": {"gpu": 1, "mem_mb": 6000, "runtime": 30},
+        "light": {"mem_mb": 2000, "runtime": 10},
+    }
     return c
 
 
@@ -42,10 +49,35 @@ def test_dag_runs_through_real_sbatch_and_gpu_rules_ask_for_gpus(cluster, tmp_pa
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # No accounting daemon here: job states come from squeue (see envs/slurm-local.sh and DEVELOPERS.md).
     result = subprocess.run(
-        ["timeout", "-s", "INT", "-k", "30", "1500", sys.executable, "-m", "snakemake", ADAPTER,
-         "--profile", "profiles/slurm", "--configfile", str(config), "--jobs", "2", "--verbose",
-         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5"],
-        cwd=ws, env=env, capture_output=True, text=True, timeout=1600)
+        [
+            "timeout",
+            "-s",
+            "INT",
+            "-k",
+            "30",
+            "1500",
+            sys.executable,
+            "-m",
+            "snakemake",
+            ADAPTER,
+            "--profile",
+            "profiles/slurm",
+            "--configfile",
+            str(config),
+            "--jobs",
+            "2",
+            "--verbose",
+            "--slurm-status-command",
+            "squeue",
+            "--slurm-init-seconds-before-status-checks",
+            "5",
+        ],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1600,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert (ws / ADAPTER / "adapter_config.json").is_file()

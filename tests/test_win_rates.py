@@ -1,4 +1,5 @@
 """Length-controlled win rates on cases derivable by hand, bootstrap intervals, and verdict parsing."""
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -56,21 +57,24 @@ def test_summary_counts_and_intervals():
     assert summarize(outcomes, diff, bootstrap_samples=300, seed=5) == result  # seeded
 
 
-@pytest.mark.parametrize("text, with_ties, without_ties", [
-    ("Assistant 1 is more accurate. [[1]]", "1", "1"),
-    ("Final verdict: [[2]]", "2", "2"),
-    ("They are equally good. [[T]]", "T", None),          # a tie where none is allowed is not guessed
-    ("[[t]]", "T", None),
-    ("[[ 2 ]]", "2", "2"),
-    ("I prefer [[1]]. Final verdict: [[1]]", "1", "1"),   # repeated, consistent
-    ("[[1]] ... actually [[2]]", None, None),             # contradictory: unparseable
-    ("Assistant 1 is better.", None, None),               # no verdict
-    ("[1]", None, None),
-    ("<think>maybe [[2]]</think>Verdict: [[1]]", "1", "1"),  # reasoning is ignored
-    ("<think>still thinking [[1]]", None, None),           # cut off inside the reasoning
-    ("", None, None),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    "text, with_ties, without_ties",
+    [
+        ("Assistant 1 is more accurate. [[1]]", "1", "1"),
+        ("Final verdict: [[2]]", "2", "2"),
+        ("They are equally good. [[T]]", "T", None),  # a tie where none is allowed is not guessed
+        ("[[t]]", "T", None),
+        ("[[ 2 ]]", "2", "2"),
+        ("I prefer [[1]]. Final verdict: [[1]]", "1", "1"),  # repeated, consistent
+        ("[[1]] ... actually [[2]]", None, None),  # contradictory: unparseable
+        ("Assistant 1 is better.", None, None),  # no verdict
+        ("[1]", None, None),
+        ("<think>maybe [[2]]</think>Verdict: [[1]]", "1", "1"),  # reasoning is ignored
+        ("<think>still thinking [[1]]", None, None),  # cut off inside the reasoning
+        ("", None, None),
+        (None, None, None),
+    ],
+)
 def test_parse_verdict(text, with_ties, without_ties):
     assert parse_verdict(text, allow_ties=True) == with_ties
     assert parse_verdict(text, allow_ties=False) == without_ties
@@ -120,11 +124,13 @@ def test_logprob_verdicts_cancel_position_bias():
     from workflow_scripts.arena import logprob_verdicts
 
     games = game_plan(["p1", "p2", "p3"], "both", seed=0)
+
     # The judge always prefers slot 1 by 2 nats; on p1 it also likes the model's answer by 0.5, on p2 the
     # answers are identical, on p3 it likes the baseline's answer by 0.25.
     def score(pid, first):
         content = {"p1": 0.5, "p2": 0.0, "p3": -0.25}[pid] * (1 if first else -1)
         return {"1": -0.1, "2": -0.1 - 2.0 - content, "T": -3.0}
+
     scores = [score(pid, first) for pid, first in games]
     naive = logprob_verdicts(scores, games, allow_ties=True, tie_margin=0.0, debias=False)
     assert naive == ["1"] * 6  # position bias alone: every game goes to slot 1
@@ -142,12 +148,23 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
     import json
 
     from workflow_scripts.arena import clean_nan
-    from workflow_scripts.report import arena_frame, arena_plot, arena_table_html
+    from workflow_scripts.report_figures import arena_frame, arena_plot, arena_table_html
 
-    rows = {"prompt_id": ["p1", "p1"], "language": ["da"] * 2, "category": ["math"] * 2, "subcategory": [None] * 2,
-            "model_is_first": [True, False], "status": ["unparseable"] * 2, "verdict": [None, None], "outcome": [None, None],
-            "model_tokens": [10, 12], "baseline_tokens": [11, 9], "model_chars": [50, 60], "baseline_chars": [55, 45],
-            "judge_output": ["I think", "Both"]}
+    rows = {
+        "prompt_id": ["p1", "p1"],
+        "language": ["da"] * 2,
+        "category": ["math"] * 2,
+        "subcategory": [None] * 2,
+        "model_is_first": [True, False],
+        "status": ["unparseable"] * 2,
+        "verdict": [None, None],
+        "outcome": [None, None],
+        "model_tokens": [10, 12],
+        "baseline_tokens": [11, 9],
+        "model_chars": [50, 60],
+        "baseline_chars": [55, 45],
+        "judge_output": ["I think", "Both"],
+    }
     result = win_rates(pa.table(rows, schema=JUDGMENT_SCHEMA), bootstrap_samples=20, seed=0)
     result.update(comparison="dpo-vs-base", model="m", baseline="b", judge="j", language="da")
     path = tmp_path / "da.json"
@@ -160,6 +177,7 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
 
 
 # ---------------------------------------------------------------- the authors' protocol (judge.protocol: paper)
+
 
 def paper_fixture():
     import json
@@ -194,17 +212,20 @@ def test_paper_fit_leaves_more_of_a_length_effect_in_the_intercept():
     assert paper_lc_win_rate(outcomes, diff) == pytest.approx(0.697, abs=0.01)
 
 
-@pytest.mark.parametrize("text, verdict", [
-    # the judge echoes the format string, then decides: the last verdict counts (strict parsing: unparseable)
-    ('Format: "[[1]]" if output_1 is better, "[[2]]" if output_2 is better, "[[T]]" if equal.\nOutput 2 wins.\n[[2]]', "2"),
-    ("[[M]]", "T"),                                   # their [[M]] counts as a tie
-    ("[[t]]", "T"),
-    (r"\[\[1\]\]", "1"),                              # escaped brackets (markdown) are brackets
-    ("<think>[[2]]</think> [[1]]", "1"),
-    ("[[1]] ... actually [[2]]", "2"),
-    ("no verdict", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "text, verdict",
+    [
+        # the judge echoes the format string, then decides: the last verdict counts (strict parsing: unparseable)
+        ('Format: "[[1]]" if output_1 is better, "[[2]]" if output_2 is better, "[[T]]" if equal.\nOutput 2 wins.\n[[2]]', "2"),
+        ("[[M]]", "T"),  # their [[M]] counts as a tie
+        ("[[t]]", "T"),
+        (r"\[\[1\]\]", "1"),  # escaped brackets (markdown) are brackets
+        ("<think>[[2]]</think> [[1]]", "1"),
+        ("[[1]] ... actually [[2]]", "2"),
+        ("no verdict", None),
+        (None, None),
+    ],
+)
 def test_paper_verdict_parsing(text, verdict):
     from workflow_scripts.arena import parse_verdict_paper
 
@@ -214,41 +235,57 @@ def test_paper_verdict_parsing(text, verdict):
 def test_protocol_defaults_fill_only_what_the_config_leaves_open():
     from workflow_scripts.plan import effective_judge
 
-    assert effective_judge({"protocol": "paper", "orders": None, "temperature": None}) == {"protocol": "paper", "orders": "random", "temperature": 0.7}
+    assert effective_judge({"protocol": "paper", "orders": None, "temperature": None}) == {
+        "protocol": "paper",
+        "orders": "random",
+        "temperature": 0.7,
+    }
     assert effective_judge({"protocol": "debiased", "orders": None, "temperature": None})["orders"] == "both"
     assert effective_judge({"protocol": "paper", "orders": "both", "temperature": 0.0})["orders"] == "both"
 
 
 def test_paper_win_rates_control_for_characters_and_count_too_long_prompts_apart():
     rows = {
-        "prompt_id": ["p1", "p2", "p3", "p4", "p5"], "language": ["da"] * 5, "category": ["math"] * 5,
-        "subcategory": [None] * 5, "model_is_first": [True, False, True, False, True],
-        "status": ["judged", "judged", "judged", "judged", "too_long"], "verdict": ["1", "1", "T", "2", None],
+        "prompt_id": ["p1", "p2", "p3", "p4", "p5"],
+        "language": ["da"] * 5,
+        "category": ["math"] * 5,
+        "subcategory": [None] * 5,
+        "model_is_first": [True, False, True, False, True],
+        "status": ["judged", "judged", "judged", "judged", "too_long"],
+        "verdict": ["1", "1", "T", "2", None],
         "outcome": [1.0, 0.0, 0.5, 1.0, None],
         # equal token lengths, different characters: only the paper protocol sees a length difference
-        "model_tokens": [10] * 5, "baseline_tokens": [10] * 5,
-        "model_chars": [300, 100, 200, 400, 50], "baseline_chars": [100, 300, 200, 100, 60], "judge_output": [""] * 4 + [None],
+        "model_tokens": [10] * 5,
+        "baseline_tokens": [10] * 5,
+        "model_chars": [300, 100, 200, 400, 50],
+        "baseline_chars": [100, 300, 200, 100, 60],
+        "judge_output": [""] * 4 + [None],
     }
     table = pa.table(rows, schema=JUDGMENT_SCHEMA)
     paper = win_rates(table, bootstrap_samples=20, seed=0, protocol="paper")["overall"]
     debiased = win_rates(table, bootstrap_samples=20, seed=0, protocol="debiased")["overall"]
     assert paper["too_long"] == debiased["too_long"] == 1 and paper["unparseable"] == 0 and paper["games"] == 4
     assert paper["win_rate"] == debiased["win_rate"] == pytest.approx(100 * 2.5 / 4)
-    assert debiased["lc_win_rate"] == pytest.approx(debiased["win_rate"])      # no token differences
+    assert debiased["lc_win_rate"] == pytest.approx(debiased["win_rate"])  # no token differences
     assert paper["lc_win_rate"] != pytest.approx(paper["win_rate"], abs=0.5)  # character differences matter
     assert paper["mean_model_chars"] == pytest.approx(210)
     assert paper["win_rate_standard_error"] == pytest.approx(100 * np.std([1, 0, 0.5, 1], ddof=1) / 2)
 
 
-@pytest.mark.parametrize("subject, label", [
-    ("eurollm-9b", ("eurollm-9b", "base", "-")),
-    ("eurollm-9b/eurollm-9b/mono-da/dpo-mean_minus_2sigma-chosen", ("eurollm-9b", "Paired DPO (μ−2σ)", "mono")),
-    ("eurollm-9b/tiny-aya/multi-da+en/maxr", ("eurollm-9b", "Max-R [off-policy: tiny-aya]", "multi")),
-    ("eurollm-9b/eurollm-9b+instructed/multi-da+en/dpo-q1-random",
-     ("eurollm-9b", "Paired DPO (Q1, prompt: random) [language instruction]", "multi")),
-    ("eurollm-9b/translated/multi-da+en/sft", ("eurollm-9b", "All-Lang SFT", "multi")),
-])
+@pytest.mark.parametrize(
+    "subject, label",
+    [
+        ("eurollm-9b", ("eurollm-9b", "base", "-")),
+        ("eurollm-9b/eurollm-9b/mono-da/dpo-mean_minus_2sigma-chosen", ("eurollm-9b", "Paired DPO (μ−2σ)", "mono")),
+        ("eurollm-9b/tiny-aya/multi-da+en/maxr", ("eurollm-9b", "Max-R [off-policy: tiny-aya]", "multi")),
+        (
+            "eurollm-9b/eurollm-9b+instructed/multi-da+en/dpo-q1-random",
+            ("eurollm-9b", "Paired DPO (Q1, prompt: random) [language instruction]", "multi"),
+        ),
+        ("eurollm-9b/translated/multi-da+en/sft", ("eurollm-9b", "All-Lang SFT", "multi")),
+    ],
+)
 def test_report_names_methods_as_the_paper_does(subject, label):
-    from workflow_scripts.report import method_label
+    from workflow_scripts.report_figures import method_label
 
     assert method_label(subject) == label

@@ -1,5 +1,6 @@
 """The real DAG at tiny scale (real model, real vLLM, real TRL, real Snakemake), then every caching
 behaviour proven by the job lists of dry runs."""
+
 import copy
 import json
 import os
@@ -9,7 +10,6 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 LANGS = ["da", "de", "en"]
@@ -47,7 +47,9 @@ def test_every_artifact_is_written(finished):
         gen = pq.read_table(r / f"generations/{MODEL}/{lang}.parquet").to_pandas()
         assert len(gen) == 4 * 3 and set(gen.sample_index) == {0, 1, 2}
         assert gen.groupby("prompt_id").size().eq(3).all()
-        assert {"response", "prompt_tokens", "response_tokens", "finish_reason", "generator", "temperature", "seed"} <= set(gen.columns)
+        assert {"response", "prompt_tokens", "response_tokens", "finish_reason", "generator", "temperature", "seed"} <= set(
+            gen.columns
+        )
         scores = pq.read_table(r / f"scores/{MODEL}/{lang}.parquet").to_pandas()
         assert len(scores) == 12 and set(scores.status) <= {"scored", "skipped"}
         assert scores.loc[scores.status == "scored", "reward"].notna().all()
@@ -73,10 +75,17 @@ def test_second_run_does_nothing(finished):
 
 def test_touching_files_without_changing_them_recomputes_nothing(finished):
     ws, config = finished
-    for path in ["data/prompts/en.jsonl", "data/translations/da.jsonl",
-                 f"results/generations/{MODEL}/da.parquet", f"results/scores/{MODEL}/en.parquet",
-                 f"results/datasets/{MODEL}/mono-de/maxr.parquet", f"results/models/{MODEL}",
-                 f"results/models/{MODEL}/config.json", "rules/scripts/generate.py", "workflow_scripts/pairs.py"]:
+    for path in [
+        "data/prompts/en.jsonl",
+        "data/translations/da.jsonl",
+        f"results/generations/{MODEL}/da.parquet",
+        f"results/scores/{MODEL}/en.parquet",
+        f"results/datasets/{MODEL}/mono-de/maxr.parquet",
+        f"results/models/{MODEL}",
+        f"results/models/{MODEL}/config.json",
+        "rules/scripts/generate.py",
+        "workflow_scripts/pairs.py",
+    ]:
         os.utime(ws / path)
     assert dry(ws, config) == []
 
@@ -87,7 +96,14 @@ def test_parameter_change_recomputes_exactly_its_dependents(finished, tmp_path):
     c["generation"]["top_p"] = 0.9
     jobs = dry(ws, write_config(ws, c, "top-p.yaml"))
     # generation and everything built from samples; not prompts, translations or the translated-SFT branch
-    assert rules_of(jobs) == {"generate": 3, "gather_generations": 3, "score": 3, "gather_scores": 3, "preference_dataset": 8, "train": 8}
+    assert rules_of(jobs) == {
+        "generate": 3,
+        "gather_generations": 3,
+        "score": 3,
+        "gather_scores": 3,
+        "preference_dataset": 8,
+        "train": 8,
+    }
     assert not [j for j in jobs if "/translated/" in j[1]]
 
 
@@ -101,8 +117,16 @@ def test_input_content_change_recomputes_that_language_and_the_pools_with_it(fin
     finally:
         path.write_text(original)
     outputs = [out for _, out in jobs]
-    assert rules_of(jobs) == {"prompt_set": 1, "generate": 1, "gather_generations": 1, "score": 1, "gather_scores": 1, "preference_dataset": 4,
-                              "translated_dataset": 2, "train": 6}
+    assert rules_of(jobs) == {
+        "prompt_set": 1,
+        "generate": 1,
+        "gather_generations": 1,
+        "score": 1,
+        "gather_scores": 1,
+        "preference_dataset": 4,
+        "translated_dataset": 2,
+        "train": 6,
+    }
     assert all(("da" in out) for out in outputs), outputs  # mono-da or multi-da+de+en, never de/en alone
 
 
@@ -130,8 +154,18 @@ def test_model_identity_change_recomputes_everything_that_uses_the_model(finishe
         f.write(b"\0")  # other content: a different model as far as caching is concerned
     c["models"][MODEL]["gguf"] = {"file": str(changed)}
     jobs = dry(ws, write_config(ws, c, "other-model.yaml"))
-    assert rules_of(jobs) == {"base_model": 1, "translate": 1, "prompt_set": 1, "generate": 3, "gather_generations": 3, "score": 3, "gather_scores": 3,
-                              "preference_dataset": 8, "translated_dataset": 2, "train": 12}
+    assert rules_of(jobs) == {
+        "base_model": 1,
+        "translate": 1,
+        "prompt_set": 1,
+        "generate": 3,
+        "gather_generations": 3,
+        "score": 3,
+        "gather_scores": 3,
+        "preference_dataset": 8,
+        "translated_dataset": 2,
+        "train": 12,
+    }
 
 
 def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
@@ -161,7 +195,9 @@ def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
     # A changed parameter has another provenance: not in the cache, so it is computed.
     c3 = copy.deepcopy(c2)
     c3["prompts"]["limit"] = 3
-    planned = snakemake(second, target, "-n", "--cores", "2", "--configfile", str(write_config(second, c3, "c3.yaml")), "--cache", env=env)
+    planned = snakemake(
+        second, target, "-n", "--cores", "2", "--configfile", str(write_config(second, c3, "c3.yaml")), "--cache", env=env
+    )
     assert planned.returncode == 0
     assert rules_of(work_jobs(planned)) == {"prompt_set": 3, "translate": 1, "translated_dataset": 1}
     assert "will be obtained from global between-workflow cache" not in planned.stdout
@@ -169,11 +205,24 @@ def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
 
 def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
     ws, config = finished
-    roots = subprocess.run([sys.executable, "-m", "workflow_scripts.plan", "roots", "de", "--configfile", str(config)],
-                           cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+    roots = subprocess.run(
+        [sys.executable, "-m", "workflow_scripts.plan", "roots", "de", "--configfile", str(config)],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert roots == [f"results/translations/{MODEL}/de.parquet", "results/prompts/de.parquet"]
     jobs = dry(ws, config, "--forcerun", *roots)
-    assert rules_of(jobs) == {"translate": 1, "prompt_set": 1, "generate": 1, "gather_generations": 1, "score": 1, "gather_scores": 1,
-                              "preference_dataset": 4,
-                              "translated_dataset": 2, "train": 6}
+    assert rules_of(jobs) == {
+        "translate": 1,
+        "prompt_set": 1,
+        "generate": 1,
+        "gather_generations": 1,
+        "score": 1,
+        "gather_scores": 1,
+        "preference_dataset": 4,
+        "translated_dataset": 2,
+        "train": 6,
+    }
     assert all(("de" in out) for _, out in jobs), jobs  # mono-de or multi-da+de+en, never da/en alone

@@ -8,6 +8,7 @@ allowed, [[T]]. A verdict is read only when the judge gave exactly one distinct 
 anything else is counted as unparseable, never guessed. A small judge may instead be read through the
 log-probabilities of the verdict tokens (mode `logprobs`, position-debiased when both orders are judged).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,27 +16,47 @@ import json
 import math
 import re
 import time
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import write_json, write_parquet
 from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, parse_subject
+from workflow_scripts.models import materialized_input
+from workflow_scripts.plan import effective_judge
 from workflow_scripts.prompts import check_prompt_ids
-from workflow_scripts.tables import read_parquet_columns, read_table, require_columns, require_non_empty_strings
+from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
+from workflow_scripts.tables import (
+    read_parquet_columns,
+    read_table,
+    require_columns,
+    require_non_empty_strings,
+    require_unique_keys,
+)
 
-ARENA_PROMPT_SCHEMA = pa.schema([
-    ("prompt_id", pa.string()),
-    ("language", pa.string()),
-    ("category", pa.string()),
-    ("subcategory", pa.string()),
-    ("prompt", pa.string()),
-])
+ARENA_PROMPT_SCHEMA = pa.schema(
+    [
+        ("prompt_id", pa.string()),
+        ("language", pa.string()),
+        ("category", pa.string()),
+        ("subcategory", pa.string()),
+        ("prompt", pa.string()),
+    ]
+)
 
 VERDICT_RE = re.compile(r"\[\[\s*(1|2|T|t)\s*\]\]")
 THINKING_RE = re.compile(r"<think>.*?</think>", re.DOTALL)
 
-JUDGE_TEMPLATE = """Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the user question displayed below. The question is written in {language}; a good answer is helpful, correct and written in {language}. Do not let the order of the responses, their length or the assistants' names influence you.
+JUDGE_TEMPLATE = (
+    (
+        "Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the user "
+        "question displayed below. The question is written in {language}; a good answer is helpful, correct and written in "
+        "{language}. Do not let the order of the responses, their length or the assistants' names influence you."
+    )
+    + """
 
 [User Question]
 {question}
@@ -49,9 +70,16 @@ JUDGE_TEMPLATE = """Please act as an impartial judge and evaluate the quality of
 [The End of Assistant 2's Answer]
 
 {verdict_instruction}"""
+)
 
-VERDICT_WITH_TIES = 'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better, "[[2]]" if assistant 2 is better, and "[[T]]" for a tie.'
-VERDICT_NO_TIES = 'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better and "[[2]]" if assistant 2 is better. You must pick one.'
+VERDICT_WITH_TIES = (
+    'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better, '
+    '"[[2]]" if assistant 2 is better, and "[[T]]" for a tie.'
+)
+VERDICT_NO_TIES = (
+    'After a short explanation, output your final verdict strictly in this format: "[[1]]" if assistant 1 is better and '
+    '"[[2]]" if assistant 2 is better. You must pick one.'
+)
 
 # The authors' judge prompts (jjzha/CroCo, src/eval_marenahard.py, Apache-2.0), verbatim: under `protocol:
 # paper` the judge must read exactly what theirs read for the numbers to be comparable.
@@ -61,8 +89,8 @@ PAPER_JUDGE_PROMPTS = {
         "and determine which one is better overall.\n<instruction>{instruction}</instruction>\n<output_1>{output_1}"
         "</output_1>\n<output_2>{output_2}</output_2>\nCompare the two outputs above. Consider helpfulness, relevance, "
         "accuracy, depth, creativity, and level of detail. Keep your analysis to at most 500 tokens. After your "
-        "analysis, output your final verdict by strictly following this format: \"[[1]]\" if output_1 is better, "
-        "\"[[2]]\" if output_2 is better, \"[[T]]\" if they are equally good. Your final line must be exactly one "
+        'analysis, output your final verdict by strictly following this format: "[[1]]" if output_1 is better, '
+        '"[[2]]" if output_2 is better, "[[T]]" if they are equally good. Your final line must be exactly one '
         "of: [[1]], [[2]], or [[T]]. Do NOT output any other text after your verdict."
     ),
     False: (
@@ -70,22 +98,169 @@ PAPER_JUDGE_PROMPTS = {
         "and determine which one is better overall.\n<instruction>{instruction}</instruction>\n<output_1>{output_1}"
         "</output_1>\n<output_2>{output_2}</output_2>\nCompare the two outputs above. Consider helpfulness, relevance, "
         "accuracy, depth, creativity, and level of detail. Keep your analysis to at most 500 tokens. After your "
-        "analysis, output your final verdict by strictly following this format: \"[[1]]\" if output_1 is better, "
-        "\"[[2]]\" if output_2 is better. Your final line must be exactly one of: [[1]] or [[2]]. Do NOT output "
+        'analysis, output your final verdict by strictly following this format: "[[1]]" if output_1 is better, '
+        '"[[2]]" if output_2 is better. Your final line must be exactly one of: [[1]] or [[2]]. Do NOT output '
         "any other text after your verdict."
     ),
 }
 PAPER_VERDICT_RE = re.compile(r"\[\[\s*([12mMtT])\s*\]\]")
 
+
 def judge_prompt(protocol: str, allow_ties: bool, language: str, question: str, answer_1: str, answer_2: str) -> str:
     if protocol == "paper":
         return PAPER_JUDGE_PROMPTS[allow_ties].format(instruction=question, output_1=answer_1, output_2=answer_2)
     instruction = VERDICT_WITH_TIES if allow_ties else VERDICT_NO_TIES
-    return JUDGE_TEMPLATE.format(language=language, question=question, answer_1=answer_1, answer_2=answer_2,
-                                 verdict_instruction=instruction)
+    return JUDGE_TEMPLATE.format(
+        language=language, question=question, answer_1=answer_1, answer_2=answer_2, verdict_instruction=instruction
+    )
+
+
+# ---------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class ArenaPromptsSpec(Spec):
+    language: str
+    file: str | None  # a local prompt file for this language, used instead of the Hub
+    file_sha256: str | None
+    hub: str | None
+    split: str
+    revision: str | None
+    limit: int | None
+    code: str
+
+
+def arena_prompts_spec(config: dict, lang: str) -> ArenaPromptsSpec:
+    prompts = config["evaluation"]["arena"]["prompts"]
+    path = prompts["files"].get(lang)
+    return ArenaPromptsSpec(
+        language=lang,
+        file=path,
+        file_sha256=file_sha256(path) if path else None,
+        hub=None if path else prompts["hub"],
+        split=prompts["split"],
+        revision=prompts["revision"],
+        limit=prompts["limit"],
+        code=step_code("arena_prompts"),
+    )
+
+
+# vLLM accepts only some ranks as max_lora_rank: the smallest one that holds the adapters' rank is used.
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+@dataclass(frozen=True)
+class AnswersSpec(Spec):
+    model: ModelRef  # the subject's base model (an adapter answers as a LoRA request on it)
+    subject: str
+    max_lora_rank: int
+    engine: dict
+    max_tokens: int
+    temperature: float
+    seed: int
+    code: str
+
+
+def answers_spec(config: dict, subject: str) -> AnswersSpec:
+    base, _ = parse_subject(subject)
+    generation = config["evaluation"]["arena"]["generation"]
+    return AnswersSpec(
+        model=model_ref(config, base),
+        subject=subject,
+        max_lora_rank=min(r for r in VLLM_LORA_RANKS if r >= config["training"]["lora"]["r"]),
+        engine=engine_spec(config, base),
+        max_tokens=generation["max_tokens"],
+        # per base model (the authors answer with aya at 0.1, every other model greedily)
+        temperature=generation["temperatures"].get(base, generation["temperature"]),
+        seed=generation["seed"],
+        code=step_code("arena_answers"),
+    )
+
+
+def answers_inputs(config: dict, subject: str, lang: str) -> dict:
+    base, adapter = parse_subject(subject)
+    return {
+        "prompts": ARENA_PROMPTS.format(lang=lang),
+        "model": materialized_input(config, base),
+        "adapter": [adapter.adapter_dir] if adapter else [],
+    }
+
+
+@dataclass(frozen=True)
+class JudgeSettings(Spec):
+    """evaluation.arena.judge with the protocol's defaults filled in."""
+
+    model: str
+    protocol: str  # paper | debiased
+    mode: str  # generate | logprobs
+    orders: str  # both | random
+    allow_ties: bool
+    tie_margin: float
+    max_tokens: int
+    temperature: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class JudgeSpec(Spec):
+    model: ModelRef
+    language: str
+    judge: JudgeSettings
+    engine: dict
+    code: str
+
+
+def judge_spec(config: dict, lang: str) -> JudgeSpec:
+    judge = effective_judge(config["evaluation"]["arena"]["judge"])
+    ref = model_ref(config, judge["model"])
+    # the judge's own template arguments win over the arena default (thinking off)
+    ref = ModelRef(ref.location, ref.revision, ref.identity, {**judge["chat_template_kwargs"], **ref.chat_template_kwargs})
+    settings = JudgeSettings(**{k: v for k, v in judge.items() if k != "chat_template_kwargs"})
+    return JudgeSpec(
+        model=ref, language=lang, judge=settings, engine=engine_spec(config, judge["model"]), code=step_code("arena_judge")
+    )
+
+
+def judge_inputs(config: dict, comparison: str, lang: str) -> dict:
+    pair = config["evaluation"]["arena"]["comparisons"][comparison]
+    return {
+        "model_answers": ARENA_ANSWERS.format(subject=pair["model"], lang=lang),
+        "baseline_answers": ARENA_ANSWERS.format(subject=pair["baseline"], lang=lang),
+        "judge": materialized_input(config, config["evaluation"]["arena"]["judge"]["model"]),
+    }
+
+
+@dataclass(frozen=True)
+class WinRateSpec(Spec):
+    comparison: str
+    model: str  # the compared subjects
+    baseline: str
+    judge: str
+    protocol: str
+    language: str
+    bootstrap_samples: int
+    seed: int
+    code: str
+
+
+def win_rate_spec(config: dict, comparison: str, lang: str) -> WinRateSpec:
+    arena = config["evaluation"]["arena"]
+    pair = arena["comparisons"][comparison]
+    return WinRateSpec(
+        comparison=comparison,
+        model=pair["model"],
+        baseline=pair["baseline"],
+        judge=arena["judge"]["model"],
+        protocol=arena["judge"]["protocol"],
+        language=lang,
+        bootstrap_samples=arena["bootstrap_samples"],
+        seed=arena["seed"],
+        code=step_code("arena_winrate"),
+    )
 
 
 # ---------------------------------------------------------------- prompts
+
 
 def normalize_arena_prompts(table: pa.Table, path, language: str) -> pa.Table:
     if table.num_rows == 0:
@@ -104,50 +279,57 @@ def normalize_arena_prompts(table: pa.Table, path, language: str) -> pa.Table:
                 return table.column(name).cast(pa.string())
         return pa.nulls(table.num_rows, pa.string())
 
-    return pa.table({
-        "prompt_id": table.column("prompt_id"),
-        "language": pa.array([language] * table.num_rows, pa.string()),
-        "category": text_column("category"),
-        "subcategory": text_column("subcategory", "cluster"),
-        "prompt": table.column("prompt"),
-    }, schema=ARENA_PROMPT_SCHEMA)
+    return pa.table(
+        {
+            "prompt_id": table.column("prompt_id"),
+            "language": pa.array([language] * table.num_rows, pa.string()),
+            "category": text_column("category"),
+            "subcategory": text_column("subcategory", "cluster"),
+            "prompt": table.column("prompt"),
+        },
+        schema=ARENA_PROMPT_SCHEMA,
+    )
 
 
-def load_arena_prompts(spec: dict, language: str) -> pa.Table:
-    if spec.get("file"):
-        return normalize_arena_prompts(read_table(spec["file"]), spec["file"], language)
+def load_arena_prompts(spec: ArenaPromptsSpec, language: str) -> pa.Table:
+    if spec.file:
+        return normalize_arena_prompts(read_table(spec.file), spec.file, language)
     from datasets import load_dataset
 
     try:
-        dataset = load_dataset(spec["hub"], language, split=spec["split"], revision=spec.get("revision"))
+        dataset = load_dataset(spec.hub, language, split=spec.split, revision=spec.revision)
     except Exception as exc:  # the Hub or its cache is the only source here: say which and why
-        raise UserError(f"cannot load {spec['hub']} ({language}, split {spec['split']}) from the Hugging Face Hub: {exc}",
-                        field=f"evaluation.arena.prompts.{language}") from None
-    return normalize_arena_prompts(dataset.data.table, f"hf://{spec['hub']}/{language}", language)
+        raise UserError(
+            f"cannot load {spec.hub} ({language}, split {spec.split}) from the Hugging Face Hub: {exc}",
+            field=f"evaluation.arena.prompts.{language}",
+        ) from None
+    return normalize_arena_prompts(dataset.data.table, f"hf://{spec.hub}/{language}", language)
 
 
 def arena_prompts_step(snakemake) -> None:
-    spec = snakemake.params.spec
-    table = load_arena_prompts(spec, spec["language"])
-    if spec.get("limit"):
-        table = table.slice(0, spec["limit"])
+    spec = ArenaPromptsSpec.load(snakemake.params.spec)
+    table = load_arena_prompts(spec, spec.language)
+    if spec.limit:
+        table = table.slice(0, spec.limit)
     write_parquet(table, snakemake.output[0])
-    print(f"[croco] {table.num_rows} m-ArenaHard prompts in {spec['language']}")
+    print(f"[croco] {table.num_rows} m-ArenaHard prompts in {spec.language}")
 
 
 # ---------------------------------------------------------------- answers
 
-ANSWER_SCHEMA = pa.schema([
-    ("prompt_id", pa.string()),
-    ("language", pa.string()),
-    ("category", pa.string()),
-    ("subcategory", pa.string()),
-    ("prompt", pa.string()),
-    ("answer", pa.string()),
-    ("answer_tokens", pa.int32()),
-    ("finish_reason", pa.string()),
-    ("subject", pa.string()),
-])
+ANSWER_SCHEMA = pa.schema(
+    [
+        ("prompt_id", pa.string()),
+        ("language", pa.string()),
+        ("category", pa.string()),
+        ("subcategory", pa.string()),
+        ("prompt", pa.string()),
+        ("answer", pa.string()),
+        ("answer_tokens", pa.int32()),
+        ("finish_reason", pa.string()),
+        ("subject", pa.string()),
+    ]
+)
 
 
 def answers_step(snakemake) -> None:
@@ -156,7 +338,8 @@ def answers_step(snakemake) -> None:
 
     from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, require_prompts_fit, token_prompts
 
-    spec = snakemake.params.spec
+    spec = AnswersSpec.load(snakemake.params.spec)
+    model = spec.model
     prompts = pq.read_table(snakemake.input.prompts)
     adapter = snakemake.input.get("adapter") or None
     if adapter is not None and not isinstance(adapter, str):
@@ -166,12 +349,14 @@ def answers_step(snakemake) -> None:
         from workflow_scripts.models import require_adapter_dir
 
         require_adapter_dir(adapter)  # before the engine starts
-        extra = {"enable_lora": True, "max_lora_rank": spec["max_lora_rank"], "max_loras": 1}
-    llm = make_llm(spec["engine"], spec["model"], spec["revision"], **extra)
+        extra = {"enable_lora": True, "max_lora_rank": spec.max_lora_rank, "max_loras": 1}
+    llm = make_llm(spec.engine, model.location, model.revision, **extra)
     tokenizer = llm.get_tokenizer()
-    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": p}], spec["chat_template_kwargs"])
-                for p in prompts.column("prompt").to_pylist()]
-    params = SamplingParams(max_tokens=spec["max_tokens"], temperature=spec["temperature"], seed=spec["seed"])
+    rendered = [
+        chat_prompt(tokenizer, [{"role": "user", "content": p}], model.chat_template_kwargs)
+        for p in prompts.column("prompt").to_pylist()
+    ]
+    params = SamplingParams(max_tokens=spec.max_tokens, temperature=spec.temperature, seed=spec.seed)
     lora = None
     if adapter:
         from vllm.lora.request import LoRARequest
@@ -179,27 +364,36 @@ def answers_step(snakemake) -> None:
         lora = LoRARequest("adapter", 1, str(adapter))
     started = time.time()
     engine_prompts = token_prompts(tokenizer, rendered)
-    require_prompts_fit(prompts.column("prompt_id").to_pylist(), engine_prompts, context_length(spec["engine"], spec["model"], spec["revision"]),
-                        file=snakemake.input.prompts, field="prompt")
+    require_prompts_fit(
+        prompts.column("prompt_id").to_pylist(),
+        engine_prompts,
+        context_length(spec.engine, model.location, model.revision),
+        file=snakemake.input.prompts,
+        field="prompt",
+    )
     outputs = llm.generate(engine_prompts, params, lora_request=lora, use_tqdm=True)
     answers = [o.outputs[0].text for o in outputs]
     n = prompts.num_rows
-    table = pa.table({
-        "prompt_id": prompts.column("prompt_id"),
-        "language": prompts.column("language"),
-        "category": prompts.column("category"),
-        "subcategory": prompts.column("subcategory"),
-        "prompt": prompts.column("prompt"),
-        "answer": answers,
-        "answer_tokens": [len(o.outputs[0].token_ids) for o in outputs],
-        "finish_reason": [str(o.outputs[0].finish_reason) for o in outputs],
-        "subject": [spec["subject"]] * n,
-    }, schema=ANSWER_SCHEMA)
+    table = pa.table(
+        {
+            "prompt_id": prompts.column("prompt_id"),
+            "language": prompts.column("language"),
+            "category": prompts.column("category"),
+            "subcategory": prompts.column("subcategory"),
+            "prompt": prompts.column("prompt"),
+            "answer": answers,
+            "answer_tokens": [len(o.outputs[0].token_ids) for o in outputs],
+            "finish_reason": [str(o.outputs[0].finish_reason) for o in outputs],
+            "subject": [spec.subject] * n,
+        },
+        schema=ANSWER_SCHEMA,
+    )
     write_parquet(table, snakemake.output[0])
-    print(f"[croco] {n} answers from {spec['subject']} in {time.time() - started:.1f} s")
+    print(f"[croco] {n} answers from {spec.subject} in {time.time() - started:.1f} s")
 
 
 # ---------------------------------------------------------------- judging
+
 
 def parse_verdict(text: str, allow_ties: bool) -> str | None:
     """'1', '2', 'T' or None (unparseable): exactly one distinct verdict after any thinking block."""
@@ -236,8 +430,9 @@ def game_plan(prompt_ids: list[str], orders: str, seed: int) -> list[tuple[str, 
     return games
 
 
-def logprob_verdicts(scores: list[dict], games: list[tuple[str, bool]], allow_ties: bool, tie_margin: float,
-                     debias: bool) -> list[str | None]:
+def logprob_verdicts(
+    scores: list[dict], games: list[tuple[str, bool]], allow_ties: bool, tie_margin: float, debias: bool
+) -> list[str | None]:
     """Verdicts from the log-probabilities of the verdict tokens.
 
     Small judges prefer a position regardless of content. With both orders judged (`debias`), the model's
@@ -245,6 +440,7 @@ def logprob_verdicts(scores: list[dict], games: list[tuple[str, bool]], allow_ti
     both; otherwise each game is read alone (the most likely of 1, 2 and T). A margin within `tie_margin`
     is a tie; where ties are not allowed, it is unparseable rather than guessed.
     """
+
     def margin(score, model_is_first):
         if "1" not in score or "2" not in score:
             return None
@@ -279,28 +475,32 @@ def outcome_for_model(verdict: str | None, model_is_first: bool) -> float | None
     return 1.0 if (verdict == "1") == model_is_first else 0.0
 
 
-JUDGMENT_SCHEMA = pa.schema([
-    ("prompt_id", pa.string()),
-    ("language", pa.string()),
-    ("category", pa.string()),
-    ("subcategory", pa.string()),
-    ("model_is_first", pa.bool_()),
-    ("status", pa.string()),          # judged | unparseable | too_long (the judge prompt did not fit)
-    ("verdict", pa.string()),
-    ("outcome", pa.float64()),
-    ("model_tokens", pa.int32()),
-    ("baseline_tokens", pa.int32()),
-    ("model_chars", pa.int32()),
-    ("baseline_chars", pa.int32()),
-    ("judge_output", pa.string()),
-])
+JUDGMENT_SCHEMA = pa.schema(
+    [
+        ("prompt_id", pa.string()),
+        ("language", pa.string()),
+        ("category", pa.string()),
+        ("subcategory", pa.string()),
+        ("model_is_first", pa.bool_()),
+        ("status", pa.string()),  # judged | unparseable | too_long (the judge prompt did not fit)
+        ("verdict", pa.string()),
+        ("outcome", pa.float64()),
+        ("model_tokens", pa.int32()),
+        ("baseline_tokens", pa.int32()),
+        ("model_chars", pa.int32()),
+        ("baseline_chars", pa.int32()),
+        ("judge_output", pa.string()),
+    ]
+)
 
 
 def _single_token(tokenizer, text: str) -> int:
     ids = tokenizer.encode(text, add_special_tokens=False)
     if len(ids) != 1:
-        raise UserError(f"the judge's tokenizer splits '{text}' into {len(ids)} tokens; use mode: generate",
-                        field="evaluation.arena.judge.mode")
+        raise UserError(
+            f"the judge's tokenizer splits '{text}' into {len(ids)} tokens; use mode: generate",
+            field="evaluation.arena.judge.mode",
+        )
     return ids[0]
 
 
@@ -310,44 +510,58 @@ def judge_step(snakemake) -> None:
     from workflow_scripts.languages import language_name
     from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, token_prompts, too_long_prompts
 
-    spec = snakemake.params.spec
-    judge = spec["judge"]
-    protocol = judge["protocol"]
-    columns = {"prompt_id": "string", "category": "string", "subcategory": "string", "prompt": "string",
-               "answer": "string", "answer_tokens": "integer"}
-    model = read_parquet_columns(snakemake.input.model_answers, columns).to_pandas().set_index("prompt_id")
-    base = read_parquet_columns(snakemake.input.baseline_answers, columns).to_pandas().set_index("prompt_id")
+    spec = JudgeSpec.load(snakemake.params.spec)
+    judge, judge_model = spec.judge, spec.model
+    protocol = judge.protocol
+    columns = {
+        "prompt_id": "string",
+        "category": "string",
+        "subcategory": "string",
+        "prompt": "string",
+        "answer": "string",
+        "answer_tokens": "integer",
+    }
+    answers = {}
+    for role in ("model_answers", "baseline_answers"):
+        table = read_parquet_columns(snakemake.input[role], columns)
+        check_prompt_ids(table, snakemake.input[role])  # one answer per prompt
+        answers[role] = table.to_pandas().set_index("prompt_id")
+    model, base = answers["model_answers"], answers["baseline_answers"]
     if set(model.index) != set(base.index):
-        raise UserError("the two answer files hold different prompt ids", file=str(snakemake.input.baseline_answers),
-                        field="prompt_id")
-    games = game_plan(list(model.index), judge["orders"], judge["seed"])
-    language = language_name(spec["language"])
-    logprob_mode = judge["mode"] == "logprobs"
+        raise UserError(
+            "the two answer files hold different prompt ids", file=str(snakemake.input.baseline_answers), field="prompt_id"
+        )
+    games = game_plan(list(model.index), judge.orders, judge.seed)
+    language = language_name(spec.language)
+    logprob_mode = judge.mode == "logprobs"
     extra = {"logprobs_mode": "processed_logprobs"} if logprob_mode else {}
-    llm = make_llm(spec["engine"], spec["model"], spec["revision"], **extra)
+    llm = make_llm(spec.engine, judge_model.location, judge_model.revision, **extra)
     tokenizer = llm.get_tokenizer()
     rendered = []
     for pid, first in games:
         a, b = model.at[pid, "answer"], base.at[pid, "answer"]
-        content = judge_prompt(protocol, judge["allow_ties"], language, model.at[pid, "prompt"],
-                               a if first else b, b if first else a)
-        text = chat_prompt(tokenizer, [{"role": "user", "content": content}], spec["chat_template_kwargs"])
+        content = judge_prompt(
+            protocol, judge.allow_ties, language, model.at[pid, "prompt"], a if first else b, b if first else a
+        )
+        text = chat_prompt(tokenizer, [{"role": "user", "content": content}], judge_model.chat_template_kwargs)
         if logprob_mode:
             text += "Final verdict: [["  # the next token is the verdict
         rendered.append(text)
     engine_prompts = token_prompts(tokenizer, rendered)
     # A judge prompt that does not fit the judge's context is dropped and counted, not a failed job.
     labels = [str(i) for i in range(len(games))]
-    context = context_length(spec["engine"], spec["model"], spec["revision"])
+    context = context_length(spec.engine, judge_model.location, judge_model.revision)
     too_long = {int(label) for label, _ in too_long_prompts(labels, engine_prompts, context)}
     fitting = [i for i in range(len(games)) if i not in too_long]
     if too_long:
-        print(f"[croco] {len(too_long)} of {len(games)} judge prompt(s) exceed the judge's {context} "
-              "tokens: dropped and counted", flush=True)
+        print(
+            f"[croco] {len(too_long)} of {len(games)} judge prompt(s) exceed the judge's {context} tokens: dropped and counted",
+            flush=True,
+        )
     verdicts, raw = [None] * len(games), [None] * len(games)
     fitting_prompts = [engine_prompts[i] for i in fitting]
     if logprob_mode:
-        labels = ["1", "2"] + (["T"] if judge["allow_ties"] else [])
+        labels = ["1", "2"] + (["T"] if judge.allow_ties else [])
         ids = {label: _single_token(tokenizer, label) for label in labels}
         params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids), allowed_token_ids=list(ids.values()))
         scores = [{} for _ in games]
@@ -356,42 +570,58 @@ def judge_step(snakemake) -> None:
             scores[i] = {label: top[t].logprob for label, t in ids.items() if t in top}
         for i in fitting:
             raw[i] = json.dumps({k: round(v, 4) for k, v in scores[i].items()})
-        read = logprob_verdicts(scores, games, judge["allow_ties"], judge["tie_margin"], judge["orders"] == "both")
+        read = logprob_verdicts(scores, games, judge.allow_ties, judge.tie_margin, judge.orders == "both")
         verdicts = [None if i in too_long else verdict for i, verdict in enumerate(read)]
     else:
-        parse = parse_verdict_paper if protocol == "paper" else (lambda text: parse_verdict(text, judge["allow_ties"]))
-        params = SamplingParams(max_tokens=judge["max_tokens"], temperature=judge["temperature"], seed=judge["seed"])
+        parse = parse_verdict_paper if protocol == "paper" else (lambda text: parse_verdict(text, judge.allow_ties))
+        params = SamplingParams(max_tokens=judge.max_tokens, temperature=judge.temperature, seed=judge.seed)
         for i, out in zip(fitting, llm.generate(fitting_prompts, params, use_tqdm=True) if fitting else []):
             raw[i] = out.outputs[0].text
             verdicts[i] = parse(raw[i])
     outcomes = [outcome_for_model(v, first) for v, (_, first) in zip(verdicts, games)]
-    status = ["too_long" if i in too_long else ("judged" if verdicts[i] is not None else "unparseable") for i in range(len(games))]
+    status = [
+        "too_long" if i in too_long else ("judged" if verdicts[i] is not None else "unparseable") for i in range(len(games))
+    ]
     pids = [pid for pid, _ in games]
-    table = pa.table({
-        "prompt_id": pids,
-        "language": [spec["language"]] * len(games),
-        "category": [model.at[p, "category"] for p in pids],
-        "subcategory": [model.at[p, "subcategory"] for p in pids],
-        "model_is_first": [first for _, first in games],
-        "status": status,
-        "verdict": verdicts,
-        "outcome": outcomes,
-        "model_tokens": [int(model.at[p, "answer_tokens"]) for p in pids],
-        "baseline_tokens": [int(base.at[p, "answer_tokens"]) for p in pids],
-        "model_chars": [len(model.at[p, "answer"] or "") for p in pids],
-        "baseline_chars": [len(base.at[p, "answer"] or "") for p in pids],
-        "judge_output": raw,
-    }, schema=JUDGMENT_SCHEMA)
+    table = pa.table(
+        {
+            "prompt_id": pids,
+            "language": [spec.language] * len(games),
+            "category": [model.at[p, "category"] for p in pids],
+            "subcategory": [model.at[p, "subcategory"] for p in pids],
+            "model_is_first": [first for _, first in games],
+            "status": status,
+            "verdict": verdicts,
+            "outcome": outcomes,
+            "model_tokens": [int(model.at[p, "answer_tokens"]) for p in pids],
+            "baseline_tokens": [int(base.at[p, "answer_tokens"]) for p in pids],
+            "model_chars": [len(model.at[p, "answer"] or "") for p in pids],
+            "baseline_chars": [len(base.at[p, "answer"] or "") for p in pids],
+            "judge_output": raw,
+        },
+        schema=JUDGMENT_SCHEMA,
+    )
     write_parquet(table, snakemake.output[0])
-    print(f"[croco] judged {len(fitting)} of {len(games)} games ({protocol} protocol): "
-          f"{status.count('unparseable')} unparseable, {len(too_long)} too long for the judge")
+    print(
+        f"[croco] judged {len(fitting)} of {len(games)} games ({protocol} protocol): "
+        f"{status.count('unparseable')} unparseable, {len(too_long)} too long for the judge"
+    )
 
 
 # ---------------------------------------------------------------- win rates
 
-JUDGMENT_COLUMNS = {"prompt_id": "string", "category": "string", "subcategory": "string", "status": "string",
-                    "outcome": "float", "model_tokens": "integer", "baseline_tokens": "integer",
-                    "model_chars": "integer", "baseline_chars": "integer"}
+JUDGMENT_COLUMNS = {
+    "prompt_id": "string",
+    "model_is_first": "boolean",
+    "category": "string",
+    "subcategory": "string",
+    "status": "string",
+    "outcome": "float",
+    "model_tokens": "integer",
+    "baseline_tokens": "integer",
+    "model_chars": "integer",
+    "baseline_chars": "integer",
+}
 # The length the LC win rate controls for: characters under the authors' protocol, tokens under ours.
 LENGTH_UNITS = {"paper": "chars", "debiased": "tokens"}
 
@@ -409,10 +639,14 @@ def win_rates(judgments: pa.Table, bootstrap_samples: int, seed: int, path=None,
 
     def block(part):
         parsed = part[part["outcome"].notna()]
-        result = summarize(parsed["outcome"].to_numpy(float),
-                           (parsed[f"model_{unit}"] - parsed[f"baseline_{unit}"]).to_numpy(float),
-                           groups=parsed["prompt_id"].to_numpy(), bootstrap_samples=bootstrap_samples, seed=seed,
-                           lc_method=protocol)
+        result = summarize(
+            parsed["outcome"].to_numpy(float),
+            (parsed[f"model_{unit}"] - parsed[f"baseline_{unit}"]).to_numpy(float),
+            groups=parsed["prompt_id"].to_numpy(),
+            bootstrap_samples=bootstrap_samples,
+            seed=seed,
+            lc_method=protocol,
+        )
         result["unparseable"] = int((part["status"] == "unparseable").sum())
         result["too_long"] = int((part["status"] == "too_long").sum())
         result["prompts"] = int(part["prompt_id"].nunique())
@@ -439,14 +673,16 @@ def clean_nan(obj):
 
 
 def win_rate_step(snakemake) -> None:
-    spec = snakemake.params.spec
+    spec = WinRateSpec.load(snakemake.params.spec)
     judgments = read_parquet_columns(snakemake.input.judgments, JUDGMENT_COLUMNS)
-    result = win_rates(judgments, spec["bootstrap_samples"], spec["seed"], snakemake.input.judgments, spec["protocol"])
-    result.update({k: spec[k] for k in ("comparison", "model", "baseline", "judge", "language", "protocol")})
-    result["length_unit"] = LENGTH_UNITS[spec["protocol"]]
+    require_unique_keys(judgments, snakemake.input.judgments, ["prompt_id", "model_is_first"])  # one game per prompt and order
+    result = win_rates(judgments, spec.bootstrap_samples, spec.seed, snakemake.input.judgments, spec.protocol)
+    result.update({k: getattr(spec, k) for k in ("comparison", "model", "baseline", "judge", "language", "protocol")})
+    result["length_unit"] = LENGTH_UNITS[spec.protocol]
     write_json(clean_nan(result), snakemake.output[0])
     o = result["overall"]
-    print(f"[croco] {spec['comparison']} ({spec['language']}): win rate {o['win_rate']:.1f}%, "
-          f"LC {o['lc_win_rate']:.1f}% [{o['lc_win_rate_ci95'][0]:.1f}, {o['lc_win_rate_ci95'][1]:.1f}], "
-          f"{o['unparseable']} unparseable, {o['too_long']} too long for the judge ({spec['protocol']} protocol)")
-
+    print(
+        f"[croco] {spec.comparison} ({spec.language}): win rate {o['win_rate']:.1f}%, "
+        f"LC {o['lc_win_rate']:.1f}% [{o['lc_win_rate_ci95'][0]:.1f}, {o['lc_win_rate_ci95'][1]:.1f}], "
+        f"{o['unparseable']} unparseable, {o['too_long']} too long for the judge ({spec.protocol} protocol)"
+    )

@@ -3,6 +3,7 @@
 Everything is written to a temporary sibling first and renamed into place (rename is atomic on POSIX
 within one file system).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -10,8 +11,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq

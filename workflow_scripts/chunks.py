@@ -12,6 +12,7 @@ processes, each with its own engine on its own slice of the job's GPUs (`tensor_
 via CUDA_VISIBLE_DEVICES) or, on a CPU, its own cores. Samples are seeded per request, so the number of
 workers does not change them.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -87,20 +88,23 @@ def data_parallel_size(setting, tensor_parallel: int, gpus: list[str]) -> int:
         return max(1, len(gpus) // tensor_parallel) if gpus else 1
     size = int(setting)
     if gpus and size * tensor_parallel > len(gpus):
-        raise UserError(f"{size} engines x {tensor_parallel} GPUs (tensor_parallel_size) need {size * tensor_parallel} GPUs, "
-                        f"the job has {len(gpus)} ({','.join(gpus)}); ask for more in resources.engine.gpu",
-                        field="engine.data_parallel_size")
+        raise UserError(
+            f"{size} engines x {tensor_parallel} GPUs (tensor_parallel_size) need {size * tensor_parallel} GPUs, "
+            f"the job has {len(gpus)} ({','.join(gpus)}); ask for more in resources.engine.gpu",
+            field="engine.data_parallel_size",
+        )
     return size
 
 
 def worker_devices(size: int, tensor_parallel: int, gpus: list[str], cpus: list[int]) -> list[dict[str, str]]:
     """Environment of each worker: its GPUs, or on a CPU its share of the job's cores."""
     if gpus:
-        return [{"CUDA_VISIBLE_DEVICES": ",".join(gpus[r * tensor_parallel:(r + 1) * tensor_parallel])} for r in range(size)]
+        return [{"CUDA_VISIBLE_DEVICES": ",".join(gpus[r * tensor_parallel : (r + 1) * tensor_parallel])} for r in range(size)]
     if size > len(cpus):
-        raise UserError(f"{size} CPU engines need at least {size} cores, the job has {len(cpus)}",
-                        field="engine.data_parallel_size")
-    shares = [cpus[r * len(cpus) // size:(r + 1) * len(cpus) // size] for r in range(size)]
+        raise UserError(
+            f"{size} CPU engines need at least {size} cores, the job has {len(cpus)}", field="engine.data_parallel_size"
+        )
+    shares = [cpus[r * len(cpus) // size : (r + 1) * len(cpus) // size] for r in range(size)]
     return [{"VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, share)), "OMP_NUM_THREADS": str(len(share))} for share in shares]
 
 
@@ -112,8 +116,11 @@ def run_chunks(work: ChunkedWork, checkpoints: Checkpoints, indices: list[int], 
         table = work.run_chunk(engine, index)
         checkpoints.write(index, table)
         rows += table.num_rows
-        print(f"[croco] {prefix}{work.label}: chunk {index + 1} done, {done}/{len(indices)} of this run "
-              f"({rows / max(time.time() - started, 1e-9):.1f} rows/s)", flush=True)
+        print(
+            f"[croco] {prefix}{work.label}: chunk {index + 1} done, {done}/{len(indices)} of this run "
+            f"({rows / max(time.time() - started, 1e-9):.1f} rows/s)",
+            flush=True,
+        )
 
 
 def _die_with_parent() -> None:
@@ -128,7 +135,7 @@ def run_workers(work: ChunkedWork, checkpoints: Checkpoints, pending: list[int],
     """Deal the pending chunks round-robin to one worker process per environment, and wait for all."""
     procs = []
     for rank, extra in enumerate(envs):
-        share = pending[rank::len(envs)]
+        share = pending[rank :: len(envs)]
         if not share:
             continue
         order = checkpoints.dir / f"worker-{rank}.pkl"
@@ -136,14 +143,22 @@ def run_workers(work: ChunkedWork, checkpoints: Checkpoints, pending: list[int],
             tmp.write_bytes(pickle.dumps((work, checkpoints, share)))
         env = child_env(**extra)
         print(f"[croco] worker {rank}: {len(share)} chunk(s) on {extra}", flush=True)
-        procs.append((rank, subprocess.Popen([sys.executable, "-m", "workflow_scripts.chunks", str(order), str(rank)],
-                                             env=env, preexec_fn=_die_with_parent)))
+        procs.append(
+            (
+                rank,
+                subprocess.Popen(
+                    [sys.executable, "-m", "workflow_scripts.chunks", str(order), str(rank)], env=env, preexec_fn=_die_with_parent
+                ),
+            )
+        )
     failed = [(rank, proc.wait()) for rank, proc in procs]
     failed = [(rank, code) for rank, code in failed if code != 0]
     if failed:
-        raise UserError(f"{len(failed)} of {len(procs)} data-parallel worker(s) failed "
-                        f"({', '.join(f'worker {r}: exit {c}' for r, c in failed)}; their messages are above). "
-                        f"Finished chunks are kept in {checkpoints.dir}: a rerun resumes from them")
+        raise UserError(
+            f"{len(failed)} of {len(procs)} data-parallel worker(s) failed "
+            f"({', '.join(f'worker {r}: exit {c}' for r, c in failed)}; their messages are above). "
+            f"Finished chunks are kept in {checkpoints.dir}: a rerun resumes from them"
+        )
 
 
 def run_chunked(work: ChunkedWork, output, key, engine_config: dict) -> None:

@@ -7,6 +7,7 @@ JSON files are hashed canonically (sorted keys); any other file by its bytes.
 
     python -m workflow_scripts.digests results/generations results/scores results/datasets
 """
+
 from __future__ import annotations
 
 import argparse

@@ -13,6 +13,7 @@ this step:
 - without CUDA, EuroEval converts FP32 models to FP16, which vLLM's CPU backend runs through a slow
   fallback; on CPU we keep FP32 and an in-process engine (as every other vLLM step here does).
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -21,13 +22,69 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from workflow_scripts.atomic import write_json
 from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.layout import MERGED, parse_subject
+from workflow_scripts.models import materialized_input
+from workflow_scripts.specs import ModelRef, Spec, model_ref, step_code
+from workflow_scripts.tables import require_utf8
 
 METRICS_DIR = Path(__file__).resolve().parent / "evaluate_metrics"
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class EuroEvalSpec(Spec):
+    model: ModelRef  # the subject's base model
+    subject: str
+    language: str
+    datasets: list
+    custom_datasets: dict  # name -> {task, language, dir, ...}: local CSV datasets
+    custom_data_sha256: dict  # name -> split -> SHA-256: custom data is identified by content, not path
+    few_shot: bool
+    num_iterations: int
+    evaluate_test_split: bool
+    offline: bool
+    python: str | None  # another environment's interpreter (EuroEval 17.0.0), or None: this one
+    gpu_memory_utilization: float
+    code: str
+
+
+def euroeval_spec(config: dict, subject: str, lang: str) -> EuroEvalSpec:
+    evaluation = config["evaluation"]["euroeval"]
+    base, _ = parse_subject(subject)
+    names = evaluation["datasets"][lang]
+    custom = {name: evaluation["custom_datasets"][name] for name in names if name in evaluation["custom_datasets"]}
+    return EuroEvalSpec(
+        model=model_ref(config, base),
+        subject=subject,
+        language=lang,
+        datasets=list(names),
+        custom_datasets=custom,
+        custom_data_sha256={
+            name: {split: file_sha256(Path(spec["dir"]) / f"{split}.csv") for split in SPLITS} for name, spec in custom.items()
+        },
+        **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline", "python")},
+        gpu_memory_utilization=config["engine"]["gpu_memory_utilization"],
+        code=step_code("euroeval"),
+    )
+
+
+def euroeval_inputs(config: dict, subject: str) -> dict:
+    """An adapter's merged copy (EuroEval cannot take a local adapter) and the adapter itself; a base model's
+    materialized directory, or nothing for a Hub model (loaded by its id)."""
+    base, adapter = parse_subject(subject)
+    if adapter:
+        return {
+            "model": MERGED.format(policy=adapter.policy, source=adapter.source, scope=adapter.scope, dataset=adapter.dataset),
+            "adapter": adapter.adapter_dir,
+        }
+    local = materialized_input(config, base)
+    return {"model": local[0]} if local else {}
 
 
 def prepare_environment(offline: bool) -> None:
@@ -41,10 +98,10 @@ def prepare_environment(offline: bool) -> None:
 
 
 def install_compat_shims() -> None:
-    import torch
     import euroeval.benchmark_modules.vllm as euroeval_vllm
     import euroeval.generation_utils as generation_utils
     import euroeval.tokenisation_utils as tokenisation_utils
+    import torch
 
     original_template = tokenisation_utils.apply_chat_template
 
@@ -93,11 +150,19 @@ def custom_dataset_config(name: str, spec: dict):
     for split, path in source.items():
         if not Path(path).is_file():
             raise UserError(f"missing {split} split: {path}", file=path, field=f"{field}.dir")
+        require_utf8(path)
     extra = {}
     if spec.get("num_few_shot_examples") is not None:
         extra["_num_few_shot_examples"] = spec["num_few_shot_examples"]
-    return DatasetConfig(name=name, pretty_name=spec.get("pretty_name") or name, source=source,
-                         task=tasks[spec["task"]], languages=[languages[spec["language"]]], unofficial=True, **extra)
+    return DatasetConfig(
+        name=name,
+        pretty_name=spec.get("pretty_name") or name,
+        source=source,
+        task=tasks[spec["task"]],
+        languages=[languages[spec["language"]]],
+        unofficial=True,
+        **extra,
+    )
 
 
 def collect_scores(result) -> dict:
@@ -119,15 +184,15 @@ def collect_scores(result) -> dict:
 
 
 def euroeval_step(snakemake) -> None:
-    spec = snakemake.params.spec
-    model = str(Path(snakemake.input.model).resolve()) if snakemake.input.get("model") else spec["model"]
-    if spec.get("python"):
+    spec = EuroEvalSpec.load(snakemake.params.spec)
+    model = str(Path(snakemake.input.model).resolve()) if snakemake.input.get("model") else spec.model.location
+    if spec.python:
         run_in_interpreter(spec, model, snakemake.output[0])
     else:
         evaluate(spec, model, snakemake.output[0])
 
 
-def run_in_interpreter(spec: dict, model: str, output: str) -> None:
+def run_in_interpreter(spec: EuroEvalSpec, model: str, output: str) -> None:
     """Evaluate in another environment's interpreter (`evaluation.euroeval.python`): the authors ran EuroEval
     17.0.0, which needs Python 3.12 and transformers 4, in a virtual environment of its own."""
     import json
@@ -135,14 +200,16 @@ def run_in_interpreter(spec: dict, model: str, output: str) -> None:
 
     from workflow_scripts.step import child_env
 
-    python = Path(spec["python"])
+    python = Path(spec.python)
     if not python.is_file():
-        raise UserError(f"no Python interpreter at {python}: create the EuroEval environment (envs/setup-gpu.sh does, "
-                        "with Python 3.12), or set it to null to use this environment's EuroEval",
-                        field="evaluation.euroeval.python")
+        raise UserError(
+            f"no Python interpreter at {python}: create the EuroEval environment (envs/setup-gpu.sh does, "
+            "with Python 3.12), or set it to null to use this environment's EuroEval",
+            field="evaluation.euroeval.python",
+        )
     with tempfile.TemporaryDirectory(prefix="croco-euroeval-") as scratch:
         order = Path(scratch) / "order.json"
-        order.write_text(json.dumps({"spec": spec, "model": model, "output": str(Path(output).resolve())}))
+        order.write_text(json.dumps({"spec": spec.params(), "model": model, "output": str(Path(output).resolve())}))
         print(f"[croco] EuroEval runs in {python}", flush=True)
         code = subprocess.run([str(python), "-m", "workflow_scripts.euroeval_run", str(order)], env=child_env()).returncode
     if code != 0:
@@ -156,34 +223,41 @@ def main(argv: list[str]) -> int:
     from workflow_scripts.step import run_worker
 
     order = json.loads(Path(argv[0]).read_text())
-    return run_worker(lambda: evaluate(order["spec"], order["model"], order["output"]), "EuroEval")
+    return run_worker(lambda: evaluate(EuroEvalSpec.load(order["spec"]), order["model"], order["output"]), "EuroEval")
 
 
-def evaluate(spec: dict, model: str, output: str) -> None:
+def evaluate(spec: EuroEvalSpec, model: str, output: str) -> None:
     """Run the language's datasets on `model` (a directory or a Hub id) and write the scores to `output`."""
-    prepare_environment(spec["offline"])
+    prepare_environment(spec.offline)
     from euroeval import Benchmarker
     from euroeval.exceptions import InvalidBenchmark
 
     install_compat_shims()
-    datasets = [custom_dataset_config(name, spec["custom_datasets"][name]) if name in spec["custom_datasets"] else name
-                for name in spec["datasets"]]
+    datasets = [
+        custom_dataset_config(name, spec.custom_datasets[name]) if name in spec.custom_datasets else name
+        for name in spec.datasets
+    ]
     here = Path.cwd()
-    scratch = Path(tempfile.mkdtemp(prefix="euroeval-", dir=spec.get("scratch_dir")))
+    scratch = Path(tempfile.mkdtemp(prefix="euroeval-"))
     try:
         for metric in METRICS_DIR.iterdir():
             if metric.is_dir() and not metric.name.startswith("_"):
                 (scratch / metric.name).symlink_to(metric)
         os.chdir(scratch)  # EuroEval and `evaluate` look for metric scripts and write caches here
         benchmarker = Benchmarker(
-            progress_bar=True, save_results=False, raise_errors=True, cache_dir=str(scratch / "cache"),
-            few_shot=spec["few_shot"], num_iterations=spec["num_iterations"],
-            evaluate_test_split=spec["evaluate_test_split"], gpu_memory_utilization=spec["gpu_memory_utilization"],
+            progress_bar=True,
+            save_results=False,
+            raise_errors=True,
+            cache_dir=str(scratch / "cache"),
+            few_shot=spec.few_shot,
+            num_iterations=spec.num_iterations,
+            evaluate_test_split=spec.evaluate_test_split,
+            gpu_memory_utilization=spec.gpu_memory_utilization,
         )
         names = [d if isinstance(d, str) else d.name for d in datasets]
-        field = f"evaluation.euroeval.datasets.{spec['language']}"
+        field = f"evaluation.euroeval.datasets.{spec.language}"
         try:  # one call for all datasets: EuroEval loads the model once per call
-            benchmark_results = benchmarker.benchmark(model=model, dataset=datasets, language=spec["language"])
+            benchmark_results = benchmarker.benchmark(model=model, dataset=datasets, language=spec.language)
         except InvalidBenchmark as exc:
             raise UserError(f"EuroEval could not run the datasets {names}: {exc}", field=field) from None
         except ValueError as exc:
@@ -209,17 +283,23 @@ def evaluate(spec: dict, model: str, output: str) -> None:
     finally:
         os.chdir(here)
         shutil.rmtree(scratch, ignore_errors=True)
-    write_json({
-        "subject": spec["subject"],
-        "language": spec["language"],
-        "model": spec["model"],
-        "euroeval_version": importlib.metadata.version("euroeval"),
-        "num_iterations": spec["num_iterations"],
-        "datasets": results,
-    }, output)
+    write_json(
+        {
+            "subject": spec.subject,
+            "language": spec.language,
+            "model": spec.model.location,
+            "euroeval_version": importlib.metadata.version("euroeval"),
+            "num_iterations": spec.num_iterations,
+            "datasets": results,
+        },
+        output,
+    )
     for name, entry in results.items():
         main = entry["metrics"][entry["primary_metric"]]
-        print(f"[croco] {spec['subject']} {spec['language']} {name}: {entry['primary_metric']} {main['score']:.2f} ± {main['half_width'] or 0:.2f}")
+        print(
+            f"[croco] {spec.subject} {spec.language} {name}: {entry['primary_metric']} {main['score']:.2f}"
+            f" ± {main['half_width'] or 0:.2f}"
+        )
 
 
 if __name__ == "__main__":

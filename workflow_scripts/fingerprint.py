@@ -4,13 +4,14 @@ Snakemake hashes a rule's script but not the modules that script imports; `code_
 that gap by hashing a module and every `workflow_scripts` module it imports, transitively, so the
 rules can put it into `params` (which both the rerun check and `--cache` hash).
 """
+
 from __future__ import annotations
 
 import ast
 import hashlib
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "workflow_scripts"
@@ -27,7 +28,7 @@ def digest(*parts) -> str:
     return sha256_bytes(blob)[:16]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -68,7 +69,7 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_fingerprint(*entry_files: str) -> str:
     """Hash of the given source files plus all `workflow_scripts` modules they import (transitively)."""
     seen: dict[str, Path] = {}

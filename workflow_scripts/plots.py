@@ -1,4 +1,5 @@
 """Plots people would rather look at than read."""
+
 from __future__ import annotations
 
 import matplotlib

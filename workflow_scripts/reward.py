@@ -9,6 +9,7 @@ Backends:
 A sample longer than the reward model's limit, or with an empty response, is recorded as skipped with its
 reason; it is never given a sentinel score, and the pair builders count it.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,21 +22,67 @@ import pyarrow.parquet as pq
 from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.layout import SCORE_SHARD
 from workflow_scripts.shards import RowRangeReader, expected_score_keys, gather, shard_bounds
-from workflow_scripts.tables import require_columns
+from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
+from workflow_scripts.tables import require_columns, require_unique_keys
 from workflow_scripts.vllm_engine import token_prompts
 
-SCORE_SCHEMA = pa.schema([
-    ("prompt_id", pa.string()),
-    ("language", pa.string()),
-    ("sample_index", pa.int32()),
-    ("reward", pa.float64()),
-    ("status", pa.string()),          # scored | skipped
-    ("skip_reason", pa.string()),
-    ("reward_tokens", pa.int32()),
-    ("reward_model", pa.string()),
-    ("reward_backend", pa.string()),
-])
+SCORE_SCHEMA = pa.schema(
+    [
+        ("prompt_id", pa.string()),
+        ("language", pa.string()),
+        ("sample_index", pa.int32()),
+        ("reward", pa.float64()),
+        ("status", pa.string()),  # scored | skipped
+        ("skip_reason", pa.string()),
+        ("reward_tokens", pa.int32()),
+        ("reward_model", pa.string()),
+        ("reward_backend", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ScoreSpec(Spec):
+    """What determines the rewards of a generator's samples (the same for every language and shard)."""
+
+    model: ModelRef
+    reward_model: str
+    backend: str  # sequence_classifier | generative
+    rubric: str | None  # the generative backend's question
+    max_length: int
+    empty_responses: str  # skip | score
+    engine: dict
+    code: str
+
+
+def score_spec(config: dict) -> ScoreSpec:
+    reward = config["reward"]
+    return ScoreSpec(
+        model=model_ref(config, reward["model"]),
+        reward_model=reward["model"],
+        backend=reward["backend"],
+        rubric=reward["rubric"] if reward["backend"] == "generative" else None,
+        max_length=reward["max_length"],
+        empty_responses=reward["empty_responses"],
+        engine=engine_spec(config, reward["model"]),
+        code=step_code("score"),
+    )
+
+
+def score_shards(config: dict, samples: str, lang: str) -> list[str]:
+    """The temporary shard files a language's scores are gathered from (`reward.shards` of them)."""
+    shards = config["reward"]["shards"]
+    return [SCORE_SHARD.format(samples=samples, lang=lang, shard=k, shards=shards) for k in range(shards)]
+
+
+@dataclass(frozen=True)
+class GatherSpec(Spec):
+    """A gather's shards are temporary: what determined them must be in the gather's params to rerun it."""
+
+    score: ScoreSpec
+    code: str
 
 
 class GenerativeScorer:
@@ -87,19 +134,21 @@ class ClassifierScorer:
         return [float(out.outputs.probs[0]) for out in outputs]
 
 
-def make_scorer(spec: dict):
+def make_scorer(spec: ScoreSpec):
     from vllm.config import PoolerConfig
 
     from workflow_scripts.vllm_engine import context_length, make_llm
 
-    if spec["backend"] == "generative":
-        llm = make_llm(spec["engine"], spec["model"], spec["revision"], logprobs_mode="processed_logprobs")
-        scorer = GenerativeScorer(llm, spec["rubric"], spec["chat_template_kwargs"])
+    model = spec.model
+    if spec.backend == "generative":
+        llm = make_llm(spec.engine, model.location, model.revision, logprobs_mode="processed_logprobs")
+        scorer = GenerativeScorer(llm, spec.rubric, model.chat_template_kwargs)
     else:
-        llm = make_llm(spec["engine"], spec["model"], spec["revision"], runner="pooling",
-                       pooler_config=PoolerConfig(use_activation=False))
-        scorer = ClassifierScorer(llm, spec["chat_template_kwargs"])
-    scorer.context = context_length(spec["engine"], spec["model"], spec["revision"])
+        llm = make_llm(
+            spec.engine, model.location, model.revision, runner="pooling", pooler_config=PoolerConfig(use_activation=False)
+        )
+        scorer = ClassifierScorer(llm, model.chat_template_kwargs)
+    scorer.context = context_length(spec.engine, model.location, model.revision)
     return scorer
 
 
@@ -122,7 +171,7 @@ def skip_reasons(responses: list[str | None], lengths: list[int], limit: int, sc
 class ScoringWork:
     """The samples [start, stop) of a generations table, in chunks of `samples_per_chunk` (see chunks.py)."""
 
-    spec: dict
+    spec: ScoreSpec
     reader: RowRangeReader
     start: int
     stop: int
@@ -141,38 +190,55 @@ class ScoringWork:
         lo = self.start + index * self.samples_per_chunk
         cols = self.reader.read(lo, min(lo + self.samples_per_chunk, self.stop)).to_pydict()
         # a pooling model reads the whole context; the generative backend needs room for its one answer token
-        room = 1 if spec["backend"] == "generative" else 0
-        limit = min(spec["max_length"], scorer.context - room)
+        room = 1 if spec.backend == "generative" else 0
+        limit = min(spec.max_length, scorer.context - room)
         # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
         prompts = token_prompts(scorer.tokenizer, [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])])
         lengths = [len(p["prompt_token_ids"]) for p in prompts]
-        reason = skip_reasons(cols["response"], lengths, limit, spec["empty_responses"] == "score")
+        reason = skip_reasons(cols["response"], lengths, limit, spec.empty_responses == "score")
         keep = [i for i, why in enumerate(reason) if why is None]
         scores = dict(zip(keep, scorer.score([prompts[i] for i in keep]))) if keep else {}
         n = len(prompts)
         reward = [scores.get(i) for i in range(n)]
         status = ["scored" if why is None else "skipped" for why in reason]
-        return pa.table({
-            "prompt_id": cols["prompt_id"], "language": cols["language"], "sample_index": cols["sample_index"],
-            "reward": reward, "status": status, "skip_reason": reason, "reward_tokens": lengths,
-            "reward_model": [spec["reward_model"]] * n, "reward_backend": [spec["backend"]] * n,
-        }, schema=SCORE_SCHEMA)
+        return pa.table(
+            {
+                "prompt_id": cols["prompt_id"],
+                "language": cols["language"],
+                "sample_index": cols["sample_index"],
+                "reward": reward,
+                "status": status,
+                "skip_reason": reason,
+                "reward_tokens": lengths,
+                "reward_model": [spec.reward_model] * n,
+                "reward_backend": [spec.backend] * n,
+            },
+            schema=SCORE_SCHEMA,
+        )
 
 
 def score_step(snakemake) -> None:
-    spec = snakemake.params.spec
+    spec = ScoreSpec.load(snakemake.params.spec)
     path = snakemake.input.generations
     parquet = pq.ParquetFile(path)
-    require_columns(parquet.schema_arrow.empty_table(), path,
-                    {"prompt_id": "string", "language": "string", "sample_index": "integer", "prompt": "string", "response": "string"})
+    require_columns(
+        parquet.schema_arrow.empty_table(),
+        path,
+        {"prompt_id": "string", "language": "string", "sample_index": "integer", "prompt": "string", "response": "string"},
+    )
+    # one score per sample: a duplicated sample would be scored twice and weigh twice in its pool
+    require_unique_keys(
+        pq.read_table(path, columns=["prompt_id", "language", "sample_index"]), path, ["prompt_id", "language", "sample_index"]
+    )
     reader = RowRangeReader(path, ["prompt_id", "language", "sample_index", "prompt", "response"])
-    shard, shards = spec["shard"]
+    shard, shards = snakemake.params.shard
     start, stop = shard_bounds(reader.num_rows, shard, shards)
     print(f"[croco] shard {shard + 1} of {shards}: samples {start + 1}-{stop} of {reader.num_rows}", flush=True)
-    work = ScoringWork(spec, reader, start, stop, snakemake.config["reward"]["samples_per_chunk"])
+    # Execution settings come as resources: they change how the work is split, not what it computes.
+    work = ScoringWork(spec, reader, start, stop, snakemake.resources.samples_per_chunk)
     # Checkpoints hold for the same scorer on the same generations, in the same chunks.
-    key = [spec, file_sha256(path), start, stop, work.samples_per_chunk]
-    run_chunked(work, snakemake.output[0], key, {**spec["engine"], "data_parallel_size": snakemake.config["engine"]["data_parallel_size"]})
+    key = [spec.params(), file_sha256(path), start, stop, work.samples_per_chunk]
+    run_chunked(work, snakemake.output[0], key, {**spec.engine, "data_parallel_size": snakemake.resources.engines})
     table = pq.read_table(snakemake.output[0], columns=["status"])
     skipped = pc.sum(pc.equal(table.column("status"), "skipped").cast(pa.int64())).as_py() or 0
     print(f"[croco] scored {table.num_rows - skipped} samples, {skipped} skipped (too long or empty)", flush=True)

@@ -15,16 +15,41 @@ corpus also has `source_dataset`).
 
 Only the id and stratum columns of the whole corpus are read; the conversations of the sampled rows alone.
 """
+
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.specs import Spec, step_code
 from workflow_scripts.tables import read_table
 
 NONE_STRATUM = "(none)"
+
+
+@dataclass(frozen=True)
+class SampleSpec(Spec):
+    hub: str
+    revision: str | None
+    split: str
+    file: str | None  # a local corpus, used instead of the Hub
+    file_sha256: str | None  # a local corpus is identified by its content, a Hub one by id, revision, split
+    size: int
+    stratify_by: str
+    seed: int
+    code: str
+
+
+def sample_spec(config: dict) -> SampleSpec:
+    sample = config["prompts"]["sample"]
+    return SampleSpec(
+        **sample, file_sha256=file_sha256(sample["file"]) if sample["file"] else None, code=step_code("sample_prompts")
+    )
 
 
 def proportional_quotas(counts: dict[str, int], size: int) -> dict[str, int]:
@@ -67,20 +92,22 @@ def first_exchange(messages) -> tuple[str | None, str | None]:
         elif role == "assistant":
             assistant = content
             break
+
     def clean(text):
         return text if isinstance(text, str) and text.strip() else None
+
     return clean(user), clean(assistant)
 
 
-def load_corpus(spec: dict) -> tuple[pa.Table, str]:
+def load_corpus(spec: SampleSpec) -> tuple[pa.Table, str]:
     """The corpus as an Arrow table (memory-mapped for a Hub dataset) and a name for error messages."""
-    if spec.get("file"):
-        return read_table(spec["file"]), spec["file"]
+    if spec.file:
+        return read_table(spec.file), spec.file
     from datasets import load_dataset
 
-    where = f"hf://{spec['hub']} (split {spec['split']})"
+    where = f"hf://{spec.hub} (split {spec.split})"
     try:
-        dataset = load_dataset(spec["hub"], split=spec["split"], revision=spec.get("revision"))
+        dataset = load_dataset(spec.hub, split=spec.split, revision=spec.revision)
     except Exception as exc:  # the Hub or its cache is the only source here: say which and why
         raise UserError(f"cannot load {where} from the Hugging Face Hub: {exc}", field="prompts.sample.hub") from None
     return dataset.data.table, where
@@ -110,16 +137,24 @@ def sample_prompts(table: pa.Table, where: str, size: int, stratify_by: str, see
     rows = table.take(pa.array(usable[picked], pa.int64())).select(["id", "messages", stratify_by])
     for messages in rows.column("messages").to_pylist():
         exchanges.append(first_exchange(messages))
-    out = pa.table({
-        "prompt_id": rows.column("id").cast(pa.string()),
-        "prompt": pa.array([u for u, _ in exchanges], pa.string()),
-        "reference": pa.array([a for _, a in exchanges], pa.string()),
-        "category": rows.column(stratify_by).cast(pa.string()).fill_null(NONE_STRATUM),
-    })
+    out = pa.table(
+        {
+            "prompt_id": rows.column("id").cast(pa.string()),
+            "prompt": pa.array([u for u, _ in exchanges], pa.string()),
+            "reference": pa.array([a for _, a in exchanges], pa.string()),
+            "category": rows.column(stratify_by).cast(pa.string()).fill_null(NONE_STRATUM),
+        }
+    )
     stats = {
-        "corpus": where, "corpus_rows": table.num_rows, "usable": int(len(usable)),
-        "unusable": table.num_rows - int(len(usable)), "size": size, "sampled": out.num_rows,
-        "stratify_by": stratify_by, "seed": seed, "strata": per_stratum,
+        "corpus": where,
+        "corpus_rows": table.num_rows,
+        "usable": int(len(usable)),
+        "unusable": table.num_rows - int(len(usable)),
+        "size": size,
+        "sampled": out.num_rows,
+        "stratify_by": stratify_by,
+        "seed": seed,
+        "strata": per_stratum,
     }
     return out, stats
 
@@ -127,14 +162,20 @@ def sample_prompts(table: pa.Table, where: str, size: int, stratify_by: str, see
 def sample_prompts_step(snakemake) -> None:
     from workflow_scripts.atomic import write_json, write_parquet
 
-    spec = snakemake.params.spec
+    spec = SampleSpec.load(snakemake.params.spec)
     table, where = load_corpus(spec)
-    out, stats = sample_prompts(table, where, spec["size"], spec["stratify_by"], spec["seed"])
-    if out.num_rows < spec["size"]:
-        print(f"[croco] WARNING: the corpus has {stats['usable']} usable conversations, fewer than "
-              f"prompts.sample.size={spec['size']}: all are used", flush=True)
+    out, stats = sample_prompts(table, where, spec.size, spec.stratify_by, spec.seed)
+    if out.num_rows < spec.size:
+        print(
+            f"[croco] WARNING: the corpus has {stats['usable']} usable conversations, fewer than "
+            f"prompts.sample.size={spec.size}: all are used",
+            flush=True,
+        )
     write_parquet(out, snakemake.output.prompts)
     write_json(stats, snakemake.output.stats)
     shares = ", ".join(f"{name} {v['sampled']}" for name, v in sorted(stats["strata"].items(), key=lambda kv: -kv[1]["sampled"]))
-    print(f"[croco] sampled {out.num_rows} of {stats['usable']} usable conversations from {where}, "
-          f"stratified by {spec['stratify_by']}: {shares}", flush=True)
+    print(
+        f"[croco] sampled {out.num_rows} of {stats['usable']} usable conversations from {where}, "
+        f"stratified by {spec.stratify_by}: {shares}",
+        flush=True,
+    )

@@ -6,6 +6,7 @@ the keys against what must be there: exactly n samples of every prompt, in the p
 generations; exactly the generations' samples, in order, for scores. A lost or duplicated row is an error
 that names the shard, never a silently short table.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,33 +88,39 @@ def gather(shards: list[str], output: str | os.PathLike, schema: pa.Schema, expe
             for i in range(parquet.metadata.num_row_groups):
                 table = parquet.read_row_group(i).select(schema.names).cast(schema)
                 if position + table.num_rows > total:
-                    raise UserError(f"{position + table.num_rows - total} more row(s) than the {total} {what}: duplicated rows",
-                                    file=shard)
+                    raise UserError(
+                        f"{position + table.num_rows - total} more row(s) than the {total} {what}: duplicated rows", file=shard
+                    )
                 keys = table.select(expected_keys.column_names)
                 bad = _key_mismatch(expected_keys.slice(position, table.num_rows), keys)
                 if bad is not None:
                     want = expected_keys.slice(position + bad, 1).to_pylist()[0]
                     got = keys.slice(bad, 1).to_pylist()[0]
-                    raise UserError(f"row {position + bad + 1} is {got}, expected {want}: shards lost, duplicated or "
-                                    f"reordered {what}", file=shard)
+                    raise UserError(
+                        f"row {position + bad + 1} is {got}, expected {want}: shards lost, duplicated or reordered {what}",
+                        file=shard,
+                    )
                 writer.write_table(table)
                 position += table.num_rows
         if position != total:
-            raise UserError(f"the shards hold {position} of the {total} {what}: {total - position} missing",
-                            file=str(Path(shards[-1]).parent) if shards else None)
+            raise UserError(
+                f"the shards hold {position} of the {total} {what}: {total - position} missing",
+                file=str(Path(shards[-1]).parent) if shards else None,
+            )
     return position
 
 
 def expected_generation_keys(prompts_path, language: str, samples: int) -> pa.Table:
     ids = read_parquet_columns(prompts_path, {"prompt_id": "string"}).column("prompt_id").combine_chunks()
     rows = len(ids) * samples
-    return pa.table({
-        "prompt_id": ids.take(pa.array(np.repeat(np.arange(len(ids)), samples))),
-        "language": pa.array(np.full(rows, language, dtype=object), pa.string()),
-        "sample_index": pa.array(np.tile(np.arange(samples, dtype=np.int32), len(ids))),
-    })
+    return pa.table(
+        {
+            "prompt_id": ids.take(pa.array(np.repeat(np.arange(len(ids)), samples))),
+            "language": pa.array(np.full(rows, language, dtype=object), pa.string()),
+            "sample_index": pa.array(np.tile(np.arange(samples, dtype=np.int32), len(ids))),
+        }
+    )
 
 
 def expected_score_keys(generations_path) -> pa.Table:
     return read_parquet_columns(generations_path, {"prompt_id": "string", "language": "string", "sample_index": "integer"})
-

@@ -4,6 +4,7 @@
 to file descriptors 1 and 2, into the rule's log file while keeping it visible on the terminal, and
 turns a `UserError` into one clear message instead of a traceback.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +12,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from workflow_scripts.errors import UserError
 
@@ -85,11 +86,7 @@ def run_worker(work: Callable[[], None], label: str) -> int:
     return 0
 
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
 def child_env(**extra: str) -> dict[str, str]:
-    """Environment of a helper process started by a step: this one's, plus `extra`, with the repository
-    importable (`python -m workflow_scripts....`)."""
-    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, **extra, "PYTHONPATH": path}
+    """Environment of a helper process started by a step (`python -m workflow_scripts....`, importable as the
+    installed package): this one's, plus `extra`."""
+    return {**os.environ, **extra}

@@ -1,4 +1,5 @@
 """Reading user tables (JSONL, Parquet, CSV) and checking columns, with errors that name file and field."""
+
 from __future__ import annotations
 
 import os
@@ -13,11 +14,29 @@ import pyarrow.parquet as pq
 from workflow_scripts.errors import UserError
 
 
+def require_utf8(path: str | os.PathLike) -> None:
+    """A text file must be UTF-8: name the first line that is not (pyarrow would read the bytes into a string
+    column unchecked, and a later step would stop on them with a traceback)."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"line {number} is not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
+                    "save the file as UTF-8",
+                    file=str(path),
+                    field="encoding",
+                ) from None
+
+
 def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
     path = Path(path)
     if not path.is_file():
         raise UserError("file not found", file=str(path))
     suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".csv"):
+        require_utf8(path)
     try:
         if suffix == ".parquet":
             table = pq.read_table(path, columns=columns)
@@ -35,7 +54,7 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pa.
 
 
 def require_columns(table: pa.Table, path, spec: dict[str, str]) -> None:
-    """spec: column -> 'string' | 'integer' | 'float'."""
+    """spec: column -> 'string' | 'integer' | 'float' | 'boolean'."""
     for column, kind in spec.items():
         if column not in table.column_names:
             raise UserError(f"missing column (has: {', '.join(table.column_names) or 'none'})", file=str(path), field=column)
@@ -44,9 +63,24 @@ def require_columns(table: pa.Table, path, spec: dict[str, str]) -> None:
             "string": pa.types.is_string(typ) or pa.types.is_large_string(typ),
             "integer": pa.types.is_integer(typ),
             "float": pa.types.is_floating(typ),
+            "boolean": pa.types.is_boolean(typ),
         }[kind]
         if not ok and not pa.types.is_null(typ):
             raise UserError(f"expected {kind} values, found {typ}", file=str(path), field=column)
+
+
+def require_unique_keys(table: pa.Table, path, keys: list[str]) -> None:
+    """Every row's key (a combination of columns) must be unique: a duplicated row would be counted twice."""
+    counts = table.select(keys).group_by(keys).aggregate([([], "count_all")])
+    dupes = counts.filter(pc.greater(counts.column("count_all"), 1))
+    if dupes.num_rows:
+        first = dupes.slice(0, 1).to_pylist()[0]
+        example = ", ".join(f"{k}={first[k]}" for k in keys)
+        raise UserError(
+            f"{dupes.num_rows} key(s) occur more than once, e.g. {example} ({first['count_all']} rows)",
+            file=str(path),
+            field=", ".join(keys),
+        )
 
 
 def require_non_empty_strings(table: pa.Table, path, column: str) -> None:

@@ -5,6 +5,7 @@ The adapter directory is written whole or not at all; it holds the adapter, `tra
 and `training_curves.png`. With `training.common.processes` > 1 the step launches that many data-parallel
 processes (accelerate on GPUs; torchrun with gloo on a CPU) running `train`, and rank 0 writes.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,79 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from workflow_scripts.atomic import atomic_directory
 from workflow_scripts.errors import UserError
+from workflow_scripts.layout import parse_dataset
 from workflow_scripts.models import loading_model
+from workflow_scripts.specs import ModelRef, Spec, model_ref, step_code
 from workflow_scripts.step import child_env, run_worker
+
+
+@dataclass(frozen=True)
+class LoraSettings(Spec):
+    r: int
+    alpha: float
+    dropout: float
+    target_modules: list
+
+
+@dataclass(frozen=True)
+class TrainingSettings(Spec):
+    """training.common, every key of the schema (a key added there and not here fails at planning)."""
+
+    epochs: float
+    max_steps: int | None
+    lr_scheduler: str
+    warmup_ratio: float
+    weight_decay: float
+    max_length: int
+    per_device_batch_size: int
+    gradient_accumulation_steps: int
+    processes: int  # resolved: `auto` is the job's GPUs (1 without)
+    gradient_checkpointing: object  # auto | true | false
+    precision: str
+    seed: int
+    logging_steps: int
+    eval_fraction: float
+    eval_steps: int | None
+
+
+@dataclass(frozen=True)
+class TrainingSpec(Spec):
+    model: ModelRef
+    policy: str
+    method: str  # dpo | maxr | sft
+    learning_rate: float
+    beta: float | None  # DPO only
+    lora: LoraSettings
+    common: TrainingSettings
+    code: str
+
+
+def training_processes(config: dict) -> int:
+    processes = config["training"]["common"]["processes"]
+    return (config["resources"]["training"]["gpu"] or 1) if processes == "auto" else processes
+
+
+def training_spec(config: dict, policy: str, dataset: str) -> TrainingSpec:
+    training = config["training"]
+    method = parse_dataset(dataset)["method"]
+    hyper = training["dpo"] if method == "dpo" else training["sft"]
+    return TrainingSpec(
+        model=model_ref(config, policy),
+        policy=policy,
+        method=method,
+        learning_rate=hyper["learning_rate"],
+        beta=hyper.get("beta"),
+        lora=LoraSettings(**training["lora"]),
+        common=TrainingSettings(**{**training["common"], "processes": training_processes(config)}),
+        code=step_code("train"),
+    )
 
 
 def precision_flags(precision: str) -> dict:
@@ -38,8 +104,10 @@ def conversational_rows(table, method: str) -> list[dict]:
     cols = table.to_pydict()
     user = [[{"role": "user", "content": p}] for p in cols["prompt"]]
     if method == "dpo":
-        return [{"prompt": u, "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]}
-                for u, c, r in zip(user, cols["chosen"], cols["rejected"])]
+        return [
+            {"prompt": u, "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]}
+            for u, c, r in zip(user, cols["chosen"], cols["rejected"])
+        ]
     return [{"prompt": u, "completion": [{"role": "assistant", "content": c}]} for u, c in zip(user, cols["completion"])]
 
 
@@ -64,7 +132,7 @@ def sort_target_modules(config_path: Path) -> None:
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
+def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int) -> None:
     """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes."""
     import torch
     from datasets import Dataset
@@ -74,57 +142,89 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
     from workflow_scripts.plots import training_curves
 
     table = pq.read_table(data_path)
-    method = spec["method"]
+    method = spec.method
     if table.num_rows == 0:
         raise UserError("the training dataset is empty (see its .stats.json for why no rows were formed)", file=str(data_path))
-    common = spec["common"]
-    lora = spec["lora"]
-    flags = precision_flags(common["precision"])
+    common = spec.common
+    lora = spec.lora
+    flags = precision_flags(common.precision)
     gpu = torch.cuda.is_available()
-    checkpointing = gpu if common["gradient_checkpointing"] == "auto" else bool(common["gradient_checkpointing"])
+    checkpointing = gpu if common.gradient_checkpointing == "auto" else bool(common.gradient_checkpointing)
     torch.set_num_threads(threads)
-    torch.manual_seed(common["seed"])
+    torch.manual_seed(common.seed)
     dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
-    with loading_model(spec["model"], spec["revision"]):
-        tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
-        model = AutoModelForCausalLM.from_pretrained(spec["model"], revision=spec["revision"], dtype=dtype)
-    peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-                             target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM")
+    location, revision = spec.model.location, spec.model.revision
+    with loading_model(location, revision):
+        tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(location, revision=revision, dtype=dtype)
+    peft_config = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
     rows = conversational_rows(table, method)
-    train_rows, eval_rows = held_out_split(len(rows), common["eval_fraction"], common["seed"])
+    train_rows, eval_rows = held_out_split(len(rows), common.eval_fraction, common.seed)
     dataset = Dataset.from_list([rows[i] for i in train_rows])
     eval_dataset = Dataset.from_list([rows[i] for i in eval_rows]) if eval_rows else None
     eval_ids = [table.column("prompt_id")[i].as_py() for i in eval_rows] if "prompt_id" in table.column_names else eval_rows
     rank = int(os.environ.get("RANK", 0))
-    with (atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-")) as tmp:
+    with atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-") as tmp:
         tmp = Path(tmp)
         args = dict(
-            output_dir=str(tmp / "trainer"), num_train_epochs=common["epochs"], learning_rate=spec["learning_rate"],
-            lr_scheduler_type=common["lr_scheduler"], warmup_steps=common["warmup_ratio"], weight_decay=common["weight_decay"],
-            per_device_train_batch_size=common["per_device_batch_size"],
-            gradient_accumulation_steps=common["gradient_accumulation_steps"], max_length=common["max_length"],
-            max_steps=common["max_steps"] or -1, gradient_checkpointing=checkpointing, logging_steps=common["logging_steps"], save_strategy="no",
-            report_to=[], seed=common["seed"], use_cpu=not gpu, **flags,
-            per_device_eval_batch_size=common["per_device_batch_size"],
-            eval_strategy="steps" if eval_dataset is not None and common["eval_steps"] else "no",
-            eval_steps=common["eval_steps"],
+            output_dir=str(tmp / "trainer"),
+            num_train_epochs=common.epochs,
+            learning_rate=spec.learning_rate,
+            lr_scheduler_type=common.lr_scheduler,
+            warmup_steps=common.warmup_ratio,
+            weight_decay=common.weight_decay,
+            per_device_train_batch_size=common.per_device_batch_size,
+            gradient_accumulation_steps=common.gradient_accumulation_steps,
+            max_length=common.max_length,
+            max_steps=common.max_steps or -1,
+            gradient_checkpointing=checkpointing,
+            logging_steps=common.logging_steps,
+            save_strategy="no",
+            report_to=[],
+            seed=common.seed,
+            use_cpu=not gpu,
+            **flags,
+            per_device_eval_batch_size=common.per_device_batch_size,
+            eval_strategy="steps" if eval_dataset is not None and common.eval_steps else "no",
+            eval_steps=common.eval_steps,
             ddp_find_unused_parameters=False,  # LoRA: every trainable parameter is used; saves a graph traversal
         )
         if method == "dpo":
             from trl import DPOConfig, DPOTrainer
 
-            trainer = DPOTrainer(model=model, args=DPOConfig(beta=spec["beta"], **args), train_dataset=dataset,
-                                 eval_dataset=eval_dataset, processing_class=tokenizer, peft_config=peft_config)
+            trainer = DPOTrainer(
+                model=model,
+                args=DPOConfig(beta=spec.beta, **args),
+                train_dataset=dataset,
+                eval_dataset=eval_dataset,
+                processing_class=tokenizer,
+                peft_config=peft_config,
+            )
         else:
             from trl import SFTConfig, SFTTrainer
 
-            trainer = SFTTrainer(model=model, args=SFTConfig(completion_only_loss=True, **args), train_dataset=dataset,
-                                 eval_dataset=eval_dataset, processing_class=tokenizer, peft_config=peft_config)
+            trainer = SFTTrainer(
+                model=model,
+                args=SFTConfig(completion_only_loss=True, **args),
+                train_dataset=dataset,
+                eval_dataset=eval_dataset,
+                processing_class=tokenizer,
+                peft_config=peft_config,
+            )
         world = trainer.accelerator.num_processes
-        batch = common["per_device_batch_size"] * common["gradient_accumulation_steps"] * world
+        batch = common.per_device_batch_size * common.gradient_accumulation_steps * world
         if rank == 0:
-            print(f"[croco] {method} on {len(train_rows)} examples ({len(eval_rows)} held out for evaluation): "
-                  f"{world} process(es), global batch {batch}", flush=True)
+            print(
+                f"[croco] {method} on {len(train_rows)} examples ({len(eval_rows)} held out for evaluation): "
+                f"{world} process(es), global batch {batch}",
+                flush=True,
+            )
         started = time.time()
         result = trainer.train()
         final_eval = trainer.evaluate() if eval_dataset is not None else {}  # logged into log_history too
@@ -134,16 +234,24 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
         sort_target_modules(tmp / "adapter_config.json")
         tokenizer.save_pretrained(tmp)
         metrics = {
-            "method": method, "dataset": str(data_path), "examples": table.num_rows, "policy": spec["policy"],
-            "train_examples": len(train_rows), "eval_examples": len(eval_rows), "eval_prompt_ids": eval_ids,
+            "method": method,
+            "dataset": str(data_path),
+            "examples": table.num_rows,
+            "policy": spec.policy,
+            "train_examples": len(train_rows),
+            "eval_examples": len(eval_rows),
+            "eval_prompt_ids": eval_ids,
             "final_eval": final_eval,
-            "policy_identity": spec["identity"], "train_runtime_s": time.time() - started,
-            "processes": world, "global_batch_size": batch,
-            "summary": result.metrics, "log_history": trainer.state.log_history,
-            "hyperparameters": {k: v for k, v in spec.items() if k not in ("code",)},
+            "policy_identity": spec.model.identity,
+            "train_runtime_s": time.time() - started,
+            "processes": world,
+            "global_batch_size": batch,
+            "summary": result.metrics,
+            "log_history": trainer.state.log_history,
+            "hyperparameters": {k: v for k, v in spec.params().items() if k not in ("code",)},
         }
         (tmp / "training_metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
-        training_curves(trainer.state.log_history, f"{spec['policy']} {method}: {data_path}", tmp / "training_curves.png")
+        training_curves(trainer.state.log_history, f"{spec.policy} {method}: {data_path}", tmp / "training_curves.png")
         shutil.rmtree(tmp / "trainer", ignore_errors=True)  # trainer scratch, not part of the artifact
     print(f"[croco] adapter written to {out_dir} ({table.num_rows} examples)")
 
@@ -151,11 +259,39 @@ def train(spec: dict, data_path: str, out_dir: Path, threads: int) -> None:
 def launch_command(processes: int, gpu: bool, port: int) -> list[str]:
     """accelerate's multi-GPU launcher; on a CPU (tests) torchrun, which that launcher wraps, with gloo."""
     if gpu:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_machines", "1",
-                "--num_processes", str(processes), "--main_process_port", str(port), "--mixed_precision", "no",
-                "--dynamo_backend", "no", "-m", "workflow_scripts.train"]
-    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(processes),
-            "--master_addr", "127.0.0.1", "--master_port", str(port), "-m", "workflow_scripts.train"]
+        return [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_machines",
+            "1",
+            "--num_processes",
+            str(processes),
+            "--main_process_port",
+            str(port),
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "-m",
+            "workflow_scripts.train",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        str(processes),
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(port),
+        "-m",
+        "workflow_scripts.train",
+    ]
 
 
 def free_port() -> int:
@@ -167,20 +303,30 @@ def free_port() -> int:
 def train_step(snakemake) -> None:
     import torch
 
-    spec = snakemake.params.spec
-    processes = spec["common"]["processes"]
+    spec = TrainingSpec.load(snakemake.params.spec)
+    processes = spec.common.processes
     out_dir = Path(snakemake.output.adapter)
     if processes == 1:
         train(spec, snakemake.input.data, out_dir, snakemake.threads)
         return
     gpu = torch.cuda.is_available()
     if gpu and torch.cuda.device_count() < processes:
-        raise UserError(f"{processes} training processes need {processes} GPUs, the job sees {torch.cuda.device_count()}",
-                        field="training.common.processes")
+        raise UserError(
+            f"{processes} training processes need {processes} GPUs, the job sees {torch.cuda.device_count()}",
+            field="training.common.processes",
+        )
     with tempfile.TemporaryDirectory(prefix="croco-train-") as scratch:
         order = Path(scratch) / "order.json"
-        order.write_text(json.dumps({"spec": spec, "data": str(snakemake.input.data), "out": str(out_dir.resolve()),
-                                     "threads": max(1, snakemake.threads // processes)}))
+        order.write_text(
+            json.dumps(
+                {
+                    "spec": spec.params(),
+                    "data": str(snakemake.input.data),
+                    "out": str(out_dir.resolve()),
+                    "threads": max(1, snakemake.threads // processes),
+                }
+            )
+        )
         command = launch_command(processes, gpu, free_port()) + [str(order)]
         print(f"[croco] launching {processes} training processes: {' '.join(command[:12])} ...", flush=True)
         env = child_env(OMP_NUM_THREADS=str(max(1, snakemake.threads // processes)))
@@ -194,8 +340,10 @@ def train_step(snakemake) -> None:
 def main(argv: list[str]) -> int:
     """python -m workflow_scripts.train ORDER: one process of a distributed training (see train_step)."""
     order = json.loads(Path(argv[0]).read_text())
-    return run_worker(lambda: train(order["spec"], order["data"], Path(order["out"]), order["threads"]),
-                      f"training rank {os.environ.get('RANK', 0)}")
+    return run_worker(
+        lambda: train(TrainingSpec.load(order["spec"]), order["data"], Path(order["out"]), order["threads"]),
+        f"training rank {os.environ.get('RANK', 0)}",
+    )
 
 
 if __name__ == "__main__":

@@ -7,13 +7,46 @@ A conversation with a turn whose translation prompt is longer than `translation.
 whole and counted, as the authors' translation script did (8192 tokens); the stats file beside the
 translation names every dropped id, and that language's prompt set goes without them.
 """
+
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from workflow_scripts.atomic import write_parquet
 from workflow_scripts.languages import language_name
+from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
 from workflow_scripts.tables import read_table, require_columns
+
+
+@dataclass(frozen=True)
+class TranslateSpec(Spec):
+    model: ModelRef
+    translator: str
+    source_language: str
+    language: str
+    format: str  # auto | translategemma | instruction
+    instruction: str
+    max_tokens: int
+    temperature: float
+    max_input_tokens: int
+    too_long: str  # drop | error
+    engine: dict
+    code: str
+
+
+def translate_spec(config: dict, translator: str, lang: str) -> TranslateSpec:
+    settings = config["translation"]
+    return TranslateSpec(
+        model=model_ref(config, translator),
+        translator=translator,
+        source_language=config["source_language"],
+        language=lang,
+        **{key: settings[key] for key in ("format", "instruction", "max_tokens", "temperature", "max_input_tokens", "too_long")},
+        engine=engine_spec(config, translator),
+        code=step_code("translate"),
+    )
 
 
 def resolve_format(fmt: str, model_id: str) -> str:
@@ -47,28 +80,50 @@ def translate_step(snakemake) -> None:
     from workflow_scripts.errors import UserError
     from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, token_prompts
 
-    spec = snakemake.params.spec
+    spec = TranslateSpec.load(snakemake.params.spec)
+    model = spec.model
     source = read_table(snakemake.input.prompts)
     require_columns(source, snakemake.input.prompts, {"prompt_id": "string", "prompt": "string", "reference": "string"})
-    fmt = resolve_format(spec["format"], spec["model"])
-    llm = make_llm(spec["engine"], spec["model"], spec["revision"])
+    fmt = resolve_format(spec.format, model.location)
+    llm = make_llm(spec.engine, model.location, model.revision)
     tokenizer = llm.get_tokenizer()
     ids = source.column("prompt_id").to_pylist()
     turns = {"prompt": source.column("prompt").to_pylist(), "reference": source.column("reference").to_pylist()}
-    requests = {turn: token_prompts(tokenizer, [
-        chat_prompt(tokenizer, [{"role": "user", "content": translation_turn(t, spec["source_language"], spec["language"], fmt, spec["instruction"])}],
-                    spec["chat_template_kwargs"]) for t in texts]) for turn, texts in turns.items()}
+    requests = {
+        turn: token_prompts(
+            tokenizer,
+            [
+                chat_prompt(
+                    tokenizer,
+                    [
+                        {
+                            "role": "user",
+                            "content": translation_turn(t, spec.source_language, spec.language, fmt, spec.instruction),
+                        }
+                    ],
+                    model.chat_template_kwargs,
+                )
+                for t in texts
+            ],
+        )
+        for turn, texts in turns.items()
+    }
     # A turn must fit translation.max_input_tokens and leave the engine room for one output token.
-    limit = min(spec["max_input_tokens"], context_length(spec["engine"], spec["model"], spec["revision"]) - 1)
-    dropped = too_long_conversations(ids, {turn: [len(p["prompt_token_ids"]) for p in prompts] for turn, prompts in requests.items()}, limit)
-    if dropped and spec["too_long"] == "error":
-        raise UserError(f"{len(dropped)} conversation(s) do not fit {limit} tokens for translation: "
-                        + ", ".join(f"{d['prompt_id']} ({d['turn']}, {d['tokens']} tokens)" for d in dropped[:10])
-                        + " (translation.too_long: drop drops and counts them instead)",
-                        file=str(snakemake.input.prompts), field="translation.max_input_tokens")
+    limit = min(spec.max_input_tokens, context_length(spec.engine, model.location, model.revision) - 1)
+    dropped = too_long_conversations(
+        ids, {turn: [len(p["prompt_token_ids"]) for p in prompts] for turn, prompts in requests.items()}, limit
+    )
+    if dropped and spec.too_long == "error":
+        raise UserError(
+            f"{len(dropped)} conversation(s) do not fit {limit} tokens for translation: "
+            + ", ".join(f"{d['prompt_id']} ({d['turn']}, {d['tokens']} tokens)" for d in dropped[:10])
+            + " (translation.too_long: drop drops and counts them instead)",
+            file=str(snakemake.input.prompts),
+            field="translation.max_input_tokens",
+        )
     gone = {d["prompt_id"] for d in dropped}
     keep = [i for i, pid in enumerate(ids) if pid not in gone]
-    params = SamplingParams(temperature=spec["temperature"], max_tokens=spec["max_tokens"], seed=0)
+    params = SamplingParams(temperature=spec.temperature, max_tokens=spec.max_tokens, seed=0)
     n = len(keep)
     engine_prompts = [requests["prompt"][i] for i in keep] + [requests["reference"][i] for i in keep]
     outputs = llm.generate(engine_prompts, params, use_tqdm=True) if engine_prompts else []
@@ -76,18 +131,35 @@ def translate_step(snakemake) -> None:
     cut = [o.outputs[0].finish_reason == "length" for o in outputs]
     if any(cut):
         print(f"[croco] WARNING: {sum(cut)} translation(s) hit translation.max_tokens and are truncated", flush=True)
-    write_parquet(pa.table({
-        "prompt_id": pa.array([ids[i] for i in keep], pa.string()),
-        "prompt": pa.array(translated[:n], pa.string()),
-        "reference": pa.array(translated[n:], pa.string()),
-        "translator": pa.array([spec["translator"]] * n, pa.string()),
-        "format": pa.array([fmt] * n, pa.string()),
-        "truncated": pa.array([a or b for a, b in zip(cut[:n], cut[n:])], pa.bool_()),
-    }), snakemake.output.translation)
-    write_json({
-        "language": spec["language"], "translator": spec["translator"], "format": fmt,
-        "conversations": len(ids), "translated": n, "dropped": len(dropped), "max_input_tokens": limit,
-        "dropped_conversations": dropped, "truncated": int(sum(cut)),
-    }, snakemake.output.stats)
-    print(f"[croco] translated {n} of {len(ids)} conversations into {spec['language']} ({fmt} format); "
-          f"{len(dropped)} dropped: a turn longer than {limit} tokens", flush=True)
+    write_parquet(
+        pa.table(
+            {
+                "prompt_id": pa.array([ids[i] for i in keep], pa.string()),
+                "prompt": pa.array(translated[:n], pa.string()),
+                "reference": pa.array(translated[n:], pa.string()),
+                "translator": pa.array([spec.translator] * n, pa.string()),
+                "format": pa.array([fmt] * n, pa.string()),
+                "truncated": pa.array([a or b for a, b in zip(cut[:n], cut[n:])], pa.bool_()),
+            }
+        ),
+        snakemake.output.translation,
+    )
+    write_json(
+        {
+            "language": spec.language,
+            "translator": spec.translator,
+            "format": fmt,
+            "conversations": len(ids),
+            "translated": n,
+            "dropped": len(dropped),
+            "max_input_tokens": limit,
+            "dropped_conversations": dropped,
+            "truncated": int(sum(cut)),
+        },
+        snakemake.output.stats,
+    )
+    print(
+        f"[croco] translated {n} of {len(ids)} conversations into {spec.language} ({fmt} format); "
+        f"{len(dropped)} dropped: a turn longer than {limit} tokens",
+        flush=True,
+    )

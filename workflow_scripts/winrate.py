@@ -13,6 +13,7 @@ deviation of the length differences (AlpacaEval's normalisation). With no length
 the intercept alone and the LC win rate equals the raw win rate; when preference follows length only, the
 intercept goes to zero and the LC win rate to 50%.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -85,7 +86,7 @@ def paper_lc_fit(outcomes, length_difference) -> tuple[float, float]:
         intercept, slope = params
         p = 1.0 / (1.0 + np.exp(-np.clip(intercept + slope * x, -30, 30)))
         p = np.clip(p, 1e-10, 1 - 1e-10)
-        return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) + PAPER_LENGTH_PENALTY * slope ** 2
+        return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) + PAPER_LENGTH_PENALTY * slope**2
 
     fit = minimize(objective, x0=[0.0, 0.0], method="L-BFGS-B")
     return float(fit.x[0]), float(fit.x[1])
@@ -112,8 +113,9 @@ def standard_error(outcomes) -> float:
 LC_METHODS = {"debiased": lc_win_rate, "paper": paper_lc_win_rate}
 
 
-def bootstrap_intervals(outcomes, length_difference, statistics, samples: int, seed: int,
-                        groups=None) -> list[tuple[float, float]]:
+def bootstrap_intervals(
+    outcomes, length_difference, statistics, samples: int, seed: int, groups=None
+) -> list[tuple[float, float]]:
     """95% percentile interval of each statistic over the same resamples; resamples prompts (`groups`)
     when a prompt was judged in both orders."""
     outcomes = np.asarray(outcomes, dtype=float)
@@ -134,15 +136,17 @@ def bootstrap_intervals(outcomes, length_difference, statistics, samples: int, s
     return [tuple(float(v) for v in np.nanpercentile(row, [2.5, 97.5])) for row in values]
 
 
-def summarize(outcomes, length_difference, groups=None, bootstrap_samples: int = 1000, seed: int = 0,
-              lc_method: str = "debiased") -> dict:
+def summarize(
+    outcomes, length_difference, groups=None, bootstrap_samples: int = 1000, seed: int = 0, lc_method: str = "debiased"
+) -> dict:
     """Counts, raw and LC win rate (in percent) with bootstrap 95% intervals and the standard error of the
     win rate. `lc_method`: `debiased` (the fit above) or `paper` (the authors' penalized fit)."""
     lc = LC_METHODS[lc_method]
     outcomes = np.asarray(outcomes, dtype=float)
     length_difference = np.asarray(length_difference, dtype=float)
     (win_low, win_high), (lc_low, lc_high) = bootstrap_intervals(
-        outcomes, length_difference, [lambda o, d: raw_win_rate(o), lc], bootstrap_samples, seed, groups)
+        outcomes, length_difference, [lambda o, d: raw_win_rate(o), lc], bootstrap_samples, seed, groups
+    )
     return {
         "games": int(outcomes.size),
         "wins": int((outcomes == 1).sum()),

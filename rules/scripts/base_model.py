@@ -1,4 +1,4 @@
-from workflow_scripts.models import materialize_step
+from workflow_scripts.materialize import materialize_step
 from workflow_scripts.step import run_step
 
 if __name__ == "__main__":

@@ -11,12 +11,9 @@ class Accuracy(evaluate.Metric):
             description="Accuracy (scikit-learn).",
             citation="",
             inputs_description="predictions and references: class ids",
-            features=datasets.Features(
-                {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
-            ),
+            features=datasets.Features({"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}),
         )
 
     def _compute(self, predictions, references, normalize=True, sample_weight=None):
-        score = accuracy_score(references, predictions, normalize=normalize,
-                               sample_weight=sample_weight)
+        score = accuracy_score(references, predictions, normalize=normalize, sample_weight=sample_weight)
         return {"accuracy": float(score)}

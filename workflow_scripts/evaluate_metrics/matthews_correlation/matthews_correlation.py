@@ -12,9 +12,7 @@ class MatthewsCorrelation(evaluate.Metric):
             description="Matthews correlation coefficient (scikit-learn).",
             citation="",
             inputs_description="predictions and references: class ids",
-            features=datasets.Features(
-                {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
-            ),
+            features=datasets.Features({"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}),
         )
 
     def _compute(self, predictions, references, sample_weight=None):

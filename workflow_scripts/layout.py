@@ -1,0 +1,147 @@
+"""The results layout and the name vocabulary: the one place that says where every artifact lives and how
+its names are formed. Rules use the templates in `output:` (their `{wildcards}` are Snakemake wildcards);
+planning formats the same templates (`PROMPTS.format(lang="da")`). Renaming an artifact is a one-line change
+here; tests/test_layout.py checks that every rule writes a template from here and that the schema's names
+match these.
+
+Names:
+  <samples>  a generator's samples: its model name, `+instructed` appended when the prompts carried the
+             language instruction (an ablation)
+  <source>   where training data comes from: <samples>, or `translated` (In-Lang / All-Lang SFT)
+  <scope>    `mono-<lang>` or `multi-<lang>+<lang>...` (sorted)
+  <dataset>  `dpo-<target>-<prompt language>`, `maxr` or `sft`
+  <subject>  what is evaluated: a model name from `models:`, or an adapter <policy>/<source>/<scope>/<dataset>
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workflow_scripts.errors import UserError
+
+# ---------------------------------------------------------------- vocabulary
+
+METHODS = ("dpo", "maxr", "sft")
+REGIMES = ("mono", "multi")
+TARGETS = ("mean_minus_2sigma", "q1", "min")  # where the rejected response's reward is aimed
+PROMPT_LANGUAGES = ("chosen", "rejected", "random")  # the multilingual DPO prompt's language
+TRANSLATED = "translated"  # the source of the SFT baselines on translated data
+INSTRUCTED = "+instructed"  # samples whose prompts carry the language instruction
+
+SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
+DATASET_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr|sft"
+SAMPLED_DATASET_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr"
+
+
+def mono_scope(lang: str) -> str:
+    return f"mono-{lang}"
+
+
+def multi_scope(langs) -> str:
+    return "multi-" + "+".join(sorted(langs))
+
+
+def scope_languages(scope: str) -> list[str]:
+    regime, _, langs = scope.partition("-")
+    if regime not in REGIMES or not langs:
+        raise UserError(f"malformed scope '{scope}' (expected mono-<lang> or multi-<lang>+<lang>...)")
+    return langs.split("+")
+
+
+def dpo_dataset(target: str, prompt_language: str) -> str:
+    return f"dpo-{target}-{prompt_language}"
+
+
+def parse_dataset(dataset: str) -> dict:
+    """`dpo-mean_minus_2sigma-chosen` -> {method: dpo, target: ..., prompt_language: ...}."""
+    if dataset in ("maxr", "sft"):
+        return {"method": dataset}
+    method, _, rest = dataset.partition("-")
+    target, _, prompt_language = rest.rpartition("-")
+    if method != "dpo" or target not in TARGETS or prompt_language not in PROMPT_LANGUAGES:
+        raise UserError(f"malformed dataset name '{dataset}'")
+    return {"method": "dpo", "target": target, "prompt_language": prompt_language}
+
+
+def sample_source(generator: str, instructed: bool) -> str:
+    """Name of a generator's samples: `eurollm-9b`, or `eurollm-9b+instructed` with the language instruction."""
+    return generator + (INSTRUCTED if instructed else "")
+
+
+def parse_sample_source(source: str) -> tuple[str, bool]:
+    """(generator model, instructed) of a sample source name."""
+    if source.endswith(INSTRUCTED):
+        return source[: -len(INSTRUCTED)], True
+    return source, False
+
+
+def samples_re(model_re: str) -> str:
+    """Wildcard pattern of <samples> given the pattern of the configured model names."""
+    return rf"(?:{model_re})(?:{re.escape(INSTRUCTED)})?"
+
+
+@dataclass(frozen=True)
+class Training:
+    """One adapter: `policy` trained on `dataset` built from `source` data in `scope`."""
+
+    policy: str
+    source: str
+    scope: str
+    dataset: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.policy}/{self.source}/{self.scope}/{self.dataset}"
+
+    @property
+    def adapter_dir(self) -> str:
+        return ADAPTER.format(policy=self.policy, source=self.source, scope=self.scope, dataset=self.dataset)
+
+
+def parse_subject(subject: str) -> tuple[str, Training | None]:
+    """(base model name, adapter or None)."""
+    parts = subject.split("/")
+    if len(parts) == 1:
+        return parts[0], None
+    if len(parts) != 4:
+        raise UserError(f"'{subject}' is neither a model name nor <policy>/<source>/<scope>/<dataset>")
+    return parts[0], Training(*parts)
+
+
+# ---------------------------------------------------------------- artifacts (all under results/)
+
+MODEL_DIR = "results/models/{model}"  # a GGUF materialized as a HF directory
+SOURCE_SAMPLE = "results/source_prompts/sample.parquet"  # the stratified corpus sample
+SOURCE_SAMPLE_STATS = "results/source_prompts/sample.stats.json"
+PROMPTS = "results/prompts/{lang}.parquet"  # per language, ids stable across them
+TRANSLATION = "results/translations/{translator}/{lang}.parquet"
+TRANSLATION_STATS = "results/translations/{translator}/{lang}.stats.json"
+TOKEN_LENGTHS = "results/token_lengths/{model}/{lang}.parquet"
+GENERATION_SHARD = "results/generations/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"
+GENERATIONS = "results/generations/{samples}/{lang}.parquet"  # one row per sample
+SCORE_SHARD = "results/scores/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"
+SCORES = "results/scores/{samples}/{lang}.parquet"  # one reward (or skip) per sample
+DATASET = "results/datasets/{source}/{scope}/{dataset}.parquet"  # training data
+DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
+ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves
+MERGED = "results/merged/{policy}/{source}/{scope}/{dataset}"  # temporary full copy for EuroEval
+EUROEVAL = "results/euroeval/{subject}/{lang}.json"
+ARENA_PROMPTS = "results/arena/prompts/{lang}.parquet"
+ARENA_ANSWERS = "results/arena/answers/{subject}/{lang}.parquet"
+JUDGMENTS = "results/arena/judgments/{comparison}/{lang}.parquet"
+WINRATE = "results/arena/winrates/{comparison}/{lang}.json"
+
+REPORT_FILES = {
+    "summary": "results/report/summary.html",
+    "protocol_table": "results/report/protocol.html",
+    "domains_plot": "results/report/prompt_domains.png",
+    "token_lengths_plot": "results/report/token_lengths.png",
+    "euroeval_table": "results/report/euroeval_deltas.html",
+    "euroeval_csv": "results/report/euroeval_scores.csv",
+    "arena_plot": "results/report/arena_lc_win_rates.png",
+    "arena_table": "results/report/arena_win_rates.html",
+    "rewards_plot": "results/report/reward_distributions.png",
+    "pair_languages_plot": "results/report/pair_languages.png",
+    "training_plot": "results/report/training_curves.png",
+}

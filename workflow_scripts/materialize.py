@@ -1,0 +1,71 @@
+"""GGUF models materialized as Hugging Face model directories (the rule base_model): vLLM, transformers and
+PEFT then load them like any other local model."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workflow_scripts.errors import UserError
+from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.models import gguf_path
+from workflow_scripts.specs import Spec, step_code
+
+
+@dataclass(frozen=True)
+class BaseModelSpec(Spec):
+    gguf: str  # the file
+    gguf_sha256: str  # what identifies it
+    code: str
+
+
+def base_model_spec(config: dict, model: str, base_dir: str | os.PathLike = ".") -> BaseModelSpec:
+    path = gguf_path(config["models"][model], model, base_dir)
+    return BaseModelSpec(gguf=str(path), gguf_sha256=file_sha256(path), code=step_code("base_model"))
+
+
+def materialize_gguf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike) -> dict:
+    """De-quantize a GGUF model into a float32 Hugging Face directory (weights, config, tokenizer, template).
+
+    transformers loads GGUF files but refuses to save the quantized object, so the model is rebuilt from
+    its config without `quantization_config` and given the de-quantized state dict.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf_file = Path(gguf_file)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+    config_dict = loaded.config.to_dict()
+    config_dict.pop("quantization_config", None)
+    config = type(loaded.config).from_dict(config_dict)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    result = model.load_state_dict(loaded.state_dict(), strict=True)
+    if tokenizer.chat_template is None:
+        raise UserError(f"{gguf_file} carries no chat template; the policy needs one", file=str(gguf_file))
+    model.generation_config = loaded.generation_config
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return {
+        "architecture": type(model).__name__,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "missing_keys": list(result.missing_keys),
+        "source": str(gguf_file),
+    }
+
+
+def write_model_card(out_dir: str | os.PathLike, info: dict) -> None:
+    (Path(out_dir) / "croco_model.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def materialize_step(snakemake) -> None:
+    from workflow_scripts.atomic import atomic_directory
+
+    spec = BaseModelSpec.load(snakemake.params.spec)
+    with atomic_directory(snakemake.output.model) as tmp:
+        info = materialize_gguf(spec.gguf, tmp)
+        info["gguf_sha256"] = spec.gguf_sha256
+        write_model_card(tmp, info)
+    print(f"[croco] materialized {info['architecture']} ({info['parameters'] / 1e6:.0f}M parameters) from {spec.gguf}")

@@ -1,0 +1,83 @@
+"""Typed step specs: what determines a step's output, as a dataclass next to the step's code.
+
+A rule builds its step's spec from the config and its wildcards in one function (`generation_spec(config,
+samples, lang)` ...) and passes `spec.params()`, a plain dict, as `params.spec`: Snakemake hashes it for its
+rerun trigger and for `--cache`. The step reads it back with `GenerationSpec.load(snakemake.params.spec)`.
+A field missing or misspelled on either side is an error when the workflow is planned, not a KeyError in a
+job. The shared parts (a model's location and identity, the engine settings, the code fingerprint) are
+built here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from pathlib import Path
+
+from workflow_scripts.fingerprint import code_fingerprint
+from workflow_scripts.models import model_identity, model_location, model_revision, model_spec
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Engine settings a model may override for its own engines (e.g. a 32K context for the reward model).
+PER_MODEL_ENGINE_KEYS = ("tensor_parallel_size", "max_model_len")
+# How many engines a job runs changes where samples are computed, not what they are (each request has its
+# own seed): an execution setting, kept out of the specs so that changing it recomputes nothing.
+EXECUTION_ONLY_ENGINE_KEYS = ("data_parallel_size",)
+
+
+class Spec:
+    """Base of the step specs (dataclasses)."""
+
+    def params(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def load(cls, params: dict):
+        """The spec from its `params()` dict, nested specs included; unknown or missing fields are an error."""
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for field in dataclasses.fields(cls):
+            value = params[field.name]
+            kind = hints[field.name]
+            if isinstance(kind, type) and issubclass(kind, Spec) and isinstance(value, dict):
+                value = kind.load(value)
+            values[field.name] = value
+        unknown = set(params) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
+        return cls(**values)
+
+
+def step_code(name: str) -> str:
+    """Fingerprint of a step's glue script and every workflow_scripts module it imports."""
+    return code_fingerprint(str(REPO_ROOT / "rules" / "scripts" / f"{name}.py"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRef(Spec):
+    """How a step loads a model, and what identifies its weights (a change recomputes the step)."""
+
+    location: str  # what vLLM / transformers load: a directory or a Hub id
+    revision: str | None
+    identity: str
+    chat_template_kwargs: dict
+
+
+def model_ref(config: dict, name: str, base_dir: str | os.PathLike | None = None) -> ModelRef:
+    spec = model_spec(config, name, field="models")
+    base_dir = Path.cwd() if base_dir is None else base_dir
+    return ModelRef(
+        model_location(config, name),
+        model_revision(config, name),
+        model_identity(config, name, base_dir),
+        dict(spec.get("chat_template_kwargs", {})),
+    )
+
+
+def engine_spec(config: dict, model: str) -> dict:
+    """The engine settings of a vLLM step that loads `model` (its own tensor_parallel_size and max_model_len
+    override the defaults)."""
+    spec = {k: v for k, v in config["engine"].items() if k not in EXECUTION_ONLY_ENGINE_KEYS}
+    spec.update({k: config["models"][model][k] for k in PER_MODEL_ENGINE_KEYS if k in config["models"][model]})
+    return spec
