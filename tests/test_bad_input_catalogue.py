@@ -16,6 +16,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from helpers import MODEL, load_default_config, make_workspace, planned_jobs, snakemake, write_config
 
 GENERATIONS = f"results/generations/{MODEL}/da.parquet"

@@ -4,6 +4,7 @@ catalogue, such as unknown keys and language codes, are in test_bad_input_catalo
 import copy
 
 import pytest
+
 from helpers import load_default_config, make_workspace, planned_jobs, snakemake, write_config
 
 
@@ -120,9 +121,9 @@ def test_valid_default_config_dry_runs(workspace):
     ],
 )
 def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hint):
-    from helpers import REPO
-
     from workflow_scripts.config_checks import schema_error
+
+    from helpers import REPO
 
     error = schema_error(mutate(change), REPO / "schemas/config.schema.yaml")
     assert error.field == field and error.message.startswith("unknown key") and hint in error.message

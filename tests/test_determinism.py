@@ -6,9 +6,10 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from helpers import MODEL, make_workspace, snakemake
 
 from workflow_scripts.digests import digests
+
+from helpers import MODEL, make_workspace, snakemake
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"
 COMPARED = [f"results/generations/{MODEL}", f"results/scores/{MODEL}", f"results/datasets/{MODEL}", ADAPTER]

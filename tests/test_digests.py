@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from helpers import REPO
 
 from workflow_scripts import digests
+
+from helpers import REPO
 
 
 def table(n=1000, change=None):

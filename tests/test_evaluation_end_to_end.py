@@ -10,6 +10,7 @@ import sys
 import matplotlib.image
 import pyarrow.parquet as pq
 import pytest
+
 from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 MULTI_DPO = f"{MODEL}/{MODEL}/multi-da+en/dpo-mean_minus_2sigma-chosen"

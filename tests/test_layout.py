@@ -6,8 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from helpers import REPO, make_workspace, snakemake, work_jobs
 from workflow_scripts import layout
+
+from helpers import REPO, make_workspace, snakemake, work_jobs
 
 TEMPLATES = [
     value for name, value in vars(layout).items() if name.isupper() and isinstance(value, str) and value.startswith("results/")

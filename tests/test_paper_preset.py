@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import pytest
+
 from helpers import make_workspace, snakemake, work_jobs
 
 
@@ -89,11 +90,12 @@ def test_paper_preset_runs_the_authors_protocol():
     """The preset, validated and filled in as the workflow does, states the authors' settings where the report
     shows them (the same function renders the report's protocol table)."""
     import yaml
-    from helpers import REPO
     from snakemake.utils import validate
 
     from workflow_scripts.config_checks import check_config
     from workflow_scripts.plan import protocol_settings
+
+    from helpers import REPO
 
     config = yaml.safe_load((REPO / "presets/paper.yaml").read_text())
     validate(config, str(REPO / "schemas/config.schema.yaml"))

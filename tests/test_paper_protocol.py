@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 CORPUS = Path(__file__).parent / "data/dolci_corpus.jsonl"

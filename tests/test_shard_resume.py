@@ -9,9 +9,10 @@ import sys
 import time
 
 import pyarrow.parquet as pq
-from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
 
 from workflow_scripts.generate import sample_seed
+
+from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
 
 GENERATIONS = f"results/generations/{MODEL}/en.parquet"
 SCORES = f"results/scores/{MODEL}/en.parquet"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from helpers import MODEL, REPO, make_workspace, tiny_config, write_config
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/mono-da/maxr"

@@ -10,6 +10,7 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
+
 from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
 
 LANGS = ["da", "de", "en"]
