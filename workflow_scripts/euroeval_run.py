@@ -29,8 +29,16 @@ from workflow_scripts.atomic import write_json
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import MERGED, parse_subject
-from workflow_scripts.models import materialized_input
-from workflow_scripts.specs import ModelRef, Spec, model_ref, step_code
+from workflow_scripts.models import model_inputs
+from workflow_scripts.specs import (
+    EUROEVAL_PACKAGES,
+    ModelRef,
+    Spec,
+    interpreter_software,
+    model_ref,
+    software,
+    step_code,
+)
 from workflow_scripts.tables import require_utf8
 
 METRICS_DIR = Path(__file__).resolve().parent / "evaluate_metrics"
@@ -51,6 +59,7 @@ class EuroEvalSpec(Spec):
     offline: bool
     python: str | None  # another environment's interpreter (EuroEval 17.0.0), or None: this one
     gpu_memory_utilization: float
+    software: dict  # versions of the packages that compute it (in `python`'s environment)
     code: str
 
 
@@ -70,21 +79,24 @@ def euroeval_spec(config: dict, subject: str, lang: str) -> EuroEvalSpec:
         },
         **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline", "python")},
         gpu_memory_utilization=config["engine"]["gpu_memory_utilization"],
+        software=(
+            interpreter_software(evaluation["python"], EUROEVAL_PACKAGES) if evaluation["python"] else software(EUROEVAL_PACKAGES)
+        ),
         code=step_code("euroeval"),
     )
 
 
 def euroeval_inputs(config: dict, subject: str) -> dict:
     """An adapter's merged copy (EuroEval cannot take a local adapter) and the adapter itself; a base model's
-    materialized directory, or nothing for a Hub model (loaded by its id)."""
+    materialized directory, or for a Hub model (loaded by its id) the revision it resolves to."""
     base, adapter = parse_subject(subject)
     if adapter:
-        return {
-            "model": MERGED.format(policy=adapter.policy, source=adapter.source, scope=adapter.scope, dataset=adapter.dataset),
-            "adapter": adapter.adapter_dir,
-        }
-    local = materialized_input(config, base)
-    return {"model": local[0]} if local else {}
+        merged = MERGED.format(policy=adapter.policy, source=adapter.source, scope=adapter.scope, dataset=adapter.dataset)
+        return {"model": merged, "adapter": adapter.adapter_dir}
+    inputs = model_inputs(config, base)
+    if not inputs:  # a local directory, loaded by its path
+        return {}
+    return {"model" if "gguf" in config["models"][base] else "revision": inputs[0]}
 
 
 def prepare_environment(offline: bool) -> None:
@@ -185,7 +197,10 @@ def collect_scores(result) -> dict:
 
 def euroeval_step(snakemake) -> None:
     spec = EuroEvalSpec.load(snakemake.params.spec)
-    model = str(Path(snakemake.input.model).resolve()) if snakemake.input.get("model") else spec.model.location
+    if snakemake.input.get("model"):
+        model = str(Path(snakemake.input.model).resolve())
+    else:  # a Hub model, at the commit it resolved to (EuroEval reads <id>@<revision>)
+        model = f"{spec.model.location}@{spec.model.revision}" if spec.model.revision else spec.model.location
     if spec.python:
         run_in_interpreter(spec, model, snakemake.output[0])
     else:

@@ -20,7 +20,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
 from workflow_scripts.layout import GENERATION_SHARD, parse_sample_source
 from workflow_scripts.shards import expected_generation_keys, gather, shard_bounds
-from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
+from workflow_scripts.specs import ENGINE_PACKAGES, ModelRef, Spec, engine_spec, model_ref, software, step_code
 from workflow_scripts.tables import read_table, require_columns
 
 GENERATION_SCHEMA = pa.schema(
@@ -57,6 +57,7 @@ class GenerationSpec(Spec):
     seed: int
     language_instruction: str | None  # None: the prompt alone, as the authors sampled
     engine: dict
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -75,6 +76,7 @@ def generation_spec(config: dict, samples: str, lang: str) -> GenerationSpec:
         seed=gen["seed"],
         language_instruction=gen["language_instruction"] if instructed else None,
         engine=engine_spec(config, generator),
+        software=software(ENGINE_PACKAGES),
         code=step_code("generate"),
     )
 

@@ -112,6 +112,7 @@ def parse_subject(subject: str) -> tuple[str, Training | None]:
 # ---------------------------------------------------------------- artifacts (all under results/)
 
 MODEL_DIR = "results/models/{model}"  # a GGUF materialized as a HF directory
+MODEL_REVISION = "results/models/{model}.revision.json"  # the commit a Hub model is loaded at
 SOURCE_SAMPLE = "results/source_prompts/sample.parquet"  # the stratified corpus sample
 SOURCE_SAMPLE_STATS = "results/source_prompts/sample.stats.json"
 PROMPTS = "results/prompts/{lang}.parquet"  # per language, ids stable across them

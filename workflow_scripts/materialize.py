@@ -1,5 +1,7 @@
-"""GGUF models materialized as Hugging Face model directories (the rule base_model): vLLM, transformers and
-PEFT then load them like any other local model."""
+"""Models made available to the steps: GGUF files materialized as Hugging Face model directories (the rule
+base_model), which vLLM, transformers and PEFT then load like any other local model; and the commit a Hub
+model's revision resolves to, recorded for the steps that load it and for the report (the rule
+resolve_model)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,23 @@ from pathlib import Path
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
-from workflow_scripts.models import gguf_path
-from workflow_scripts.specs import Spec, step_code
+from workflow_scripts.models import gguf_path, model_spec, resolve_hub_revision
+from workflow_scripts.specs import MATERIALIZE_PACKAGES, Spec, software, step_code
 
 
 @dataclass(frozen=True)
 class BaseModelSpec(Spec):
     gguf: str  # the file
     gguf_sha256: str  # what identifies it
+    software: dict  # versions of the packages that compute it
     code: str
 
 
 def base_model_spec(config: dict, model: str, base_dir: str | os.PathLike = ".") -> BaseModelSpec:
     path = gguf_path(config["models"][model], model, base_dir)
-    return BaseModelSpec(gguf=str(path), gguf_sha256=file_sha256(path), code=step_code("base_model"))
+    return BaseModelSpec(
+        gguf=str(path), gguf_sha256=file_sha256(path), software=software(MATERIALIZE_PACKAGES), code=step_code("base_model")
+    )
 
 
 def materialize_gguf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike) -> dict:
@@ -69,3 +74,47 @@ def materialize_step(snakemake) -> None:
         info["gguf_sha256"] = spec.gguf_sha256
         write_model_card(tmp, info)
     print(f"[croco] materialized {info['architecture']} ({info['parameters'] / 1e6:.0f}M parameters) from {spec.gguf}")
+
+
+@dataclass(frozen=True)
+class RevisionSpec(Spec):
+    hub: str
+    revision: str  # as configured (a branch, a tag or a commit)
+    commit: str | None  # what it resolved to when the workflow was planned
+    resolved_from: str  # pinned | hub | local cache | unresolved
+    code: str
+
+
+def revision_spec(config: dict, model: str) -> RevisionSpec:
+    spec = model_spec(config, model, field="models")
+    commit, how = resolve_hub_revision(spec["hub"], spec["revision"])
+    return RevisionSpec(
+        hub=spec["hub"], revision=spec["revision"], commit=commit, resolved_from=how, code=step_code("resolve_model")
+    )
+
+
+def resolve_step(snakemake) -> None:
+    """Record the commit a Hub model is loaded at. The planning resolved it (so that it is in every step's
+    provenance); a model it could not resolve (no Hub, not in the local cache) is an error here, before any
+    step would load unknown weights."""
+    from workflow_scripts.atomic import write_json
+
+    spec = RevisionSpec.load(snakemake.params.spec)
+    if spec.commit is None:
+        raise UserError(
+            f"cannot resolve {spec.hub} at revision {spec.revision}: the Hugging Face Hub is out of reach and the "
+            f"local cache has no snapshot of it. Download it where the Hub is reachable (huggingface-cli download "
+            f"{spec.hub} --revision {spec.revision}) into the cache the nodes share (HF_HOME), or pin a commit",
+            field=f"models.{snakemake.wildcards.model}.revision",
+        )
+    write_json(
+        {
+            "model": snakemake.wildcards.model,
+            "hub": spec.hub,
+            "revision": spec.revision,
+            "commit": spec.commit,
+            "resolved_from": spec.resolved_from,
+        },
+        snakemake.output[0],
+    )
+    print(f"[croco] {spec.hub}@{spec.revision} is commit {spec.commit} ({spec.resolved_from})", flush=True)

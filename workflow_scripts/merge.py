@@ -9,17 +9,18 @@ from pathlib import Path
 
 from workflow_scripts.atomic import atomic_directory
 from workflow_scripts.models import loading_model, require_adapter_dir
-from workflow_scripts.specs import ModelRef, Spec, model_ref, step_code
+from workflow_scripts.specs import MERGE_PACKAGES, ModelRef, Spec, model_ref, software, step_code
 
 
 @dataclass(frozen=True)
 class MergeSpec(Spec):
     model: ModelRef  # the adapter's base
+    software: dict  # versions of the packages that compute it
     code: str
 
 
 def merge_spec(config: dict, policy: str) -> MergeSpec:
-    return MergeSpec(model=model_ref(config, policy), code=step_code("merge"))
+    return MergeSpec(model=model_ref(config, policy), software=software(MERGE_PACKAGES), code=step_code("merge"))
 
 
 def merge_step(snakemake) -> None:

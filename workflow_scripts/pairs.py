@@ -34,7 +34,7 @@ from workflow_scripts.layout import (
     parse_dataset,
     scope_languages,
 )
-from workflow_scripts.specs import Spec, step_code
+from workflow_scripts.specs import TABLE_PACKAGES, Spec, software, step_code
 from workflow_scripts.tables import read_parquet_columns, require_columns, require_parquet_columns
 
 
@@ -44,6 +44,7 @@ class DatasetSpec(Spec):
     dataset: str  # dpo-<target>-<prompt language> | maxr | sft
     non_finite: str  # exclude | error
     seed: int  # the random prompt language's
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -53,6 +54,7 @@ def dataset_spec(config: dict, scope: str, dataset: str) -> DatasetSpec:
         dataset=dataset,
         non_finite=config["reward"]["non_finite"],
         seed=config["pairs"]["seed"],
+        software=software(TABLE_PACKAGES),
         code=step_code("dataset"),
     )
 

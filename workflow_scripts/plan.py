@@ -15,6 +15,7 @@ from workflow_scripts.layout import (
     ARENA_PROMPTS,
     DATASET,
     EUROEVAL,
+    MODEL_REVISION,
     PROMPTS,
     REPORT_FILES,
     SCORES,
@@ -33,6 +34,7 @@ from workflow_scripts.layout import (
     sample_source,
     scope_languages,
 )
+from workflow_scripts.models import model_identity
 
 
 def source_prompts_file(config: dict) -> str:
@@ -167,6 +169,8 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
         "token_lengths": [
             TOKEN_LENGTHS.format(model=policy, lang=lang) for policy in policies(config) for lang in config["languages"]
         ],
+        # the commits the Hub models resolved to (the protocol table shows them)
+        "model_revisions": [MODEL_REVISION.format(model=name) for name, spec in config["models"].items() if "hub" in spec],
     }
 
 
@@ -192,6 +196,9 @@ def protocol_settings(config: dict) -> list[tuple[str, str, str]]:
     gen, reward, train = config["generation"], config["reward"], config["training"]
     euroeval, arena = config["evaluation"]["euroeval"], config["evaluation"]["arena"]
     rows = []
+    # every model by what identifies its weights: a GGUF's SHA-256, a Hub model's resolved commit, a directory
+    for name in config["models"]:
+        rows.append(("models", name, model_identity(config, name)))
     prompts = config["prompts"]
     if prompts.get("file"):
         rows.append(("prompts", "source", prompts["file"]))

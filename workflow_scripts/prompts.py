@@ -17,7 +17,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import SOURCE_SAMPLE, TRANSLATION, TRANSLATION_STATS
 from workflow_scripts.plan import source_prompts_file
-from workflow_scripts.specs import Spec, step_code
+from workflow_scripts.specs import TABLE_PACKAGES, Spec, software, step_code
 from workflow_scripts.tables import read_table, require_columns, require_non_empty_strings
 
 PROMPT_SCHEMA = pa.schema(
@@ -41,6 +41,7 @@ class PromptSetSpec(Spec):
     source_language: str
     language: str
     origin: str  # source | provided:<file> | translated:<translator>
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -62,6 +63,7 @@ def prompt_set_spec(config: dict, lang: str) -> PromptSetSpec:
         source_language=source_language,
         language=lang,
         origin=origin,
+        software=software(TABLE_PACKAGES),
         code=step_code("prompt_set"),
     )
 

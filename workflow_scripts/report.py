@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflow_scripts.plan import policies, protocol_settings
-from workflow_scripts.specs import Spec, step_code
+from workflow_scripts.specs import REPORT_PACKAGES, Spec, software, step_code
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class ReportSpec(Spec):
     policies: list
     source_language: str
     protocol: list  # (stage, setting, value): what produced the numbers
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -29,6 +30,7 @@ def report_spec(config: dict, title: str) -> ReportSpec:
         policies=policies(config),
         source_language=config["source_language"],
         protocol=[list(row) for row in protocol_settings(config)],
+        software=software(REPORT_PACKAGES),
         code=step_code("report"),
     )
 

@@ -24,7 +24,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import SCORE_SHARD
 from workflow_scripts.shards import RowRangeReader, expected_score_keys, gather, shard_bounds
-from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
+from workflow_scripts.specs import ENGINE_PACKAGES, ModelRef, Spec, engine_spec, model_ref, software, step_code
 from workflow_scripts.tables import require_columns, require_unique_keys
 from workflow_scripts.vllm_engine import token_prompts
 
@@ -54,6 +54,7 @@ class ScoreSpec(Spec):
     max_length: int
     empty_responses: str  # skip | score
     engine: dict
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -67,6 +68,7 @@ def score_spec(config: dict) -> ScoreSpec:
         max_length=reward["max_length"],
         empty_responses=reward["empty_responses"],
         engine=engine_spec(config, reward["model"]),
+        software=software(ENGINE_PACKAGES),
         code=step_code("score"),
     )
 

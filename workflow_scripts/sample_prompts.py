@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
-from workflow_scripts.specs import Spec, step_code
+from workflow_scripts.specs import HUB_DATA_PACKAGES, Spec, software, step_code
 from workflow_scripts.tables import read_table
 
 NONE_STRATUM = "(none)"
@@ -42,13 +42,17 @@ class SampleSpec(Spec):
     size: int
     stratify_by: str
     seed: int
+    software: dict  # versions of the packages that compute it
     code: str
 
 
 def sample_spec(config: dict) -> SampleSpec:
     sample = config["prompts"]["sample"]
     return SampleSpec(
-        **sample, file_sha256=file_sha256(sample["file"]) if sample["file"] else None, code=step_code("sample_prompts")
+        **sample,
+        file_sha256=file_sha256(sample["file"]) if sample["file"] else None,
+        software=software(HUB_DATA_PACKAGES),
+        code=step_code("sample_prompts"),
     )
 
 

