@@ -90,3 +90,15 @@ def tiny_config(evaluation: bool = False) -> dict:
         c["evaluation"]["report"] = False
         c["evaluation"] = {"report": False, "euroeval": {"enabled": False}, "arena": {"comparisons": {}}}
     return c
+
+
+def plan_roots(workspace: Path, config: Path, lang: str) -> list[str]:
+    """`python -m workflow_scripts.plan roots <lang>`: the files to --forcerun to rebuild one language."""
+    return subprocess.run(
+        [sys.executable, "-m", "workflow_scripts.plan", "roots", lang, "--configfile", str(config)],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(workspace)},
+    ).stdout.split()

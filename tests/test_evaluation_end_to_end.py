@@ -11,7 +11,7 @@ import matplotlib.image
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
+from helpers import MODEL, make_workspace, plan_roots, snakemake, tiny_config, work_jobs, write_config
 
 MULTI_DPO = f"{MODEL}/{MODEL}/multi-da+en/dpo-mean_minus_2sigma-chosen"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -162,13 +162,7 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
 
 def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
     ws, config = evaluated
-    roots = subprocess.run(
-        [sys.executable, "-m", "workflow_scripts.plan", "roots", "en", "--configfile", str(config)],
-        cwd=ws,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    roots = plan_roots(ws, config, "en")
     assert roots == ["results/prompts/en.parquet"]  # English has no EuroEval datasets and no m-ArenaHard here
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
     assert planned.returncode == 0, planned.stderr[-3000:]
@@ -194,13 +188,7 @@ def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
 
 def test_rebuilding_an_evaluation_only_language_reruns_its_evaluations_only(evaluated):
     ws, config = evaluated
-    roots = subprocess.run(
-        [sys.executable, "-m", "workflow_scripts.plan", "roots", "no", "--configfile", str(config)],
-        cwd=ws,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    roots = plan_roots(ws, config, "no")
     assert sorted(roots) == sorted(path for path in EXPECTED_EUROEVAL if path.endswith("/no.json"))
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
     assert planned.returncode == 0, planned.stderr[-3000:]

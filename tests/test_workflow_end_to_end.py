@@ -5,14 +5,12 @@ import copy
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
+from helpers import MODEL, make_workspace, plan_roots, snakemake, tiny_config, work_jobs, write_config
 
 LANGS = ["da", "de", "en"]
 
@@ -216,13 +214,7 @@ def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):
 
 def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
     ws, config = finished
-    roots = subprocess.run(
-        [sys.executable, "-m", "workflow_scripts.plan", "roots", "de", "--configfile", str(config)],
-        cwd=ws,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    roots = plan_roots(ws, config, "de")
     assert roots == [f"results/translations/{MODEL}/de.parquet", "results/prompts/de.parquet"]
     jobs = dry(ws, config, "--forcerun", *roots)
     assert rules_of(jobs) == {

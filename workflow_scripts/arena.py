@@ -358,7 +358,7 @@ def answers_step(snakemake) -> None:
     """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to one language's prompts."""
     from vllm import SamplingParams
 
-    from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, require_prompts_fit, token_prompts
+    from workflow_scripts.vllm_engine import context_length, make_llm, require_prompts_fit, user_turn_prompts
 
     spec = AnswersSpec.load(snakemake.params.spec)
     model = spec.model
@@ -374,10 +374,6 @@ def answers_step(snakemake) -> None:
         extra = {"enable_lora": True, "max_lora_rank": spec.max_lora_rank, "max_loras": 1}
     llm = make_llm(spec.engine, model.location, model.revision, **extra)
     tokenizer = llm.get_tokenizer()
-    rendered = [
-        chat_prompt(tokenizer, [{"role": "user", "content": p}], model.chat_template_kwargs)
-        for p in prompts.column("prompt").to_pylist()
-    ]
     params = SamplingParams(max_tokens=spec.max_tokens, temperature=spec.temperature, seed=spec.seed)
     lora = None
     if adapter:
@@ -385,7 +381,7 @@ def answers_step(snakemake) -> None:
 
         lora = LoRARequest("adapter", 1, str(adapter))
     started = time.time()
-    engine_prompts = token_prompts(tokenizer, rendered)
+    engine_prompts = user_turn_prompts(tokenizer, prompts.column("prompt").to_pylist(), model.chat_template_kwargs)
     require_prompts_fit(
         prompts.column("prompt_id").to_pylist(),
         engine_prompts,
@@ -516,21 +512,18 @@ JUDGMENT_SCHEMA = pa.schema(
 )
 
 
-def _single_token(tokenizer, text: str) -> int:
-    ids = tokenizer.encode(text, add_special_tokens=False)
-    if len(ids) != 1:
-        raise UserError(
-            f"the judge's tokenizer splits '{text}' into {len(ids)} tokens; use mode: generate",
-            field="evaluation.arena.judge.mode",
-        )
-    return ids[0]
-
-
 def judge_step(snakemake) -> None:
     from vllm import SamplingParams
 
     from workflow_scripts.languages import language_name
-    from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, token_prompts, too_long_prompts
+    from workflow_scripts.vllm_engine import (
+        context_length,
+        first_token_logprobs,
+        make_llm,
+        single_token_id,
+        too_long_prompts,
+        user_turn_prompts,
+    )
 
     spec = JudgeSpec.load(snakemake.params.spec)
     judge, judge_model = spec.judge, spec.model
@@ -559,17 +552,15 @@ def judge_step(snakemake) -> None:
     extra = {"logprobs_mode": "processed_logprobs"} if logprob_mode else {}
     llm = make_llm(spec.engine, judge_model.location, judge_model.revision, **extra)
     tokenizer = llm.get_tokenizer()
-    rendered = []
+    contents = []
     for pid, first in games:
         a, b = model.at[pid, "answer"], base.at[pid, "answer"]
-        content = judge_prompt(
-            protocol, judge.allow_ties, language, model.at[pid, "prompt"], a if first else b, b if first else a
+        contents.append(
+            judge_prompt(protocol, judge.allow_ties, language, model.at[pid, "prompt"], a if first else b, b if first else a)
         )
-        text = chat_prompt(tokenizer, [{"role": "user", "content": content}], judge_model.chat_template_kwargs)
-        if logprob_mode:
-            text += "Final verdict: [["  # the next token is the verdict
-        rendered.append(text)
-    engine_prompts = token_prompts(tokenizer, rendered)
+    # in logprobs mode the next token after the prompt is the verdict
+    suffix = "Final verdict: [[" if logprob_mode else ""
+    engine_prompts = user_turn_prompts(tokenizer, contents, judge_model.chat_template_kwargs, suffix)
     # A judge prompt that does not fit the judge's context is dropped and counted, not a failed job.
     labels = [str(i) for i in range(len(games))]
     context = context_length(spec.engine, judge_model.location, judge_model.revision)
@@ -584,12 +575,11 @@ def judge_step(snakemake) -> None:
     fitting_prompts = [engine_prompts[i] for i in fitting]
     if logprob_mode:
         labels = ["1", "2"] + (["T"] if judge.allow_ties else [])
-        ids = {label: _single_token(tokenizer, label) for label in labels}
+        ids = {label: single_token_id(tokenizer, label, field="evaluation.arena.judge.mode") for label in labels}
         params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids), allowed_token_ids=list(ids.values()))
         scores = [{} for _ in games]
         for i, out in zip(fitting, llm.generate(fitting_prompts, params, use_tqdm=True) if fitting else []):
-            top = out.outputs[0].logprobs[0]
-            scores[i] = {label: top[t].logprob for label, t in ids.items() if t in top}
+            scores[i] = first_token_logprobs(out, ids)
         for i in fitting:
             raw[i] = json.dumps({k: round(v, 4) for k, v in scores[i].items()})
         read = logprob_verdicts(scores, games, judge.allow_ties, judge.tie_margin, judge.orders == "both")

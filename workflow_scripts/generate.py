@@ -19,7 +19,7 @@ from workflow_scripts.chunks import chunk_count, run_chunked
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
 from workflow_scripts.layout import GENERATION_SHARD, parse_sample_source
-from workflow_scripts.shards import expected_generation_keys, gather, shard_bounds
+from workflow_scripts.shards import expected_generation_keys, gather, shard_bounds, shard_files
 from workflow_scripts.specs import ENGINE_PACKAGES, ModelRef, Spec, engine_spec, model_ref, software, step_code
 from workflow_scripts.tables import read_table, require_columns
 
@@ -83,8 +83,7 @@ def generation_spec(config: dict, samples: str, lang: str) -> GenerationSpec:
 
 def generation_shards(config: dict, samples: str, lang: str) -> list[str]:
     """The temporary shard files a language's samples are gathered from (`generation.shards` of them)."""
-    shards = config["generation"]["shards"]
-    return [GENERATION_SHARD.format(samples=samples, lang=lang, shard=k, shards=shards) for k in range(shards)]
+    return shard_files(GENERATION_SHARD, config["generation"]["shards"], samples=samples, lang=lang)
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def generate_step(snakemake) -> None:
     from transformers import AutoTokenizer
 
     from workflow_scripts.models import loading_model
-    from workflow_scripts.vllm_engine import chat_prompt, context_length, require_prompts_fit, token_prompts
+    from workflow_scripts.vllm_engine import context_length, require_prompts_fit, user_turn_prompts
 
     spec = GenerationSpec.load(snakemake.params.spec)
     model = spec.model
@@ -187,15 +186,15 @@ def generate_step(snakemake) -> None:
         raise UserError(f"model {model.location} has no chat template", field=f"models.{spec.generator}")
     ids = prompts.column("prompt_id").to_pylist()
     texts = [user_turn(p, spec.language, spec.language_instruction) for p in prompts.column("prompt").to_pylist()]
-    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": t}], model.chat_template_kwargs) for t in texts]
-    engine_prompts = token_prompts(tokenizer, rendered)
+    engine_prompts = user_turn_prompts(tokenizer, texts, model.chat_template_kwargs)
     require_prompts_fit(
         ids, engine_prompts, context_length(spec.engine, model.location, model.revision), file=prompts_path, field="prompt"
     )
     # Execution settings come as resources: they change how the work is split, not what it computes.
     work = GenerationWork(spec, ids, texts, engine_prompts, snakemake.resources.prompts_per_chunk)
     # The checkpoints hold for the same samples of the same rendered prompts; not for other chunk sizes.
-    key = [spec.params(), ids, hashlib.sha256("\0".join(rendered).encode()).hexdigest(), work.prompts_per_chunk]
+    tokens = "\0".join(" ".join(map(str, p["prompt_token_ids"])) for p in engine_prompts)
+    key = [spec.params(), ids, hashlib.sha256(tokens.encode()).hexdigest(), work.prompts_per_chunk]
     run_chunked(work, snakemake.output[0], key, {**spec.engine, "data_parallel_size": snakemake.resources.engines})
 
 

@@ -20,13 +20,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.chunks import chunk_count, run_chunked
-from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import SCORE_SHARD
-from workflow_scripts.shards import RowRangeReader, expected_score_keys, gather, shard_bounds
+from workflow_scripts.shards import RowRangeReader, expected_score_keys, gather, shard_bounds, shard_files
 from workflow_scripts.specs import ENGINE_PACKAGES, ModelRef, Spec, engine_spec, model_ref, software, step_code
 from workflow_scripts.tables import require_columns, require_unique_keys
-from workflow_scripts.vllm_engine import token_prompts
+from workflow_scripts.vllm_engine import first_token_logprobs, single_token_id, token_prompts, user_turn_prompts
 
 SCORE_SCHEMA = pa.schema(
     [
@@ -75,8 +74,7 @@ def score_spec(config: dict) -> ScoreSpec:
 
 def score_shards(config: dict, samples: str, lang: str) -> list[str]:
     """The temporary shard files a language's scores are gathered from (`reward.shards` of them)."""
-    shards = config["reward"]["shards"]
-    return [SCORE_SHARD.format(samples=samples, lang=lang, shard=k, shards=shards) for k in range(shards)]
+    return shard_files(SCORE_SHARD, config["reward"]["shards"], samples=samples, lang=lang)
 
 
 @dataclass(frozen=True)
@@ -95,29 +93,18 @@ class GenerativeScorer:
         self.tokenizer = llm.get_tokenizer()
         self.rubric = rubric
         self.kwargs = chat_template_kwargs
-        self.yes = self._single_token("Yes")
-        self.no = self._single_token("No")
-        self.params = SamplingParams(max_tokens=1, logprobs=2, allowed_token_ids=[self.yes, self.no], temperature=0.0)
+        self.ids = {word: single_token_id(self.tokenizer, word, field="reward.backend") for word in ("Yes", "No")}
+        self.params = SamplingParams(max_tokens=1, logprobs=2, allowed_token_ids=list(self.ids.values()), temperature=0.0)
 
-    def _single_token(self, word: str) -> int:
-        ids = self.tokenizer.encode(word, add_special_tokens=False)
-        if len(ids) != 1:
-            raise UserError(f"the reward model's tokenizer splits '{word}' into {len(ids)} tokens", field="reward.backend")
-        return ids[0]
-
-    def render(self, prompt: str, response: str) -> str:
-        from workflow_scripts.vllm_engine import chat_prompt
-
-        content = self.rubric.format(prompt=prompt, response=response)
-        return chat_prompt(self.tokenizer, [{"role": "user", "content": content}], self.kwargs)
+    def prompts(self, pairs: list[tuple[str, str]]) -> list[dict]:
+        turns = [self.rubric.format(prompt=prompt, response=response) for prompt, response in pairs]
+        return user_turn_prompts(self.tokenizer, turns, self.kwargs)
 
     def score(self, prompts: list[dict]) -> list[float]:
-        outputs = self.llm.generate(prompts, self.params, use_tqdm=True)
         scores = []
-        for out in outputs:
-            top = out.outputs[0].logprobs[0]
-            yes, no = top.get(self.yes), top.get(self.no)
-            scores.append((yes.logprob - no.logprob) if yes is not None and no is not None else math.nan)
+        for out in self.llm.generate(prompts, self.params, use_tqdm=True):
+            got = first_token_logprobs(out, self.ids)
+            scores.append(got["Yes"] - got["No"] if len(got) == 2 else math.nan)
         return scores
 
 
@@ -127,9 +114,14 @@ class ClassifierScorer:
         self.tokenizer = llm.get_tokenizer()
         self.kwargs = chat_template_kwargs
 
-    def render(self, prompt: str, response: str) -> str:
-        conversation = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
-        return self.tokenizer.apply_chat_template(conversation, tokenize=False, **self.kwargs)
+    def prompts(self, pairs: list[tuple[str, str]]) -> list[dict]:
+
+        conversations = [
+            [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}] for prompt, response in pairs
+        ]
+        return token_prompts(
+            self.tokenizer, [self.tokenizer.apply_chat_template(c, tokenize=False, **self.kwargs) for c in conversations]
+        )
 
     def score(self, prompts: list[dict]) -> list[float]:
         outputs = self.llm.classify(prompts, use_tqdm=True)
@@ -195,7 +187,7 @@ class ScoringWork:
         room = 1 if spec.backend == "generative" else 0
         limit = min(spec.max_length, scorer.context - room)
         # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
-        prompts = token_prompts(scorer.tokenizer, [scorer.render(p, r) for p, r in zip(cols["prompt"], cols["response"])])
+        prompts = scorer.prompts(list(zip(cols["prompt"], cols["response"])))
         lengths = [len(p["prompt_token_ids"]) for p in prompts]
         reason = skip_reasons(cols["response"], lengths, limit, spec.empty_responses == "score")
         keep = [i for i, why in enumerate(reason) if why is None]

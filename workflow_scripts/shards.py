@@ -22,6 +22,11 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.tables import read_parquet_columns
 
 
+def shard_files(template: str, shards: int, **wildcards: str) -> list[str]:
+    """The paths of a step's `shards` temporary shard files (layout's GENERATION_SHARD or SCORE_SHARD)."""
+    return [template.format(**wildcards, shard=k, shards=shards) for k in range(shards)]
+
+
 def shard_bounds(total: int, shard: int, shards: int) -> tuple[int, int]:
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} of {shards}")

@@ -80,7 +80,7 @@ def translate_step(snakemake) -> None:
 
     from workflow_scripts.atomic import write_json
     from workflow_scripts.errors import UserError
-    from workflow_scripts.vllm_engine import chat_prompt, context_length, make_llm, token_prompts
+    from workflow_scripts.vllm_engine import context_length, make_llm, user_turn_prompts
 
     spec = TranslateSpec.load(snakemake.params.spec)
     model = spec.model
@@ -92,21 +92,10 @@ def translate_step(snakemake) -> None:
     ids = source.column("prompt_id").to_pylist()
     turns = {"prompt": source.column("prompt").to_pylist(), "reference": source.column("reference").to_pylist()}
     requests = {
-        turn: token_prompts(
+        turn: user_turn_prompts(
             tokenizer,
-            [
-                chat_prompt(
-                    tokenizer,
-                    [
-                        {
-                            "role": "user",
-                            "content": translation_turn(t, spec.source_language, spec.language, fmt, spec.instruction),
-                        }
-                    ],
-                    model.chat_template_kwargs,
-                )
-                for t in texts
-            ],
+            [translation_turn(t, spec.source_language, spec.language, fmt, spec.instruction) for t in texts],
+            model.chat_template_kwargs,
         )
         for turn, texts in turns.items()
     }

@@ -120,6 +120,29 @@ def token_prompts(tokenizer, rendered: list[str]) -> list[dict]:
     return [TokensPrompt(prompt_token_ids=ids) for ids in tokenizer(rendered, add_special_tokens=False)["input_ids"]]
 
 
+def user_turn_prompts(tokenizer, turns: list[str], chat_template_kwargs: dict | None = None, suffix: str = "") -> list[dict]:
+    """Each text as the user turn of a chat (rendered with the model's template, `suffix` appended after the
+    generation prompt), as engine token prompts: the one way every step turns texts into engine requests."""
+    rendered = [chat_prompt(tokenizer, [{"role": "user", "content": turn}], chat_template_kwargs) + suffix for turn in turns]
+    return token_prompts(tokenizer, rendered)
+
+
+def single_token_id(tokenizer, text: str, *, field: str) -> int:
+    """The id of a text that must be one token (a verdict or an answer read from log-probabilities)."""
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    if len(ids) != 1:
+        from workflow_scripts.errors import UserError
+
+        raise UserError(f"the model's tokenizer splits '{text}' into {len(ids)} tokens; it must be one", field=field)
+    return ids[0]
+
+
+def first_token_logprobs(output, ids: dict[str, int]) -> dict[str, float]:
+    """Log-probabilities of labelled token ids at a request's first generated position (those vLLM returned)."""
+    top = output.outputs[0].logprobs[0]
+    return {label: top[token].logprob for label, token in ids.items() if token in top}
+
+
 def too_long_prompts(labels: list[str], prompts: list[dict], max_model_len: int) -> list[tuple[str, int]]:
     """(label, length) of the prompts that leave no room to generate a token within the engine's context."""
     return [
