@@ -21,12 +21,12 @@ rule base_model:
 rule resolve_model:
     output:
         MODEL_REVISION,
+    log:
+        "logs/resolve_model/{model}.log",
+    resources:
+        **job_resources("light"),
     params:
         # resolved when planning: the commit is in the provenance of every step that loads the model
         spec=lambda wc: revision_spec(config, wc.model).params(),
-    resources:
-        **job_resources("light"),
-    log:
-        "logs/resolve_model/{model}.log",
     script:
         "scripts/resolve_model.py"

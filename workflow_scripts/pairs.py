@@ -200,13 +200,13 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
     }
     # one reward per sample: a duplicated row would weigh twice in its pool
     key = (joined["group"].astype(np.int64) * len(languages) + joined["lang"]) * (1 << 31) + joined["sample"]
-    unique, counts = np.unique(key, return_counts=True)
-    if (counts > 1).any():
-        dup = unique[np.argmax(counts > 1)]
+    unique, repeats = np.unique(key, return_counts=True)
+    if (repeats > 1).any():
+        dup = unique[np.argmax(repeats > 1)]
         lang = languages[int(dup // (1 << 31) % len(languages))]
         pid = dictionary[int(dup // (1 << 31) // len(languages))].as_py()
         raise UserError(
-            f"{int((counts > 1).sum())} sample(s) are scored more than once, e.g. prompt {pid} sample {int(dup % (1 << 31))}",
+            f"{int((repeats > 1).sum())} sample(s) are scored more than once, e.g. prompt {pid} sample {int(dup % (1 << 31))}",
             file=str(paths[lang]),
             field="prompt_id, sample_index",
         )
