@@ -1,5 +1,6 @@
-# m-ArenaHard: prompts per language, answers per (subject, language), pairwise judgments and win rates per
-# (comparison, language). Adapters answer through vLLM LoRA requests on their base model (no merged copy).
+# m-ArenaHard: prompts per language; answers per subject and pairwise judgments per comparison, each with one
+# engine for all languages; win rates per (comparison, language). Adapters answer through vLLM LoRA requests on
+# their base model (no merged copy).
 from workflow_scripts.arena import (
     answers_inputs,
     answers_spec,
@@ -9,6 +10,7 @@ from workflow_scripts.arena import (
     win_rate_spec,
 )
 from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, JUDGMENTS, WINRATE, parse_subject
+from workflow_scripts.plan import arena_languages
 
 
 rule arena_prompts:
@@ -27,11 +29,12 @@ rule arena_prompts:
 
 rule arena_answers:
     input:
-        unpack(lambda wc: answers_inputs(config, wc.subject, wc.lang)),
+        unpack(lambda wc: answers_inputs(config, wc.subject)),
     output:
-        ARENA_ANSWERS,
+        # one engine answers every language (a language's answers are its own batch)
+        expand(ARENA_ANSWERS, lang=arena_languages(config), allow_missing=True),
     log:
-        "logs/arena_answers/{subject}/{lang}.log",
+        "logs/arena_answers/{subject}.log",
     cache: CACHE
     threads: config["threads"]["engine"]
     resources:
@@ -44,17 +47,17 @@ rule arena_answers:
 
 rule arena_judge:
     input:
-        unpack(lambda wc: judge_inputs(config, wc.comparison, wc.lang)),
+        unpack(lambda wc: judge_inputs(config, wc.comparison)),
     output:
-        JUDGMENTS,
+        expand(JUDGMENTS, lang=arena_languages(config), allow_missing=True),
     log:
-        "logs/arena_judge/{comparison}/{lang}.log",
+        "logs/arena_judge/{comparison}.log",
     cache: CACHE
     threads: config["threads"]["engine"]
     resources:
         **engine_resources(lambda wc: config["evaluation"]["arena"]["judge"]["model"]),
     params:
-        spec=lambda wc: judge_spec(config, wc.lang).params(),
+        spec=lambda wc: judge_spec(config).params(),
     script:
         "scripts/arena_judge.py"
 

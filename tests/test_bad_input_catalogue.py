@@ -24,7 +24,7 @@ SCORES = f"results/scores/{MODEL}/da.parquet"
 SCORE_SHARD = f"results/scores/{MODEL}/da/shard-0-of-1.parquet"
 MAXR = f"results/datasets/{MODEL}/mono-da/maxr.parquet"
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/mono-da/maxr"
-MERGED = f"results/merged/{MODEL}/{MODEL}/mono-da/maxr"
+ADAPTER_EUROEVAL = f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr.json"  # merges the adapter first
 
 
 @pytest.fixture(scope="module")
@@ -163,15 +163,23 @@ def test_bad_config_is_rejected_before_any_job(ws, change, field):
 
 
 def test_hub_model_that_cannot_be_reached(ws):
-    """A Hub id on a node without internet (here: HF_HUB_OFFLINE, as the Hub is out of reach anyway)."""
+    """A Hub id on a node without internet (here: HF_HUB_OFFLINE, as the Hub is out of reach anyway): an
+    unpinned id cannot be resolved to a commit, a pinned one cannot be loaded; each is one error with the way out."""
     hub_id = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    config = config_with(ws, lambda c: c["models"].update({MODEL: {"hub": hub_id}}))
     target = f"results/generations/{MODEL}/da/shard-0-of-1.parquet"
-    result = snakemake(ws, target, "--cores", "1", "--configfile", str(config), env={"HF_HUB_OFFLINE": "1"})
-    assert_clear_failure(
-        ws, result, None, "models", output=target, says=f"cannot load model '{hub_id}' at revision main: We couldn't connect"
-    )
-    assert "HF_HUB_OFFLINE=1" in result.stderr  # the way out, for nodes without internet
+    offline = {"HF_HUB_OFFLINE": "1"}
+    config = config_with(ws, lambda c: c["models"].update({MODEL: {"hub": hub_id}}))
+    result = snakemake(ws, target, "--cores", "1", "--configfile", str(config), env=offline)
+    says = f"cannot resolve {hub_id} at revision main: the Hugging Face Hub is out of reach"
+    assert_clear_failure(ws, result, None, f"models.{MODEL}.revision", output=target, says=says)
+    assert f"huggingface-cli download {hub_id}" in result.stderr
+
+    commit = "a" * 40
+    config = config_with(ws, lambda c: c["models"].update({MODEL: {"hub": hub_id, "revision": commit}}))
+    result = snakemake(ws, target, "--cores", "1", "--configfile", str(config), env=offline)
+    says = f"cannot load model '{hub_id}' at revision {commit}: We couldn't connect"
+    assert_clear_failure(ws, result, None, "models", output=target, says=says)
+    assert "HF_HUB_OFFLINE=1" in result.stderr
 
 
 # ---------------------------------------------------------------- prompt files
@@ -370,7 +378,7 @@ def test_corpus_without_the_field_to_stratify_by(ws):
 
 def test_euroeval_interpreter_that_does_not_exist(ws):
     config = config_with(ws, lambda c: c["evaluation"]["euroeval"].update(python=".venv-euroeval/bin/python"))
-    target = f"results/euroeval/{MODEL}/da.json"
+    target = f"results/euroeval/{MODEL}.json"
     result = run(ws, target, config, "euroeval")
     assert_clear_failure(
         ws, result, None, "evaluation.euroeval.python", output=target, says="no Python interpreter at .venv-euroeval/bin/python"
@@ -383,8 +391,11 @@ def test_euroeval_interpreter_that_does_not_exist(ws):
 def test_adapter_directory_without_its_config(ws):
     (ws / ADAPTER).mkdir(parents=True)
     (ws / ADAPTER / "adapter_model.safetensors").write_bytes(b"")
-    result = run(ws, MERGED, config_with(ws), "merge_adapter")
-    assert_clear_failure(ws, result, ADAPTER, "adapter_config.json", output=MERGED, says="is not a LoRA adapter directory")
+    result = run(ws, ADAPTER_EUROEVAL, config_with(ws), "euroeval")
+    assert_clear_failure(
+        ws, result, ADAPTER, "adapter_config.json", output=ADAPTER_EUROEVAL, says="is not a LoRA adapter directory"
+    )
+    assert not list((ws / "results/euroeval").rglob("*.merged-model")), "a merged copy was left behind"
 
 
 # ---------------------------------------------------------------- the m-ArenaHard judge
@@ -419,6 +430,7 @@ def test_unparseable_judge_outputs_are_counted_never_guessed(ws):
 
     def generate_one_token(c):
         c["evaluation"]["arena"]["judge"].update(mode="generate", max_tokens=1)
+        c["evaluation"]["arena"]["languages"] = ["da"]  # the judge job judges every arena language
 
     target = "results/arena/winrates/multi-maxr-vs-base/da.json"
     result = run(ws, target, config_with(ws, generate_one_token), "arena_judge", "arena_winrate")

@@ -26,7 +26,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, parse_subject
 from workflow_scripts.models import model_inputs
-from workflow_scripts.plan import effective_judge
+from workflow_scripts.plan import arena_languages, effective_judge
 from workflow_scripts.prompts import check_prompt_ids
 from workflow_scripts.specs import (
     ENGINE_PACKAGES,
@@ -165,6 +165,7 @@ VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 class AnswersSpec(Spec):
     model: ModelRef  # the subject's base model (an adapter answers as a LoRA request on it)
     subject: str
+    languages: list  # one engine answers them all, one language (one batch) at a time
     max_lora_rank: int
     engine: dict
     max_tokens: int
@@ -180,6 +181,7 @@ def answers_spec(config: dict, subject: str) -> AnswersSpec:
     return AnswersSpec(
         model=model_ref(config, base),
         subject=subject,
+        languages=arena_languages(config),
         max_lora_rank=min(r for r in VLLM_LORA_RANKS if r >= config["training"]["lora"]["r"]),
         engine=engine_spec(config, base),
         max_tokens=generation["max_tokens"],
@@ -191,10 +193,10 @@ def answers_spec(config: dict, subject: str) -> AnswersSpec:
     )
 
 
-def answers_inputs(config: dict, subject: str, lang: str) -> dict:
+def answers_inputs(config: dict, subject: str) -> dict:
     base, adapter = parse_subject(subject)
     return {
-        "prompts": ARENA_PROMPTS.format(lang=lang),
+        "prompts": [ARENA_PROMPTS.format(lang=lang) for lang in arena_languages(config)],
         "model": model_inputs(config, base),
         "adapter": [adapter.adapter_dir] if adapter else [],
     }
@@ -218,14 +220,14 @@ class JudgeSettings(Spec):
 @dataclass(frozen=True)
 class JudgeSpec(Spec):
     model: ModelRef
-    language: str
+    languages: list  # one engine judges them all, one language (one batch) at a time
     judge: JudgeSettings
     engine: dict
     software: dict  # versions of the packages that compute it
     code: str
 
 
-def judge_spec(config: dict, lang: str) -> JudgeSpec:
+def judge_spec(config: dict) -> JudgeSpec:
     judge = effective_judge(config["evaluation"]["arena"]["judge"])
     ref = model_ref(config, judge["model"])
     # the judge's own template arguments win over the arena default (thinking off)
@@ -233,7 +235,7 @@ def judge_spec(config: dict, lang: str) -> JudgeSpec:
     settings = JudgeSettings(**{k: v for k, v in judge.items() if k != "chat_template_kwargs"})
     return JudgeSpec(
         model=ref,
-        language=lang,
+        languages=arena_languages(config),
         judge=settings,
         engine=engine_spec(config, judge["model"]),
         software=software(ENGINE_PACKAGES),
@@ -241,11 +243,12 @@ def judge_spec(config: dict, lang: str) -> JudgeSpec:
     )
 
 
-def judge_inputs(config: dict, comparison: str, lang: str) -> dict:
+def judge_inputs(config: dict, comparison: str) -> dict:
     pair = config["evaluation"]["arena"]["comparisons"][comparison]
+    langs = arena_languages(config)
     return {
-        "model_answers": ARENA_ANSWERS.format(subject=pair["model"], lang=lang),
-        "baseline_answers": ARENA_ANSWERS.format(subject=pair["baseline"], lang=lang),
+        "model_answers": [ARENA_ANSWERS.format(subject=pair["model"], lang=lang) for lang in langs],
+        "baseline_answers": [ARENA_ANSWERS.format(subject=pair["baseline"], lang=lang) for lang in langs],
         "judge": model_inputs(config, config["evaluation"]["arena"]["judge"]["model"]),
     }
 
@@ -355,14 +358,14 @@ ANSWER_SCHEMA = pa.schema(
 
 
 def answers_step(snakemake) -> None:
-    """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to one language's prompts."""
+    """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to every language's
+    prompts: one engine, one batch per language (so a language's answers do not depend on the others)."""
     from vllm import SamplingParams
 
-    from workflow_scripts.vllm_engine import context_length, make_llm, require_prompts_fit, user_turn_prompts
+    from workflow_scripts.vllm_engine import context_length, make_llm
 
     spec = AnswersSpec.load(snakemake.params.spec)
     model = spec.model
-    prompts = pq.read_table(snakemake.input.prompts)
     adapter = snakemake.input.get("adapter") or None
     if adapter is not None and not isinstance(adapter, str):
         adapter = adapter[0] if len(adapter) else None
@@ -372,42 +375,42 @@ def answers_step(snakemake) -> None:
 
         require_adapter_dir(adapter)  # before the engine starts
         extra = {"enable_lora": True, "max_lora_rank": spec.max_lora_rank, "max_loras": 1}
+    prompt_tables = [pq.read_table(path) for path in snakemake.input.prompts]  # all read before the engine starts
     llm = make_llm(spec.engine, model.location, model.revision, **extra)
-    tokenizer = llm.get_tokenizer()
     params = SamplingParams(max_tokens=spec.max_tokens, temperature=spec.temperature, seed=spec.seed)
     lora = None
     if adapter:
         from vllm.lora.request import LoRARequest
 
         lora = LoRARequest("adapter", 1, str(adapter))
-    started = time.time()
-    engine_prompts = user_turn_prompts(tokenizer, prompts.column("prompt").to_pylist(), model.chat_template_kwargs)
-    require_prompts_fit(
-        prompts.column("prompt_id").to_pylist(),
-        engine_prompts,
-        context_length(spec.engine, model.location, model.revision),
-        file=snakemake.input.prompts,
-        field="prompt",
-    )
+    context = context_length(spec.engine, model.location, model.revision)
+    for lang, path, prompts, output in zip(spec.languages, snakemake.input.prompts, prompt_tables, snakemake.output):
+        started = time.time()
+        table = answer_prompts(llm, prompts, params, lora, spec, context, path)
+        write_parquet(table, output)
+        print(f"[croco] {table.num_rows} answers from {spec.subject} in {lang} in {time.time() - started:.1f} s", flush=True)
+
+
+def answer_prompts(llm, prompts: pa.Table, params, lora, spec: AnswersSpec, context: int, path: str) -> pa.Table:
+    from workflow_scripts.vllm_engine import require_prompts_fit, user_turn_prompts
+
+    engine_prompts = user_turn_prompts(llm.get_tokenizer(), prompts.column("prompt").to_pylist(), spec.model.chat_template_kwargs)
+    require_prompts_fit(prompts.column("prompt_id").to_pylist(), engine_prompts, context, file=path, field="prompt")
     outputs = llm.generate(engine_prompts, params, lora_request=lora, use_tqdm=True)
-    answers = [o.outputs[0].text for o in outputs]
-    n = prompts.num_rows
-    table = pa.table(
+    return pa.table(
         {
             "prompt_id": prompts.column("prompt_id"),
             "language": prompts.column("language"),
             "category": prompts.column("category"),
             "subcategory": prompts.column("subcategory"),
             "prompt": prompts.column("prompt"),
-            "answer": answers,
+            "answer": [o.outputs[0].text for o in outputs],
             "answer_tokens": [len(o.outputs[0].token_ids) for o in outputs],
             "finish_reason": [str(o.outputs[0].finish_reason) for o in outputs],
-            "subject": [spec.subject] * n,
+            "subject": [spec.subject] * prompts.num_rows,
         },
         schema=ANSWER_SCHEMA,
     )
-    write_parquet(table, snakemake.output[0])
-    print(f"[croco] {n} answers from {spec.subject} in {time.time() - started:.1f} s")
 
 
 # ---------------------------------------------------------------- judging
@@ -512,45 +515,59 @@ JUDGMENT_SCHEMA = pa.schema(
 )
 
 
+ANSWER_COLUMNS = {
+    "prompt_id": "string",
+    "category": "string",
+    "subcategory": "string",
+    "prompt": "string",
+    "answer": "string",
+    "answer_tokens": "integer",
+}
+
+
+def read_answer_pair(model_path: str, baseline_path: str):
+    """The two answer tables of one language, indexed by prompt id; both must answer the same prompts once."""
+    answers = []
+    for path in (model_path, baseline_path):
+        table = read_parquet_columns(path, ANSWER_COLUMNS)
+        check_prompt_ids(table, path)  # one answer per prompt
+        answers.append(table.to_pandas().set_index("prompt_id"))
+    model, base = answers
+    if set(model.index) != set(base.index):
+        raise UserError("the two answer files hold different prompt ids", file=str(baseline_path), field="prompt_id")
+    return model, base
+
+
 def judge_step(snakemake) -> None:
+    """Every language of one comparison with one judge engine, one batch per language."""
+    from workflow_scripts.vllm_engine import make_llm
+
+    spec = JudgeSpec.load(snakemake.params.spec)
+    pairs = [read_answer_pair(m, b) for m, b in zip(snakemake.input.model_answers, snakemake.input.baseline_answers)]
+    extra = {"logprobs_mode": "processed_logprobs"} if spec.judge.mode == "logprobs" else {}
+    llm = make_llm(spec.engine, spec.model.location, spec.model.revision, **extra)
+    for lang, (model, base), output in zip(spec.languages, pairs, snakemake.output):
+        table = judge_language(llm, spec, lang, model, base)
+        write_parquet(table, output)
+
+
+def judge_language(llm, spec: JudgeSpec, lang: str, model, base) -> pa.Table:
     from vllm import SamplingParams
 
     from workflow_scripts.languages import language_name
     from workflow_scripts.vllm_engine import (
         context_length,
         first_token_logprobs,
-        make_llm,
         single_token_id,
         too_long_prompts,
         user_turn_prompts,
     )
 
-    spec = JudgeSpec.load(snakemake.params.spec)
     judge, judge_model = spec.judge, spec.model
     protocol = judge.protocol
-    columns = {
-        "prompt_id": "string",
-        "category": "string",
-        "subcategory": "string",
-        "prompt": "string",
-        "answer": "string",
-        "answer_tokens": "integer",
-    }
-    answers = {}
-    for role in ("model_answers", "baseline_answers"):
-        table = read_parquet_columns(snakemake.input[role], columns)
-        check_prompt_ids(table, snakemake.input[role])  # one answer per prompt
-        answers[role] = table.to_pandas().set_index("prompt_id")
-    model, base = answers["model_answers"], answers["baseline_answers"]
-    if set(model.index) != set(base.index):
-        raise UserError(
-            "the two answer files hold different prompt ids", file=str(snakemake.input.baseline_answers), field="prompt_id"
-        )
-    games = game_plan(list(model.index), judge.orders, judge.seed)
-    language = language_name(spec.language)
     logprob_mode = judge.mode == "logprobs"
-    extra = {"logprobs_mode": "processed_logprobs"} if logprob_mode else {}
-    llm = make_llm(spec.engine, judge_model.location, judge_model.revision, **extra)
+    games = game_plan(list(model.index), judge.orders, judge.seed)
+    language = language_name(lang)
     tokenizer = llm.get_tokenizer()
     contents = []
     for pid, first in games:
@@ -568,7 +585,8 @@ def judge_step(snakemake) -> None:
     fitting = [i for i in range(len(games)) if i not in too_long]
     if too_long:
         print(
-            f"[croco] {len(too_long)} of {len(games)} judge prompt(s) exceed the judge's {context} tokens: dropped and counted",
+            f"[croco] {lang}: {len(too_long)} of {len(games)} judge prompt(s) exceed the judge's {context} tokens: "
+            "dropped and counted",
             flush=True,
         )
     verdicts, raw = [None] * len(games), [None] * len(games)
@@ -595,10 +613,15 @@ def judge_step(snakemake) -> None:
         "too_long" if i in too_long else ("judged" if verdicts[i] is not None else "unparseable") for i in range(len(games))
     ]
     pids = [pid for pid, _ in games]
-    table = pa.table(
+    print(
+        f"[croco] {lang}: judged {len(fitting)} of {len(games)} games ({protocol} protocol): "
+        f"{status.count('unparseable')} unparseable, {len(too_long)} too long for the judge",
+        flush=True,
+    )
+    return pa.table(
         {
             "prompt_id": pids,
-            "language": [spec.language] * len(games),
+            "language": [lang] * len(games),
             "category": [model.at[p, "category"] for p in pids],
             "subcategory": [model.at[p, "subcategory"] for p in pids],
             "model_is_first": [first for _, first in games],
@@ -612,11 +635,6 @@ def judge_step(snakemake) -> None:
             "judge_output": raw,
         },
         schema=JUDGMENT_SCHEMA,
-    )
-    write_parquet(table, snakemake.output[0])
-    print(
-        f"[croco] judged {len(fitting)} of {len(games)} games ({protocol} protocol): "
-        f"{status.count('unparseable')} unparseable, {len(too_long)} too long for the judge"
     )
 
 

@@ -1,4 +1,5 @@
-"""EuroEval on one (model, language): the configured datasets, scores with 95% intervals, one JSON.
+"""EuroEval on one subject (a model, or an adapter merged into its base): the configured datasets of all its
+languages in one process and one model load, scores with 95% intervals, one JSON.
 
 Official datasets are named as EuroEval names them (they need the Hugging Face Hub). Custom datasets are
 local CSV files in EuroEval's custom-dataset format (one file per split; `text` and `label` columns), so
@@ -28,10 +29,12 @@ from pathlib import Path
 from workflow_scripts.atomic import write_json
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
-from workflow_scripts.layout import MERGED, parse_subject
+from workflow_scripts.layout import parse_subject
+from workflow_scripts.merge import merged_model
 from workflow_scripts.models import model_inputs
 from workflow_scripts.specs import (
     EUROEVAL_PACKAGES,
+    MERGE_PACKAGES,
     ModelRef,
     Spec,
     interpreter_software,
@@ -49,8 +52,7 @@ SPLITS = ("train", "val", "test")
 class EuroEvalSpec(Spec):
     model: ModelRef  # the subject's base model
     subject: str
-    language: str
-    datasets: list
+    datasets: dict  # language -> dataset names, in the order evaluated (training languages, then held-out ones)
     custom_datasets: dict  # name -> {task, language, dir, ...}: local CSV datasets
     custom_data_sha256: dict  # name -> split -> SHA-256: custom data is identified by content, not path
     few_shot: bool
@@ -59,44 +61,48 @@ class EuroEvalSpec(Spec):
     offline: bool
     python: str | None  # another environment's interpreter (EuroEval 17.0.0), or None: this one
     gpu_memory_utilization: float
-    software: dict  # versions of the packages that compute it (in `python`'s environment)
+    software: dict  # versions of the packages that compute it (EuroEval in `python`'s environment; the merge here)
     code: str
 
 
-def euroeval_spec(config: dict, subject: str, lang: str) -> EuroEvalSpec:
+def euroeval_spec(config: dict, subject: str) -> EuroEvalSpec:
+    from workflow_scripts.plan import euroeval_jobs
+
     evaluation = config["evaluation"]["euroeval"]
-    base, _ = parse_subject(subject)
-    names = evaluation["datasets"][lang]
+    base, adapter = parse_subject(subject)
+    languages = [lang for job_subject, lang in euroeval_jobs(config) if job_subject == subject]
+    if not languages:
+        raise UserError(f"'{subject}' is not evaluated with EuroEval by this config", field="evaluation.euroeval")
+    datasets = {lang: list(evaluation["datasets"][lang]) for lang in languages}
+    names = dict.fromkeys(name for lang in languages for name in datasets[lang])
     custom = {name: evaluation["custom_datasets"][name] for name in names if name in evaluation["custom_datasets"]}
+    euroeval_software = (
+        interpreter_software(evaluation["python"], EUROEVAL_PACKAGES) if evaluation["python"] else software(EUROEVAL_PACKAGES)
+    )
     return EuroEvalSpec(
         model=model_ref(config, base),
         subject=subject,
-        language=lang,
-        datasets=list(names),
+        datasets=datasets,
         custom_datasets=custom,
         custom_data_sha256={
             name: {split: file_sha256(Path(spec["dir"]) / f"{split}.csv") for split in SPLITS} for name, spec in custom.items()
         },
         **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline", "python")},
         gpu_memory_utilization=config["engine"]["gpu_memory_utilization"],
-        software=(
-            interpreter_software(evaluation["python"], EUROEVAL_PACKAGES) if evaluation["python"] else software(EUROEVAL_PACKAGES)
-        ),
+        software={"euroeval": euroeval_software, **({"merge": software(MERGE_PACKAGES)} if adapter else {})},
         code=step_code("euroeval"),
     )
 
 
 def euroeval_inputs(config: dict, subject: str) -> dict:
-    """An adapter's merged copy (EuroEval cannot take a local adapter) and the adapter itself; a base model's
+    """An adapter and its base model (the job merges them: EuroEval cannot take a local adapter); a base model's
     materialized directory, or for a Hub model (loaded by its id) the revision it resolves to."""
     base, adapter = parse_subject(subject)
-    if adapter:
-        merged = MERGED.format(policy=adapter.policy, source=adapter.source, scope=adapter.scope, dataset=adapter.dataset)
-        return {"model": merged, "adapter": adapter.adapter_dir}
     inputs = model_inputs(config, base)
-    if not inputs:  # a local directory, loaded by its path
-        return {}
-    return {"model" if "gguf" in config["models"][base] else "revision": inputs[0]}
+    named = {"model" if "gguf" in config["models"][base] else "revision": inputs[0]} if inputs else {}
+    if adapter:
+        named["adapter"] = adapter.adapter_dir
+    return named
 
 
 def prepare_environment(offline: bool) -> None:
@@ -197,17 +203,20 @@ def collect_scores(result) -> dict:
 
 def euroeval_step(snakemake) -> None:
     spec = EuroEvalSpec.load(snakemake.params.spec)
+    output = Path(snakemake.output[0])
     if snakemake.input.get("model"):
-        model = str(Path(snakemake.input.model).resolve())
+        base = str(Path(snakemake.input.model).resolve())
     else:  # a Hub model, at the commit it resolved to (EuroEval reads <id>@<revision>)
-        model = f"{spec.model.location}@{spec.model.revision}" if spec.model.revision else spec.model.location
-    if spec.python:
-        run_in_interpreter(spec, model, snakemake.output[0])
-    else:
-        evaluate(spec, model, snakemake.output[0])
+        base = f"{spec.model.location}@{spec.model.revision}" if spec.model.revision else spec.model.location
+    run = run_in_interpreter if spec.python else evaluate
+    if not snakemake.input.get("adapter"):
+        run(spec, base, output)
+        return
+    with merged_model(spec.model, Path(snakemake.input.adapter), output, snakemake.threads) as merged:
+        run(spec, str(merged.resolve()), output)
 
 
-def run_in_interpreter(spec: EuroEvalSpec, model: str, output: str) -> None:
+def run_in_interpreter(spec: EuroEvalSpec, model: str, output: Path) -> None:
     """Evaluate in another environment's interpreter (`evaluation.euroeval.python`): the authors ran EuroEval
     17.0.0, which needs Python 3.12 and transformers 4, in a virtual environment of its own."""
     import json
@@ -224,7 +233,7 @@ def run_in_interpreter(spec: EuroEvalSpec, model: str, output: str) -> None:
         )
     with tempfile.TemporaryDirectory(prefix="croco-euroeval-") as scratch:
         order = Path(scratch) / "order.json"
-        order.write_text(json.dumps({"spec": spec.params(), "model": model, "output": str(Path(output).resolve())}))
+        order.write_text(json.dumps({"spec": spec.params(), "model": model, "output": str(output.resolve())}))
         print(f"[croco] EuroEval runs in {python}", flush=True)
         code = subprocess.run([str(python), "-m", "workflow_scripts.euroeval_run", str(order)], env=child_env()).returncode
     if code != 0:
@@ -238,20 +247,19 @@ def main(argv: list[str]) -> int:
     from workflow_scripts.step import run_worker
 
     order = json.loads(Path(argv[0]).read_text())
-    return run_worker(lambda: evaluate(EuroEvalSpec.load(order["spec"]), order["model"], order["output"]), "EuroEval")
+    return run_worker(lambda: evaluate(EuroEvalSpec.load(order["spec"]), order["model"], Path(order["output"])), "EuroEval")
 
 
-def evaluate(spec: EuroEvalSpec, model: str, output: str) -> None:
-    """Run the language's datasets on `model` (a directory or a Hub id) and write the scores to `output`."""
+def evaluate(spec: EuroEvalSpec, model: str, output: Path) -> None:
+    """Run every language's datasets on `model` (a directory or a Hub id) in one EuroEval call, which loads the
+    model once, and write the scores per language to `output`."""
     prepare_environment(spec.offline)
     from euroeval import Benchmarker
     from euroeval.exceptions import InvalidBenchmark
 
     install_compat_shims()
-    datasets = [
-        custom_dataset_config(name, spec.custom_datasets[name]) if name in spec.custom_datasets else name
-        for name in spec.datasets
-    ]
+    names = list(dict.fromkeys(name for names in spec.datasets.values() for name in names))
+    datasets = [custom_dataset_config(name, spec.custom_datasets[name]) if name in spec.custom_datasets else name for name in names]
     here = Path.cwd()
     scratch = Path(tempfile.mkdtemp(prefix="euroeval-"))
     try:
@@ -269,10 +277,9 @@ def evaluate(spec: EuroEvalSpec, model: str, output: str) -> None:
             evaluate_test_split=spec.evaluate_test_split,
             gpu_memory_utilization=spec.gpu_memory_utilization,
         )
-        names = [d if isinstance(d, str) else d.name for d in datasets]
-        field = f"evaluation.euroeval.datasets.{spec.language}"
-        try:  # one call for all datasets: EuroEval loads the model once per call
-            benchmark_results = benchmarker.benchmark(model=model, dataset=datasets, language=spec.language)
+        field = f"evaluation.euroeval.datasets ({', '.join(spec.datasets)})"
+        try:
+            benchmark_results = benchmarker.benchmark(model=model, dataset=datasets, language=list(spec.datasets))
         except InvalidBenchmark as exc:
             raise UserError(f"EuroEval could not run the datasets {names}: {exc}", field=field) from None
         except ValueError as exc:
@@ -283,38 +290,40 @@ def evaluate(spec: EuroEvalSpec, model: str, output: str) -> None:
         missing = [name for name in names if name not in by_name]
         if missing:
             raise UserError(f"EuroEval returned no result for {missing}", field=field)
-        results = {}
-        for name in names:
-            result = by_name[name]
-            metrics = collect_scores(result)
-            results[name] = {
-                "task": result.task,
-                "primary_metric": next(iter(metrics)),
-                "metrics": metrics,
-                "iterations": result.results.get("raw"),
-                "split": "val" if result.validation_split else "test",
-                "few_shot": result.few_shot,
-            }
+        results = {name: dataset_result(by_name[name]) for name in names}
     finally:
         os.chdir(here)
         shutil.rmtree(scratch, ignore_errors=True)
     write_json(
         {
             "subject": spec.subject,
-            "language": spec.language,
             "model": spec.model.location,
             "euroeval_version": importlib.metadata.version("euroeval"),
             "num_iterations": spec.num_iterations,
-            "datasets": results,
+            "languages": {lang: {"datasets": {name: results[name] for name in lang_names}} for lang, lang_names in spec.datasets.items()},
         },
         output,
     )
-    for name, entry in results.items():
-        main = entry["metrics"][entry["primary_metric"]]
-        print(
-            f"[croco] {spec.subject} {spec.language} {name}: {entry['primary_metric']} {main['score']:.2f}"
-            f" ± {main['half_width'] or 0:.2f}"
-        )
+    for lang, lang_names in spec.datasets.items():
+        for name in lang_names:
+            entry = results[name]
+            main = entry["metrics"][entry["primary_metric"]]
+            print(
+                f"[croco] {spec.subject} {lang} {name}: {entry['primary_metric']} {main['score']:.2f}"
+                f" ± {main['half_width'] or 0:.2f}"
+            )
+
+
+def dataset_result(result) -> dict:
+    metrics = collect_scores(result)
+    return {
+        "task": result.task,
+        "primary_metric": next(iter(metrics)),
+        "metrics": metrics,
+        "iterations": result.results.get("raw"),
+        "split": "val" if result.validation_split else "test",
+        "few_shot": result.few_shot,
+    }
 
 
 if __name__ == "__main__":

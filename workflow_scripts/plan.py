@@ -31,6 +31,7 @@ from workflow_scripts.layout import (
     mono_scope,
     multi_scope,
     parse_sample_source,
+    parse_subject,
     sample_source,
     scope_languages,
 )
@@ -122,10 +123,22 @@ def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
     return list(jobs)
 
 
+def euroeval_files(config: dict, lang: str | None = None) -> list[str]:
+    """One EuroEval result per subject (all its languages); with `lang`, those of the subjects evaluated in it."""
+    return list(
+        dict.fromkeys(EUROEVAL.format(subject=subject) for subject, job_lang in euroeval_jobs(config) if lang in (None, job_lang))
+    )
+
+
+def arena_languages(config: dict) -> list[str]:
+    """The m-ArenaHard languages; every subject answers, and every comparison is judged, in all of them."""
+    return list(config["evaluation"]["arena"]["languages"] or config["languages"])
+
+
 def arena_jobs(config: dict) -> dict[str, list[tuple[str, str]]]:
     """{"answers": [(subject, lang)], "comparisons": [(comparison, lang)]}."""
     arena = config["evaluation"]["arena"]
-    langs = arena["languages"] or config["languages"]
+    langs = arena_languages(config)
     answers: dict[tuple[str, str], None] = {}
     comparisons = []
     for name, pair in arena["comparisons"].items():
@@ -154,7 +167,7 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
         SCORES.format(samples=t.source, lang=lang) for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope)
     )
     return {
-        "euroeval": [EUROEVAL.format(subject=s, lang=lang) for s, lang in euroeval_jobs(config)],
+        "euroeval": euroeval_files(config),
         "winrates": [WINRATE.format(comparison=c, lang=lang) for c, lang in jobs["comparisons"]],
         "scores": list(scores),
         "pairs": [
@@ -309,21 +322,18 @@ def language_roots(config: dict, lang: str) -> list[str]:
     language: its translation, prompts, generations, scores, monolingual datasets, adapters and evaluations,
     the multilingual artifacts whose pools include it, and the base models' evaluations in it."""
     if lang in evaluation_only_languages(config):
-        # nothing is trained on it: its evaluations are its first (and only) artifacts
-        return [
-            EUROEVAL.format(subject=subject, lang=job_lang) for subject, job_lang in euroeval_jobs(config) if job_lang == lang
-        ]
+        # nothing is trained on it: its evaluations are its first (and only) artifacts; a subject's EuroEval job
+        # evaluates all its languages, so the others are evaluated again (with identical results)
+        return euroeval_files(config, lang)
     if lang not in config["languages"]:
         raise UserError(f"'{lang}' is not in languages {config['languages']}", field="languages")
     roots = [PROMPTS.format(lang=lang)]
     translator = config.get("translation", {}).get("model")
     if lang != config["source_language"] and lang not in config["prompts"].get("translations", {}):
         roots.insert(0, TRANSLATION.format(translator=translator, lang=lang))
-    roots += [
-        EUROEVAL.format(subject=subject, lang=job_lang)
-        for subject, job_lang in euroeval_jobs(config)
-        if job_lang == lang and "/" not in subject
-    ]
+    # the base models' evaluations (an adapter's follow from its training data)
+    base_subjects = dict.fromkeys(s for s, job_lang in euroeval_jobs(config) if job_lang == lang and parse_subject(s)[1] is None)
+    roots += [EUROEVAL.format(subject=subject) for subject in base_subjects]
     if any(answer_lang == lang for _, answer_lang in arena_jobs(config)["answers"]):
         roots.append(ARENA_PROMPTS.format(lang=lang))
     return roots

@@ -57,22 +57,23 @@ def euroeval_frame(paths) -> pd.DataFrame:
     for path in paths:
         result = json.loads(Path(path).read_text())
         policy, method, regime = method_label(result["subject"])
-        for name, entry in result["datasets"].items():
-            for metric, value in entry["metrics"].items():
-                rows.append(
-                    {
-                        "subject": result["subject"],
-                        "policy": policy,
-                        "method": method,
-                        "regime": regime,
-                        "language": result["language"],
-                        "dataset": name,
-                        "metric": metric,
-                        "primary": metric == entry["primary_metric"],
-                        "score": value["score"],
-                        "ci95_half_width": value["half_width"],
-                    }
-                )
+        for language, evaluated in result["languages"].items():
+            for name, entry in evaluated["datasets"].items():
+                for metric, value in entry["metrics"].items():
+                    rows.append(
+                        {
+                            "subject": result["subject"],
+                            "policy": policy,
+                            "method": method,
+                            "regime": regime,
+                            "language": language,
+                            "dataset": name,
+                            "metric": metric,
+                            "primary": metric == entry["primary_metric"],
+                            "score": value["score"],
+                            "ci95_half_width": value["half_width"],
+                        }
+                    )
     return pd.DataFrame(
         rows,
         columns=["subject", "policy", "method", "regime", "language", "dataset", "metric", "primary", "score", "ci95_half_width"],
