@@ -1,4 +1,4 @@
-"""Evaluation at tiny scale, for real: adapters merged, EuroEval (offline custom datasets, local metric
+"""Evaluation at tiny scale, for real: adapters merged inside their EuroEval job, EuroEval (offline custom datasets, local metric
 scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
 `snakemake --report`, and both pages rendered by headless Chromium."""
 
@@ -45,19 +45,15 @@ def evaluation_config():
 
 
 HELD_OUT_SET = "demo-knowledge-da-as-no"
-EXPECTED_EUROEVAL = sorted(
-    [
-        f"results/euroeval/{MODEL}/da.json",
-        f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen/da.json",
-        f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr/da.json",
-        f"results/euroeval/{MULTI_DPO}/da.json",
-        f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/da.json",
-        # the held-out language: the base and the multilingual adapters, never a monolingual one
-        f"results/euroeval/{MODEL}/no.json",
-        f"results/euroeval/{MULTI_DPO}/no.json",
-        f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr/no.json",
-    ]
-)
+# One EuroEval job (and file) per subject, with the languages it is evaluated in: the held-out language for the
+# base and the multilingual adapters, never for a monolingual one.
+EXPECTED_EUROEVAL = {
+    f"results/euroeval/{MODEL}.json": ["da", "no"],
+    f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen.json": ["da"],
+    f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr.json": ["da"],
+    f"results/euroeval/{MULTI_DPO}.json": ["da", "no"],
+    f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr.json": ["da", "no"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +63,7 @@ def evaluated(tmp_path_factory):
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert planned.returncode == 0, planned.stderr[-3000:]
     euroeval_jobs = sorted(out for rule, out in work_jobs(planned) if rule == "euroeval")
-    assert euroeval_jobs == EXPECTED_EUROEVAL  # base, monolingual Danish adapters, multilingual adapters
+    assert euroeval_jobs == sorted(EXPECTED_EUROEVAL)  # base, monolingual Danish adapters, multilingual adapters
     result = snakemake(ws, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-8000:]
     report = snakemake(ws, "--configfile", str(config), "--report", "results/report.html")
@@ -77,21 +73,21 @@ def evaluated(tmp_path_factory):
 
 def test_euroeval_scores_every_subject_with_intervals(evaluated):
     ws, _ = evaluated
-    for path in EXPECTED_EUROEVAL:
+    for path, langs in EXPECTED_EUROEVAL.items():
         result = json.loads((ws / path).read_text())
-        lang = path.rsplit("/", 1)[1].removesuffix(".json")
-        assert result["language"] == lang
-        assert set(result["datasets"]) == ({"demo-sentiment-da"} if lang == "da" else {HELD_OUT_SET})
-        for entry in result["datasets"].values():
-            assert entry["task"] in ("sentiment-classification", "knowledge")
-            assert len(entry["iterations"]) == 2 and entry["split"] == "test"
-            main = entry["metrics"][entry["primary_metric"]]
-            assert -100 <= main["score"] <= 100
-            low, high = main["ci95"]
-            assert low <= main["score"] <= high
-    assert not (ws / "results/merged").exists() or not any((ws / "results/merged").rglob("*.safetensors")), (
-        "merged model copies are temporary"
-    )
+        assert list(result["languages"]) == langs
+        for lang, evaluated_in in result["languages"].items():
+            assert set(evaluated_in["datasets"]) == ({"demo-sentiment-da"} if lang == "da" else {HELD_OUT_SET})
+            for entry in evaluated_in["datasets"].values():
+                assert entry["task"] in ("sentiment-classification", "knowledge")
+                assert len(entry["iterations"]) == 2 and entry["split"] == "test"
+                main = entry["metrics"][entry["primary_metric"]]
+                assert -100 <= main["score"] <= 100
+                low, high = main["ci95"]
+                assert low <= main["score"] <= high
+    assert not list((ws / "results/euroeval").rglob("*.merged-model")), "merged model copies are temporary"
+    merged = (ws / f"logs/euroeval/{MULTI_DPO}.log").read_text()
+    assert "[croco] merged" in merged and merged.count("EuroEval runs in") == 1  # one merge, one EuroEval process
 
 
 def test_arena_answers_judgments_and_win_rates(evaluated):
@@ -118,7 +114,7 @@ def test_report_files_and_second_run(evaluated):
     assert summary.count("data:image/png;base64,") == 6 and "<table" in summary
     assert "Paired DPO" in summary and "Max-R" in summary and "dpo-vs-base" in summary
     scores = (ws / "results/report/euroeval_scores.csv").read_text().splitlines()
-    assert len(scores) == 1 + 8 * 2  # header + 8 (subject, language) jobs x 1 dataset x 2 metrics (primary first)
+    assert len(scores) == 1 + 8 * 2  # header + 8 (subject, language) evaluations x 1 dataset x 2 metrics (primary first)
     assert ",no," in "\n".join(scores)  # the held-out language is in the table
     html = (ws / "results/report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "summary.html" in html and "arena_lc_win_rates.png" in html
@@ -181,7 +177,7 @@ def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
         for out in outputs
     ), outputs
     assert not any("mono-da" in out for out in outputs)
-    assert f"results/euroeval/{MULTI_DPO}/da.json" in outputs and f"results/euroeval/{MODEL}/da.json" not in outputs
+    assert f"results/euroeval/{MULTI_DPO}.json" in outputs and f"results/euroeval/{MODEL}.json" not in outputs
     assert f"results/arena/answers/{MULTI_DPO}/da.parquet" in outputs
     assert f"results/arena/answers/{MODEL}/da.parquet" not in outputs
 
@@ -189,17 +185,11 @@ def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
 def test_rebuilding_an_evaluation_only_language_reruns_its_evaluations_only(evaluated):
     ws, config = evaluated
     roots = plan_roots(ws, config, "no")
-    assert sorted(roots) == sorted(path for path in EXPECTED_EUROEVAL if path.endswith("/no.json"))
+    assert sorted(roots) == sorted(path for path, langs in EXPECTED_EUROEVAL.items() if "no" in langs)
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
     assert planned.returncode == 0, planned.stderr[-3000:]
     outputs = [out for _, out in work_jobs(planned)]
-    # Nothing is sampled, scored or trained again: only evaluations, the merged adapters they read, the report.
-    assert all(out.startswith(("results/euroeval/", "results/merged/", "results/report/")) for out in outputs), outputs
-    assert set(roots) <= set(outputs)
-    # Only subjects evaluated on the held-out language; their merged copies are temporary, so remaking them
-    # re-evaluates those adapters' other languages too (one merge per adapter: the cost of not keeping copies).
-    held_out_subjects = {root.removeprefix("results/euroeval/").removesuffix("/no.json") for root in roots}
-    evaluated = {
-        out.removeprefix("results/euroeval/").rsplit("/", 1)[0] for out in outputs if out.startswith("results/euroeval/")
-    }
-    assert evaluated == held_out_subjects
+    # Nothing is sampled, scored or trained again: only the evaluations of the subjects evaluated in the held-out
+    # language (each job evaluates the subject's other languages again, with identical results) and the report.
+    assert all(out.startswith(("results/euroeval/", "results/report/")) for out in outputs), outputs
+    assert sorted(out for out in outputs if out.startswith("results/euroeval/")) == sorted(roots)
