@@ -97,7 +97,6 @@ def test_valid_default_config_dry_runs(workspace):
         "preference_dataset",
         "translated_dataset",
         "train",
-        "merge_adapter",
         "euroeval",
         "arena_prompts",
         "arena_answers",

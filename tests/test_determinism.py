@@ -1,6 +1,7 @@
-"""With fixed seeds, two runs of the embedded default (config.yaml, unchanged) in two separate clones
-produce identical generations, scores and pairs on a CPU, and an identical trained adapter.
-Compared by content digest (workflow_scripts.digests), as a user would compare two runs."""
+"""With fixed seeds, two runs of the embedded default at tiny scale in two separate clones produce identical
+translations, generations, scores and pairs on a CPU, and an identical trained adapter. Compared by content
+digest (workflow_scripts.digests), as a user would compare two runs. The first run is the session's shared
+tiny DAG (tests/conftest.py); the second is made here, up to the pairs and one adapter."""
 
 import json
 
@@ -9,31 +10,38 @@ import pytest
 
 from workflow_scripts.digests import digests
 
-from helpers import MODEL, make_workspace, snakemake
+from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"
-COMPARED = [f"results/generations/{MODEL}", f"results/scores/{MODEL}", f"results/datasets/{MODEL}", ADAPTER]
+COMPARED = [
+    f"results/translations/{MODEL}",
+    f"results/generations/{MODEL}",
+    f"results/scores/{MODEL}",
+    f"results/datasets/{MODEL}",
+    ADAPTER,
+]
+PROMPTS, SAMPLES = 4, 3  # tiny_config()
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    runs = []
-    for name in ("first", "second"):
-        ws = make_workspace(tmp_path_factory.mktemp(name))
-        # The pairs of every experiment in config.yaml, then one adapter trained on them.
-        for args in (["--until", "preference_dataset"], [ADAPTER]):
-            result = snakemake(ws, *args, "--cores", "2")
-            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-        runs.append(ws)
-    return runs
+def two_runs(tiny_run, tmp_path_factory):
+    ws = make_workspace(tmp_path_factory.mktemp("second"))
+    config = write_config(ws, tiny_config())
+    # The pairs of every experiment, then one adapter trained on them.
+    for args in (["--until", "preference_dataset"], [ADAPTER]):
+        result = snakemake(ws, *args, "--cores", "2", "--configfile", str(config))
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return [tiny_run[0], ws]
 
 
 def test_generations_scores_pairs_and_adapter_are_identical(two_runs):
     first, second = [digests([ws / path for path in COMPARED], root=ws) for ws in two_runs]
     assert sorted(first) == sorted(second)
     kinds = {
-        kind: [p for p in first if p.startswith(f"results/{kind}/")] for kind in ("generations", "scores", "datasets", "adapters")
+        kind: [p for p in first if p.startswith(f"results/{kind}/")]
+        for kind in ("translations", "generations", "scores", "datasets", "adapters")
     }
+    assert len(kinds["translations"]) == 2  # German: the table and its stats
     assert len(kinds["generations"]) == 3 and len(kinds["scores"]) == 3
     assert len(kinds["datasets"]) == 16  # 4 scopes x (DPO, Max-R) x (table, stats)
     assert f"{ADAPTER}/adapter_model.safetensors" in first
@@ -49,7 +57,7 @@ def test_identical_runs_are_not_degenerate(two_runs):
     ws = two_runs[0]
     for lang in ("en", "da", "de"):
         generations = pq.read_table(ws / f"results/generations/{MODEL}/{lang}.parquet").to_pandas()
-        assert len(generations) == 24 * 4
+        assert len(generations) == PROMPTS * SAMPLES
         distinct = generations.groupby("prompt_id").response.nunique()
         assert (distinct > 1).mean() > 0.5, distinct.describe()
         assert generations.seed.nunique() == len(generations)

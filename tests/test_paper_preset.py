@@ -7,7 +7,19 @@ import time
 
 import pytest
 
-from helpers import make_workspace, snakemake, work_jobs
+from workflow_scripts.plan import euroeval_jobs
+
+from helpers import REPO, make_workspace, snakemake, work_jobs
+
+
+def paper_config() -> dict:
+    """The preset as the workflow sees it: validated, defaults filled in."""
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "presets/paper.yaml").read_text())
+    validate(config, str(REPO / "schemas/config.schema.yaml"))
+    return config
 
 
 def job_gpus(dry_run_output: str) -> dict[str, set[int]]:
@@ -50,21 +62,22 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
     assert "results/adapters/eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen" in adapters
     assert not any("models/" in out for _, out in jobs)  # Hub models need no materialization
-    # EuroEval on 7 training + 3 held-out languages (no, pt, sv: Table 2): 2 bases x 10; per policy 21
-    # monolingual adapters on their own language and 3 multilingual ones on all 10; English-only adapters on
-    # the 7 training languages (18 more); the ablations' new adapters (multilingual ones on all 10).
-    assert counts["euroeval"] == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10)
+    # EuroEval on 7 training + 3 held-out languages (no, pt, sv: Table 2), one job per subject: the 2 bases
+    # and every adapter (each is evaluated somewhere); a base or multilingual adapter in all 10 languages, a
+    # monolingual one in its own (120 + 18 + ... (subject, language) evaluations, as planned by euroeval_jobs).
     euroeval = {out for rule, out in jobs if rule == "euroeval"}
+    assert counts["euroeval"] == 2 + len(adapters) and "results/euroeval/eurollm-9b.json" in euroeval
+    evaluations = euroeval_jobs(paper_config())
+    assert len(evaluations) == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10)
+    multi = "eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen"
+    assert f"results/euroeval/{multi}.json" in euroeval
     for lang in ("no", "pt", "sv"):
-        assert f"results/euroeval/eurollm-9b/{lang}.json" in euroeval
-        assert (
-            f"results/euroeval/eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen/{lang}.json"
-            in euroeval
-        )
-        assert not any("/mono-" in out and out.endswith(f"/{lang}.json") for out in euroeval)  # never trained on
-    assert counts["merge_adapter"] == len(adapters)  # every adapter is evaluated somewhere
-    # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer each language once.
-    assert counts["arena_judge"] == counts["arena_winrate"] == 42 and counts["arena_answers"] == 42
+        assert ("eurollm-9b", lang) in evaluations and (multi, lang) in evaluations
+        assert not any("/mono-" in subject for subject, job_lang in evaluations if job_lang == lang)  # never trained on
+    assert "merge_adapter" not in counts  # merged inside the EuroEval job
+    # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer, each in one job for
+    # all 7 languages, and each comparison is judged in one job.
+    assert counts["arena_winrate"] == 42 and counts["arena_answers"] == 6 and counts["arena_judge"] == 6
     assert counts["report"] == 1
     # GPUs per job: one engine per shard job, 8 training processes per adapter, 2 GPUs for the 35B judge.
     gpus = job_gpus(result.stdout)
@@ -89,16 +102,10 @@ def test_the_plan_draws_as_svg(tmp_path, flag):
 def test_paper_preset_runs_the_authors_protocol():
     """The preset, validated and filled in as the workflow does, states the authors' settings where the report
     shows them (the same function renders the report's protocol table)."""
-    import yaml
-    from snakemake.utils import validate
-
     from workflow_scripts.config_checks import check_config
     from workflow_scripts.plan import protocol_settings
 
-    from helpers import REPO
-
-    config = yaml.safe_load((REPO / "presets/paper.yaml").read_text())
-    validate(config, str(REPO / "schemas/config.schema.yaml"))
+    config = paper_config()
     check_config(config, REPO)
     settings = {(stage, key): value for stage, key, value in protocol_settings(config)}
     expected = {

@@ -15,13 +15,9 @@ from helpers import MODEL, make_workspace, plan_roots, snakemake, tiny_config, w
 LANGS = ["da", "de", "en"]
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    ws = make_workspace(tmp_path_factory.mktemp("e2e"))
-    config = write_config(ws, tiny_config())
-    result = snakemake(ws, "--cores", "2", "--configfile", str(config))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return ws, config
+@pytest.fixture
+def finished(tiny_run):
+    return tiny_run
 
 
 def dry(ws, config, *extra, env=None):

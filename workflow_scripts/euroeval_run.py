@@ -259,7 +259,9 @@ def evaluate(spec: EuroEvalSpec, model: str, output: Path) -> None:
 
     install_compat_shims()
     names = list(dict.fromkeys(name for names in spec.datasets.values() for name in names))
-    datasets = [custom_dataset_config(name, spec.custom_datasets[name]) if name in spec.custom_datasets else name for name in names]
+    datasets = [
+        custom_dataset_config(name, spec.custom_datasets[name]) if name in spec.custom_datasets else name for name in names
+    ]
     here = Path.cwd()
     scratch = Path(tempfile.mkdtemp(prefix="euroeval-"))
     try:
@@ -300,7 +302,9 @@ def evaluate(spec: EuroEvalSpec, model: str, output: Path) -> None:
             "model": spec.model.location,
             "euroeval_version": importlib.metadata.version("euroeval"),
             "num_iterations": spec.num_iterations,
-            "languages": {lang: {"datasets": {name: results[name] for name in lang_names}} for lang, lang_names in spec.datasets.items()},
+            "languages": {
+                lang: {"datasets": {name: results[name] for name in lang_names}} for lang, lang_names in spec.datasets.items()
+            },
         },
         output,
     )

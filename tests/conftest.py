@@ -1,0 +1,17 @@
+"""Fixtures shared across test modules: the tiny DAG runs once per session and every test that only reads
+its results (or dry-runs against it) uses that one run."""
+
+import pytest
+
+from helpers import make_workspace, snakemake, tiny_config, write_config
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The embedded default at tiny scale, run to the end: (workspace, config file). Tests must leave its
+    files as they found them (change a file only inside try/finally, and dry-run)."""
+    ws = make_workspace(tmp_path_factory.mktemp("tiny-run"))
+    config = write_config(ws, tiny_config())
+    result = snakemake(ws, "--cores", "2", "--configfile", str(config))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return ws, config
