@@ -5,8 +5,14 @@ import json
 import pyarrow as pa
 import pytest
 
-from workflow_scripts.arena import load_arena_prompts, normalize_arena_prompts
+from workflow_scripts.arena import ArenaPromptsSpec, load_arena_prompts, normalize_arena_prompts
 from workflow_scripts.errors import UserError
+
+
+def spec(lang: str, file: str | None = None, hub: str | None = None) -> ArenaPromptsSpec:
+    return ArenaPromptsSpec(
+        language=lang, file=file, file_sha256=None, hub=hub, split="test", revision=None, limit=None, software={}, code=""
+    )
 
 
 def test_hub_style_columns_are_normalized():
@@ -26,7 +32,7 @@ def test_hub_style_columns_are_normalized():
 
 def test_the_demo_files_load():
     for lang in ("en", "da", "de"):
-        table = load_arena_prompts({"file": f"data/arena/{lang}.jsonl"}, lang)
+        table = load_arena_prompts(spec(lang, file=f"data/arena/{lang}.jsonl"), lang)
         assert table.num_rows == 6 and None not in table.column("subcategory").to_pylist()
 
 
@@ -43,7 +49,7 @@ def test_bad_prompt_files_name_file_and_field(tmp_path, rows, field, message):
     path = tmp_path / "prompts.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(UserError) as error:
-        load_arena_prompts({"file": str(path)}, "da")
+        load_arena_prompts(spec("da", file=str(path)), "da")
     text = str(error.value)
     assert str(path) in text and message in text.lower()
     if field:
@@ -54,5 +60,5 @@ def test_unreachable_hub_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(UserError) as error:
-        load_arena_prompts({"hub": "CohereLabs/m-ArenaHard-v2.0", "split": "test", "revision": None}, "da")
+        load_arena_prompts(spec("da", hub="CohereLabs/m-ArenaHard-v2.0"), "da")
     assert "CohereLabs/m-ArenaHard-v2.0" in str(error.value) and "evaluation.arena.prompts" in str(error.value)
