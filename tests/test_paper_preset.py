@@ -61,7 +61,11 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
     assert "results/adapters/eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen" in adapters
-    assert not any("models/" in out for _, out in jobs)  # Hub models need no materialization
+    # Hub models need no materialization, only their resolved commit (one per model of the preset)
+    assert "base_model" not in counts
+    revisions = [out for rule, out in jobs if rule == "resolve_model"]
+    assert all(out.endswith(".revision.json") for out in revisions) and "results/models/eurollm-9b.revision.json" in revisions
+    assert len(revisions) == len(paper_config()["models"])
     # EuroEval on 7 training + 3 held-out languages (no, pt, sv: Table 2), one job per subject: the 2 bases
     # and every adapter (each is evaluated somewhere); a base or multilingual adapter in all 10 languages, a
     # monolingual one in its own (120 + 18 + ... (subject, language) evaluations, as planned by euroeval_jobs).
