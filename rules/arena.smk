@@ -9,7 +9,7 @@ from workflow_scripts.arena import (
     judge_spec,
     win_rate_spec,
 )
-from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, JUDGMENTS, WINRATE, parse_subject
+from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, JUDGMENTS, WINRATE, parse_subject, per_language
 from workflow_scripts.plan import arena_languages
 
 
@@ -31,8 +31,9 @@ rule arena_answers:
     input:
         unpack(lambda wc: answers_inputs(config, wc.subject)),
     output:
-        # one engine answers every language (a language's answers are its own batch)
-        expand(ARENA_ANSWERS, lang=arena_languages(config), allow_missing=True),
+        # one engine answers every language (a language's answers are its own batch); named, as Snakemake's
+        # between-workflow cache requires of several outputs
+        **per_language(ARENA_ANSWERS, arena_languages(config)),
     log:
         "logs/arena_answers/{subject}.log",
     cache: CACHE
@@ -49,7 +50,7 @@ rule arena_judge:
     input:
         unpack(lambda wc: judge_inputs(config, wc.comparison)),
     output:
-        expand(JUDGMENTS, lang=arena_languages(config), allow_missing=True),
+        **per_language(JUDGMENTS, arena_languages(config)),
     log:
         "logs/arena_judge/{comparison}.log",
     cache: CACHE

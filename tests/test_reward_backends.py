@@ -67,6 +67,7 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
             "enforce_eager": "auto",
             "max_num_seqs": None,
         },
+        software={},
         code="test",
     )
     fake = SimpleNamespace(

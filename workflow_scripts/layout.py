@@ -145,3 +145,9 @@ REPORT_FILES = {
     "pair_languages_plot": "results/report/pair_languages.png",
     "training_plot": "results/report/training_curves.png",
 }
+
+
+def per_language(template: str, languages: list[str]) -> dict[str, str]:
+    """{lang_<code>: the template with {lang} filled in, other wildcards kept}: the named outputs of a job that
+    writes every language (named, as Snakemake's between-workflow cache requires of several outputs)."""
+    return {f"lang_{lang.replace('-', '_')}": template.replace("{lang}", lang) for lang in languages}
