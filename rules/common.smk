@@ -44,6 +44,9 @@ SAMPLES_RE = samples_re(MODEL_RE)
 # Rules are cached between workflows (--cache) only where a cache is set up: elsewhere Snakemake would print
 # one "eligible for caching" line per rule on every command.
 CACHE = bool(os.environ.get("SNAKEMAKE_OUTPUT_CACHE"))
+# The longest chain (translate, sample, score, pair, train on pairs, evaluate) goes first, so that the other
+# cores take the jobs beside it (SFT baselines, the base model's evaluation) instead of waiting at its end.
+SAMPLING_PRIORITY = 10
 
 
 wildcard_constraints:

@@ -15,6 +15,7 @@ rule preference_dataset:
         source=SAMPLES_RE,
         dataset=SAMPLED_DATASET_RE,
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     resources:
         **job_resources("light"),
     params:

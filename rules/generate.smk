@@ -14,6 +14,7 @@ rule generate:
     log:
         "logs/generate/{samples}/{lang}/shard-{shard}-of-{shards}.log",
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     threads: config["threads"]["engine"]
     resources:
         **engine_resources(lambda wc: parse_sample_source(wc.samples)[0]),
@@ -36,6 +37,7 @@ rule gather_generations:
     log:
         "logs/gather_generations/{samples}/{lang}.log",
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     resources:
         **job_resources("light"),
     params:

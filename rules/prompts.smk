@@ -37,6 +37,7 @@ rule prompt_set:
     log:
         "logs/prompt_set/{lang}.log",
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     resources:
         **job_resources("light"),
     params:
@@ -57,6 +58,7 @@ rule translate:
     wildcard_constraints:
         lang="|".join(l for l in config["languages"] if l != SOURCE_LANGUAGE) or "^$",
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     threads: config["threads"]["engine"]
     resources:
         **engine_resources(lambda wc: wc.translator),

@@ -14,6 +14,7 @@ rule score:
     log:
         "logs/score/{samples}/{lang}/shard-{shard}-of-{shards}.log",
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     threads: config["threads"]["engine"]
     resources:
         **engine_resources(lambda wc: config["reward"]["model"]),
@@ -36,6 +37,7 @@ rule gather_scores:
     log:
         "logs/gather_scores/{samples}/{lang}.log",
     cache: CACHE
+    priority: SAMPLING_PRIORITY
     resources:
         **job_resources("light"),
     params:
