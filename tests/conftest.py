@@ -6,6 +6,16 @@ import pytest
 from helpers import make_workspace, snakemake, tiny_config, write_config
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs two pytest-xdist workers (`-n 2 --dist loadgroup`): a module goes to one worker as a
+    whole, so each module fixture (most run a tiny DAG) runs once, and the modules that read the session's tiny
+    run share one group, hence one run."""
+    uses_tiny_run = {item.module.__name__ for item in items if "tiny_run" in item.fixturenames}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("tiny_run" if module in uses_tiny_run else module))
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The embedded default at tiny scale, run to the end: (workspace, config file). Tests must leave its
