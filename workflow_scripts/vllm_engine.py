@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 
-
 # The smallest block the CPU attention backend accepts (a multiple of 32): prompts of a few dozen tokens then
 # fill a block, which prefix caching can share between the samples of one prompt.
 CPU_BLOCK_SIZE = 32
