@@ -14,6 +14,6 @@ lint: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/snakefmt --check .
 
-# Two workers, one module each at a time (tests/conftest.py): a 2-core machine runs the tiny DAGs side by side.
+# Two workers, one module (or group) each at a time (tests/conftest.py): a 2-core machine runs the tiny DAGs side by side.
 test: lint
-	.venv/bin/python -m pytest -q -n 2 --dist loadgroup tests
+	.venv/bin/python -m pytest -q -n 2 tests

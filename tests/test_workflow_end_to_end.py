@@ -138,6 +138,22 @@ def test_step_code_change_recomputes_that_step_and_downstream(finished):
     assert rules_of(jobs) == {"score": 3, "gather_scores": 3, "preference_dataset": 8, "train": 8}
 
 
+def test_planning_code_change_recomputes_nothing(finished):
+    """layout.py, plan.py and config_checks.py name and plan artifacts (a new artifact or experiment is an edit
+    there); what they decide reaches a step through its paths or its spec, so an edit alone reruns nothing."""
+    ws, config = finished
+    modules = [ws / f"workflow_scripts/{name}.py" for name in ("layout", "plan", "config_checks")]
+    originals = [module.read_text() for module in modules]
+    try:
+        for module, original in zip(modules, originals):
+            module.write_text(original + '\nNEW_ARTIFACT = "results/new/{lang}.parquet"  # an edit in planning code\n')
+        jobs = dry(ws, config)
+    finally:
+        for module, original in zip(modules, originals):
+            module.write_text(original)
+    assert rules_of(jobs) == {}
+
+
 def test_model_identity_change_recomputes_everything_that_uses_the_model(finished, tmp_path):
     ws, _ = finished
     from workflow_scripts.models import gguf_path

@@ -16,6 +16,10 @@ from pathlib import Path
 
 PACKAGE = "workflow_scripts"
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Modules that name and plan artifacts. What they decide reaches a step through its paths (the job itself) or its
+# typed spec (hashed in params), so they are left out of code fingerprints: adding an artifact or an experiment
+# there reruns nothing that exists.
+PLANNING_MODULES = frozenset(f"{PACKAGE}.{name}" for name in ("layout", "plan", "config_checks"))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -71,7 +75,8 @@ def _module_file(name: str) -> Path | None:
 
 @cache
 def code_fingerprint(*entry_files: str) -> str:
-    """Hash of the given source files plus all `workflow_scripts` modules they import (transitively)."""
+    """Hash of the given source files plus all `workflow_scripts` modules they import (transitively), planning
+    modules aside."""
     seen: dict[str, Path] = {}
     todo = [Path(f).resolve() for f in entry_files]
     while todo:
@@ -80,7 +85,7 @@ def code_fingerprint(*entry_files: str) -> str:
         if key in seen:
             continue
         seen[key] = path
-        for name in _internal_imports(path):
+        for name in _internal_imports(path) - PLANNING_MODULES:
             mod = _module_file(name)
             if mod is not None:
                 todo.append(mod.resolve())
