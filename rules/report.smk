@@ -14,9 +14,13 @@ rule report:
         token_lengths_plot=report(REPORT_FILES["token_lengths_plot"], category="4. Data", caption="../report/token_lengths.rst"),
         euroeval_table=report(REPORT_FILES["euroeval_table"], category="2. EuroEval", caption="../report/euroeval.rst"),
         euroeval_csv=report(REPORT_FILES["euroeval_csv"], category="2. EuroEval", caption="../report/euroeval_csv.rst"),
+        held_out_table=report(REPORT_FILES["held_out_table"], category="2. EuroEval", caption="../report/held_out.rst"),
         arena_plot=report(REPORT_FILES["arena_plot"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         arena_table=report(REPORT_FILES["arena_table"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         rewards_plot=report(REPORT_FILES["rewards_plot"], category="4. Data", caption="../report/rewards.rst"),
+        reward_consistency_plot=report(
+            REPORT_FILES["reward_consistency_plot"], category="4. Data", caption="../report/reward_consistency.rst"
+        ),
         pair_languages_plot=report(
             REPORT_FILES["pair_languages_plot"], category="4. Data", caption="../report/pair_languages.rst"
         ),

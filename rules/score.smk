@@ -1,7 +1,7 @@
 # Reward scores for every sample, in `reward.shards` jobs per language (each a contiguous range of
-# samples), gathered into one table per language.
-from workflow_scripts.layout import GENERATIONS, SCORE_SHARD, SCORES
-from workflow_scripts.reward import GatherSpec as GatherScoresSpec, score_shards, score_spec
+# samples), gathered into one table per language; and the reward of every prompt's reference answer.
+from workflow_scripts.layout import GENERATIONS, PROMPTS, REFERENCE_SCORES, SCORE_SHARD, SCORES
+from workflow_scripts.reward import GatherSpec as GatherScoresSpec, reference_score_spec, score_shards, score_spec
 from workflow_scripts.specs import step_code
 
 
@@ -44,3 +44,21 @@ rule gather_scores:
         spec=lambda wc: GatherScoresSpec(score_spec(config), step_code("gather_scores")).params(),
     script:
         "scripts/gather_scores.py"
+
+
+rule score_references:
+    input:
+        prompts=PROMPTS,
+        model=lambda wc: model_input(config["reward"]["model"]),
+    output:
+        REFERENCE_SCORES,
+    log:
+        "logs/score_references/{lang}.log",
+    cache: CACHE
+    threads: config["threads"]["engine"]
+    resources:
+        **engine_resources(lambda wc: config["reward"]["model"]),
+    params:
+        spec=reference_score_spec(config).params(),
+    script:
+        "scripts/score_references.py"

@@ -111,7 +111,18 @@ def test_arena_answers_judgments_and_win_rates(evaluated):
 def test_report_files_and_second_run(evaluated):
     ws, config = evaluated
     summary = (ws / "results/report/summary.html").read_text()
-    assert summary.count("data:image/png;base64,") == 6 and "<table" in summary
+    assert summary.count("data:image/png;base64,") == 7 and "<table" in summary
+    # Table 2: the held-out language's dataset, the base absolute and every adapter evaluated there as a delta
+    held_out = (ws / "results/report/euroeval_held_out.html").read_text()
+    assert f"<th>{HELD_OUT_SET}</th>" in held_out and "<th colspan='1'>no</th>" in held_out
+    assert held_out.count("<tr><td>") == 1 + 2 and "base (absolute)" in held_out  # base, multi DPO, multi Max-R
+    assert "EuroEval on the held-out languages (Table 2)" in summary
+    # Appendix B: every language's reference answers scored by the reward model
+    for lang in ("en", "da"):
+        refs = pq.read_table(ws / f"results/reference_scores/{lang}.parquet").to_pandas()
+        assert len(refs) == 4 and (refs.language == lang).all() and refs.reward.notna().all()
+    consistency = matplotlib.image.imread(ws / "results/report/reward_consistency.png")
+    assert consistency.shape[1] > 1000 and consistency.std() > 0.05
     assert "Paired DPO" in summary and "Max-R" in summary and "dpo-vs-base" in summary
     scores = (ws / "results/report/euroeval_scores.csv").read_text().splitlines()
     assert len(scores) == 1 + 8 * 2  # header + 8 (subject, language) evaluations x 1 dataset x 2 metrics (primary first)

@@ -123,6 +123,7 @@ GENERATION_SHARD = "results/generations/{samples}/{lang}/shard-{shard}-of-{shard
 GENERATIONS = "results/generations/{samples}/{lang}.parquet"  # one row per sample
 SCORE_SHARD = "results/scores/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"
 SCORES = "results/scores/{samples}/{lang}.parquet"  # one reward (or skip) per sample
+REFERENCE_SCORES = "results/reference_scores/{lang}.parquet"  # the reward of each prompt's reference answer
 DATASET = "results/datasets/{source}/{scope}/{dataset}.parquet"  # training data
 DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
 ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves
@@ -139,9 +140,11 @@ REPORT_FILES = {
     "token_lengths_plot": "results/report/token_lengths.png",
     "euroeval_table": "results/report/euroeval_deltas.html",
     "euroeval_csv": "results/report/euroeval_scores.csv",
+    "held_out_table": "results/report/euroeval_held_out.html",
     "arena_plot": "results/report/arena_lc_win_rates.png",
     "arena_table": "results/report/arena_win_rates.html",
     "rewards_plot": "results/report/reward_distributions.png",
+    "reward_consistency_plot": "results/report/reward_consistency.png",
     "pair_languages_plot": "results/report/pair_languages.png",
     "training_plot": "results/report/training_curves.png",
 }

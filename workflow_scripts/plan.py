@@ -17,6 +17,7 @@ from workflow_scripts.layout import (
     EUROEVAL,
     MODEL_REVISION,
     PROMPTS,
+    REFERENCE_SCORES,
     REPORT_FILES,
     SCORES,
     SOURCE_SAMPLE,
@@ -170,6 +171,8 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
         "euroeval": euroeval_files(config),
         "winrates": [WINRATE.format(comparison=c, lang=lang) for c, lang in jobs["comparisons"]],
         "scores": list(scores),
+        # the reward of each language's reference answers: the reward-model consistency check
+        "reference_scores": [REFERENCE_SCORES.format(lang=lang) for lang in config["languages"]],
         "pairs": [
             DATASET.format(source=t.source, scope=t.scope, dataset=t.dataset) for t in trained if t.dataset.startswith("dpo-")
         ],

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from workflow_scripts.plan import policies, protocol_settings
+from workflow_scripts.plan import evaluation_only_languages, policies, protocol_settings
 from workflow_scripts.specs import REPORT_PACKAGES, Spec, software, step_code
 
 
@@ -16,6 +16,7 @@ from workflow_scripts.specs import REPORT_PACKAGES, Spec, software, step_code
 class ReportSpec(Spec):
     title: str  # the config file's name
     languages: list
+    held_out_languages: list  # evaluated, never trained on (Table 2)
     policies: list
     source_language: str
     protocol: list  # (stage, setting, value): what produced the numbers
@@ -27,6 +28,7 @@ def report_spec(config: dict, title: str) -> ReportSpec:
     return ReportSpec(
         title=title,
         languages=list(config["languages"]),
+        held_out_languages=evaluation_only_languages(config),
         policies=policies(config),
         source_language=config["source_language"],
         protocol=[list(row) for row in protocol_settings(config)],
@@ -46,8 +48,10 @@ def report_step(snakemake) -> None:
         euroeval_deltas,
         euroeval_frame,
         euroeval_table_html,
+        held_out_table_html,
         pair_language_plot,
         protocol_table_html,
+        reward_consistency_plot,
         reward_plot,
         save_figure,
         token_lengths_plot,
@@ -74,11 +78,15 @@ def report_step(snakemake) -> None:
         scores.to_csv(tmp, index=False)
     euroeval_html = euroeval_table_html(deltas, scores)
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
+    held_out_html = held_out_table_html(scores, spec.held_out_languages)
+    write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)
     overall, sub = arena_frame(inputs.winrates)
     arena_html = arena_table_html(overall, sub)
     write_text(f"<style>{STYLE}</style>{arena_html}", out.arena_table)
     save_figure(arena_plot, out.arena_plot, overall)
     save_figure(reward_plot, out.rewards_plot, list(inputs.scores), list(inputs.pairs))
+    references, scores_files = list(inputs.reference_scores), list(inputs.scores)
+    save_figure(reward_consistency_plot, out.reward_consistency_plot, references, scores_files, spec.source_language)
     save_figure(pair_language_plot, out.pair_languages_plot, list(inputs.pairs))
     save_figure(training_plot, out.training_plot, list(inputs.adapters))
     page = f"""<!doctype html><html><head><meta charset='utf-8'><title>CroCo report: {html.escape(spec.title)}</title>
@@ -89,8 +97,10 @@ Every number below is read from the workflow's artifacts under results/.</p>
 <h2>Protocol: the settings behind these numbers</h2>{protocol_html}
 <h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>{embed_png(out.domains_plot)}{embed_png(out.token_lengths_plot)}
 <h2>EuroEval: difference to the base model per language (Table 1)</h2>{euroeval_html}
+<h2>EuroEval on the held-out languages (Table 2)</h2>{held_out_html}
 <h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}{arena_html}
 <h2>Reward distributions</h2>{embed_png(out.rewards_plot)}
+<h2>Reward-model consistency (Appendix B)</h2>{embed_png(out.reward_consistency_plot)}
 <h2>Multilingual pairs: chosen x rejected language</h2>{embed_png(out.pair_languages_plot)}
 <h2>Training curves</h2>{embed_png(out.training_plot)}
 </body></html>"""

@@ -129,6 +129,43 @@ def euroeval_table_html(deltas: pd.DataFrame, frame: pd.DataFrame) -> str:
     )
 
 
+def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
+    """Table 2: on each held-out language (evaluated, never trained on), every dataset's primary score of the base
+    (absolute) and each adapter's difference to it, in points."""
+    frame = frame[frame["primary"].astype(bool) & frame["language"].isin(held_out)]
+    if frame.empty:
+        return "<p>No held-out languages were evaluated (languages with EuroEval datasets but no training data).</p>"
+    columns = list(dict.fromkeys(zip(frame["language"], frame["dataset"])))
+    columns.sort(key=lambda key: held_out.index(key[0]))
+    scores = frame.set_index(["policy", "method", "regime", "language", "dataset"])["score"]
+    base = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+    rows = list(dict.fromkeys(zip(frame["policy"], frame["method"], frame["regime"])))
+    rows.sort(key=lambda row: (row[0], row[1] != "base", row[2], row[1]))
+    head_langs = "".join(
+        f"<th colspan='{sum(1 for lang, _ in columns if lang == held)}'>{html.escape(held)}</th>"
+        for held in held_out
+        if any(lang == held for lang, _ in columns)
+    )
+    head_sets = "".join(f"<th>{html.escape(name)}</th>" for _, name in columns)
+    body = []
+    for policy, method, regime in rows:
+        cells = []
+        for lang, name in columns:
+            value = scores.get((policy, method, regime, lang, name), np.nan)
+            if method != "base":
+                value = value - base.get((policy, lang, name), np.nan)
+            cells.append(delta_cell(value, method == "base"))
+        label = "base (absolute)" if method == "base" else method
+        body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(label)}</td><td>{regime}</td>{''.join(cells)}</tr>")
+    return (
+        "<table class='results'><thead><tr><th rowspan='2'>policy</th><th rowspan='2'>method</th>"
+        f"<th rowspan='2'>regime</th>{head_langs}</tr><tr>{head_sets}</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table><p class='note'>Held-out languages: evaluated, never trained on. Primary metric per "
+        "dataset, in points: the base row is absolute, every other row the difference to its base.</p>"
+    )
+
+
 # ---------------------------------------------------------------- m-ArenaHard
 
 
@@ -280,6 +317,101 @@ def reward_plot(score_paths, pair_paths, path) -> None:
         ax.set_xlabel("reward")
         ax.legend(fontsize=7)
     fig.suptitle("Reward distribution per language, with the DPO pairs' chosen and rejected samples", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Rank correlation (average ranks for ties); NaN below 3 pairs or for a constant side."""
+    if len(a) < 3:
+        return float("nan")
+    ra, rb = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def reference_frame(reference_paths) -> pd.DataFrame:
+    """prompt_id, language, reward of every scored reference answer."""
+    frames = []
+    for ref_path in reference_paths:
+        table = pq.read_table(ref_path, columns=["prompt_id", "language", "reward", "status"])
+        frames.append(table.filter(pc.equal(table.column("status"), "scored")).to_pandas())
+    frame = pd.concat(frames) if frames else pd.DataFrame(columns=["prompt_id", "language", "reward", "status"])
+    return frame[np.isfinite(frame["reward"].astype(float))][["prompt_id", "language", "reward"]]
+
+
+def reference_percentiles(score_path, references: pd.DataFrame) -> pd.DataFrame:
+    """Per prompt of a score file: where its reference answer's reward falls among the prompt's scored samples
+    (the share of samples below it, ties counting half), in percent."""
+    table = pq.read_table(score_path, columns=["prompt_id", "language", "reward", "status"])
+    samples = table.filter(pc.equal(table.column("status"), "scored")).to_pandas()
+    samples = samples[np.isfinite(samples["reward"].astype(float))]
+    joined = samples.merge(references, on=["prompt_id", "language"], suffixes=("", "_reference"))
+    if joined.empty:
+        return pd.DataFrame(columns=["prompt_id", "language", "percentile"])
+    below = (joined["reward"] < joined["reward_reference"]) + 0.5 * (joined["reward"] == joined["reward_reference"])
+    joined = joined.assign(below=below.astype(float))
+    out = joined.groupby(["prompt_id", "language"], as_index=False)["below"].mean()
+    return out.assign(percentile=100 * out["below"])[["prompt_id", "language", "percentile"]]
+
+
+def reward_consistency_plot(reference_paths, score_paths, source_language: str, path) -> None:
+    """The reward model's consistency (the paper's Appendix B). Left, within each language: where a prompt's
+    reference answer ranks among that prompt's own samples, per sample source. Right, across languages: the
+    reward of each English reference against the reward of its translation (same prompt id), with the rank
+    correlation per language."""
+    references = reference_frame(reference_paths)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    sources: dict[str, list[pd.DataFrame]] = {}
+    for score_path in score_paths:
+        sources.setdefault(Path(score_path).parent.name, []).append(reference_percentiles(score_path, references))
+    langs = sorted(set(references["language"]))
+    width = 0.8 / max(len(sources), 1)
+    for i, (source, parts) in enumerate(sorted(sources.items())):
+        frame = pd.concat(parts)
+        data = [frame.loc[frame["language"] == lang, "percentile"].to_numpy(float) for lang in langs]
+        positions = np.arange(len(langs)) + (i - (len(sources) - 1) / 2) * width
+        present = [j for j, values in enumerate(data) if values.size]
+        if present:
+            boxes = left.boxplot(
+                [data[j] for j in present],
+                positions=positions[present],
+                widths=width * 0.9,
+                patch_artist=True,
+                manage_ticks=False,
+            )
+            color = f"C{i}"
+            for box in boxes["boxes"]:
+                box.set_facecolor(color)
+                box.set_alpha(0.6)
+            left.plot([], [], color=color, linewidth=6, alpha=0.6, label=f"{source} ({len(frame)} prompts)")
+    left.axhline(50, color="black", linestyle="--", linewidth=1)
+    left.set_xticks(np.arange(len(langs)), langs)
+    left.set_ylim(-2, 102)
+    left.set_ylabel("reference's percentile among its samples (%)")
+    left.set_title("Within a language: the reference answer ranked\namong the same prompt's samples", fontsize=10)
+    if sources:
+        left.legend(fontsize=7, loc="lower left")
+    english = references[references["language"] == source_language].set_index("prompt_id")["reward"]
+    for lang in [lang for lang in langs if lang != source_language]:
+        other = references[references["language"] == lang].set_index("prompt_id")["reward"]
+        both = pd.concat([english, other], axis=1, join="inner", keys=["en", "other"]).dropna()
+        if both.empty:
+            continue
+        rho = spearman(both["en"].to_numpy(float), both["other"].to_numpy(float))
+        label = f"{lang}: ρ = {rho:.2f} ({len(both)})" if np.isfinite(rho) else f"{lang}: ρ undefined ({len(both)})"
+        right.scatter(both["en"], both["other"], s=10, alpha=0.6, label=label)
+    if english.size:
+        low, high = float(references["reward"].min()), float(references["reward"].max())
+        right.plot([low, high], [low, high], color="black", linestyle="--", linewidth=1)
+        right.legend(fontsize=7, title="Spearman ρ (pairs)", title_fontsize=7)
+    else:
+        right.text(0.5, 0.5, f"no scored {source_language} references", ha="center", va="center", transform=right.transAxes)
+    right.set_xlabel(f"reward of the {source_language} reference")
+    right.set_ylabel("reward of its translation")
+    right.set_title("Across languages: a reference against its translation\n(dashed: equal reward)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)

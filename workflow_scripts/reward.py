@@ -180,35 +180,33 @@ class ScoringWork:
         return make_scorer(self.spec)
 
     def run_chunk(self, scorer, index: int) -> pa.Table:
-        spec = self.spec
         lo = self.start + index * self.samples_per_chunk
         cols = self.reader.read(lo, min(lo + self.samples_per_chunk, self.stop)).to_pydict()
-        # a pooling model reads the whole context; the generative backend needs room for its one answer token
-        room = 1 if spec.backend == "generative" else 0
-        limit = min(spec.max_length, scorer.context - room)
-        # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
-        prompts = scorer.prompts(list(zip(cols["prompt"], cols["response"])))
-        lengths = [len(p["prompt_token_ids"]) for p in prompts]
-        reason = skip_reasons(cols["response"], lengths, limit, spec.empty_responses == "score")
-        keep = [i for i, why in enumerate(reason) if why is None]
-        scores = dict(zip(keep, scorer.score([prompts[i] for i in keep]))) if keep else {}
-        n = len(prompts)
-        reward = [scores.get(i) for i in range(n)]
-        status = ["scored" if why is None else "skipped" for why in reason]
-        return pa.table(
-            {
-                "prompt_id": cols["prompt_id"],
-                "language": cols["language"],
-                "sample_index": cols["sample_index"],
-                "reward": reward,
-                "status": status,
-                "skip_reason": reason,
-                "reward_tokens": lengths,
-                "reward_model": [spec.reward_model] * n,
-                "reward_backend": [spec.backend] * n,
-            },
-            schema=SCORE_SCHEMA,
-        )
+        columns = score_responses(self.spec, scorer, cols["prompt"], cols["response"])
+        keys = {key: cols[key] for key in ("prompt_id", "language", "sample_index")}
+        return pa.table({**keys, **columns}, schema=SCORE_SCHEMA)
+
+
+def score_responses(spec: ScoreSpec, scorer, prompts: list[str], responses: list[str | None]) -> dict[str, list]:
+    """The reward columns of SCORE_SCHEMA for (prompt, response) pairs: a reward, or a skip with its reason."""
+    # a pooling model reads the whole context; the generative backend needs room for its one answer token
+    room = 1 if spec.backend == "generative" else 0
+    limit = min(spec.max_length, scorer.context - room)
+    # Tokenized once: the lengths decide what is skipped, and the engine gets the same token ids.
+    inputs = scorer.prompts(list(zip(prompts, responses)))
+    lengths = [len(p["prompt_token_ids"]) for p in inputs]
+    reason = skip_reasons(responses, lengths, limit, spec.empty_responses == "score")
+    keep = [i for i, why in enumerate(reason) if why is None]
+    scores = dict(zip(keep, scorer.score([inputs[i] for i in keep]))) if keep else {}
+    n = len(inputs)
+    return {
+        "reward": [scores.get(i) for i in range(n)],
+        "status": ["scored" if why is None else "skipped" for why in reason],
+        "skip_reason": reason,
+        "reward_tokens": lengths,
+        "reward_model": [spec.reward_model] * n,
+        "reward_backend": [spec.backend] * n,
+    }
 
 
 def score_step(snakemake) -> None:
@@ -243,3 +241,42 @@ def gather_scores_step(snakemake) -> None:
     expected = expected_score_keys(snakemake.input.generations)
     rows = gather(list(snakemake.input.shards), snakemake.output[0], SCORE_SCHEMA, expected, "samples")
     print(f"[croco] gathered {len(snakemake.input.shards)} shard(s): {rows} scored or skipped samples", flush=True)
+
+
+# ---------------------------------------------------------------- the reward of the reference answers
+# The reward-model consistency check (the paper's Appendix B): where a prompt's reference answer was translated
+# with it, the same reward model scores the reference in every language, so that the report can set the reward
+# of the English reference against the reward of its translation, and rank each reference among its prompt's
+# samples.
+
+REFERENCE_SCORE_SCHEMA = pa.schema(
+    [("prompt_id", pa.string()), ("language", pa.string())] + [SCORE_SCHEMA.field(name) for name in SCORE_SCHEMA.names[3:]]
+)
+
+
+@dataclass(frozen=True)
+class ReferenceScoreSpec(Spec):
+    score: ScoreSpec
+    code: str
+
+
+def reference_score_spec(config: dict) -> ReferenceScoreSpec:
+    return ReferenceScoreSpec(score_spec(config), step_code("score_references"))
+
+
+def score_references_step(snakemake) -> None:
+    from workflow_scripts.atomic import atomic_file
+    from workflow_scripts.tables import read_parquet_columns
+
+    spec = ReferenceScoreSpec.load(snakemake.params.spec).score
+    path = snakemake.input.prompts
+    table = read_parquet_columns(path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
+    require_unique_keys(table, path, ["prompt_id"])
+    scorer = make_scorer(spec)
+    cols = table.to_pydict()
+    columns = score_responses(spec, scorer, cols["prompt"], cols["reference"])
+    keys = {"prompt_id": cols["prompt_id"], "language": [snakemake.wildcards.lang] * table.num_rows}
+    with atomic_file(snakemake.output[0]) as tmp:
+        pq.write_table(pa.table({**keys, **columns}, schema=REFERENCE_SCORE_SCHEMA), tmp)
+    scored = columns["status"].count("scored")
+    print(f"[croco] scored {scored} reference answers, {table.num_rows - scored} skipped (too long)", flush=True)

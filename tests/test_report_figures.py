@@ -1,0 +1,96 @@
+"""The report's EuroEval held-out table (Table 2) and the reward-consistency figure (Appendix B), on small frames
+and files whose numbers are worked out by hand."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workflow_scripts.report_figures import (
+    euroeval_frame,
+    held_out_table_html,
+    reference_percentiles,
+    reward_consistency_plot,
+    spearman,
+)
+
+MODEL = "m"
+ADAPTER = "m/m/multi-da+en/dpo-mean_minus_2sigma-chosen"
+
+
+def euroeval_file(tmp_path, subject, scores):
+    import json
+
+    languages = {}
+    for (lang, name), value in scores.items():
+        entry = {"primary_metric": "mcc", "metrics": {"mcc": {"score": value, "half_width": 1.0}}}
+        languages.setdefault(lang, {"datasets": {}})["datasets"][name] = entry
+    path = tmp_path / f"{subject.replace('/', '_')}.json"
+    path.write_text(json.dumps({"subject": subject, "languages": languages}))
+    return path
+
+
+def test_held_out_table_shows_base_absolute_and_adapter_deltas_per_dataset(tmp_path):
+    base = euroeval_file(tmp_path, MODEL, {("da", "d1"): 40.0, ("no", "n1"): 30.0, ("no", "n2"): 20.0, ("sv", "s1"): 10.0})
+    tuned = euroeval_file(tmp_path, ADAPTER, {("da", "d1"): 45.0, ("no", "n1"): 32.5, ("no", "n2"): 17.0, ("sv", "s1"): 10.0})
+    html = held_out_table_html(euroeval_frame([base, tuned]), ["no", "sv"])
+    assert "<th colspan='2'>no</th><th colspan='1'>sv</th>" in html
+    assert "<th>n1</th><th>n2</th><th>s1</th>" in html and "d1" not in html  # Danish is trained on: not here
+    base_row, tuned_row = html.split("<tr><td>")[1:3]
+    assert "base (absolute)" in base_row and ">30.0<" in base_row and ">20.0<" in base_row
+    assert ">+2.5<" in tuned_row and ">-3.0<" in tuned_row and ">±0.0<" in tuned_row
+
+
+def test_held_out_table_says_when_nothing_is_held_out(tmp_path):
+    base = euroeval_file(tmp_path, MODEL, {("da", "d1"): 40.0})
+    assert "No held-out languages" in held_out_table_html(euroeval_frame([base]), [])
+
+
+def test_spearman_is_the_rank_correlation():
+    assert spearman(np.array([1.0, 2.0, 3.0, 4.0]), np.array([10.0, 20.0, 35.0, 100.0])) == pytest.approx(1.0)
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1.0)
+    assert np.isnan(spearman(np.array([1.0, 2.0]), np.array([1.0, 2.0])))  # too few pairs
+    assert np.isnan(spearman(np.array([1.0, 2.0, 3.0]), np.array([5.0, 5.0, 5.0])))  # a constant side
+
+
+def score_file(path, rows):
+    table = pa.table(
+        {
+            "prompt_id": [r[0] for r in rows],
+            "language": [r[1] for r in rows],
+            "reward": [r[2] for r in rows],
+            "status": [r[3] for r in rows],
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def test_reference_percentile_counts_samples_below_and_ties_half(tmp_path):
+    samples = score_file(
+        tmp_path / "s.parquet",
+        [("p1", "da", 1.0, "scored"), ("p1", "da", 2.0, "scored"), ("p1", "da", 3.0, "scored"), ("p1", "da", 9.0, "skipped"),
+         ("p2", "da", 5.0, "scored"), ("p2", "da", 5.0, "scored")],
+    )  # fmt: skip
+    references = pd.DataFrame({"prompt_id": ["p1", "p2"], "language": ["da", "da"], "reward": [2.0, 6.0]})
+    out = reference_percentiles(samples, references).set_index("prompt_id")["percentile"]
+    # p1: 1.0 below, 2.0 tied (half), 3.0 above, the skipped sample left out -> 1.5 of 3; p2: both below
+    assert out["p1"] == pytest.approx(50.0) and out["p2"] == pytest.approx(100.0)
+
+
+def test_reward_consistency_plot_draws_both_panels(tmp_path):
+    rng = np.random.default_rng(0)
+    refs, scores = [], []
+    for lang in ("en", "da"):
+        rows = [(f"p{i}", lang, float(i + rng.normal(0, 0.1)), "scored") for i in range(6)]
+        refs.append(score_file(tmp_path / f"ref-{lang}.parquet", rows))
+        samples = [(f"p{i}", lang, float(rng.normal(i, 1)), "scored") for i in range(6) for _ in range(4)]
+        (tmp_path / "gen" / lang).mkdir(parents=True)
+        scores.append(score_file(tmp_path / "gen" / f"{lang}.parquet", samples))
+    out = tmp_path / "consistency.png"
+    reward_consistency_plot(refs, scores, "en", out)
+    import matplotlib.image
+
+    image = matplotlib.image.imread(out)
+    assert image.shape[1] > 1000 and image.std() > 0.05
