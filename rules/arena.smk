@@ -9,8 +9,22 @@ from workflow_scripts.arena import (
     judge_spec,
     win_rate_spec,
 )
-from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, JUDGMENTS, WINRATE, parse_subject, per_language
-from workflow_scripts.plan import arena_languages
+from workflow_scripts.layout import (
+    ARENA_ANSWERS,
+    ARENA_PROMPTS,
+    JUDGMENTS,
+    WINRATE,
+    names_pattern,
+    parse_subject,
+    per_language,
+)
+from workflow_scripts.plan import arena_comparisons, arena_languages, grouped_arena_subjects
+
+
+# A subject's answers in the arena languages, and a configured comparison's judgments, come from one job for all
+# of them (one engine load); any other answer (a language outside them, a subject only an experiment's
+# arena_baselines compare) and every adapter comparison's judgments in a language come from one job each.
+ruleorder: arena_answers > arena_answers_one
 
 
 rule arena_prompts:
@@ -36,6 +50,8 @@ rule arena_answers:
         **per_language(ARENA_ANSWERS, arena_languages(config)),
     log:
         "logs/arena_answers/{subject}.log",
+    wildcard_constraints:
+        subject=names_pattern(grouped_arena_subjects(config)),
     cache: CACHE
     threads: config["threads"]["engine"]
     resources:
@@ -53,12 +69,50 @@ rule arena_judge:
         **per_language(JUDGMENTS, arena_languages(config)),
     log:
         "logs/arena_judge/{comparison}.log",
+    wildcard_constraints:
+        comparison=names_pattern(n for n, pair in arena_comparisons(config).items() if pair["configured"]),
     cache: CACHE
     threads: config["threads"]["engine"]
     resources:
         **engine_resources(lambda wc: config["evaluation"]["arena"]["judge"]["model"]),
     params:
         spec=lambda wc: judge_spec(config).params(),
+    script:
+        "scripts/arena_judge.py"
+
+
+rule arena_answers_one:
+    input:
+        unpack(lambda wc: answers_inputs(config, wc.subject, [wc.lang])),
+    output:
+        ARENA_ANSWERS,
+    log:
+        "logs/arena_answers/{subject}/{lang}.log",
+    cache: CACHE
+    threads: config["threads"]["engine"]
+    resources:
+        **engine_resources(lambda wc: parse_subject(wc.subject)[0]),
+    params:
+        spec=lambda wc: answers_spec(config, wc.subject, [wc.lang]).params(),
+    script:
+        "scripts/arena_answers.py"
+
+
+rule arena_judge_one:
+    input:
+        unpack(lambda wc: judge_inputs(config, wc.comparison, [wc.lang])),
+    output:
+        JUDGMENTS,
+    log:
+        "logs/arena_judge/{comparison}/{lang}.log",
+    wildcard_constraints:
+        comparison=names_pattern(n for n, pair in arena_comparisons(config).items() if not pair["configured"]),
+    cache: CACHE
+    threads: config["threads"]["engine"]
+    resources:
+        **engine_resources(lambda wc: config["evaluation"]["arena"]["judge"]["model"]),
+    params:
+        spec=lambda wc: judge_spec(config, [wc.lang]).params(),
     script:
         "scripts/arena_judge.py"
 

@@ -17,6 +17,9 @@ rule report:
         held_out_table=report(REPORT_FILES["held_out_table"], category="2. EuroEval", caption="../report/held_out.rst"),
         arena_plot=report(REPORT_FILES["arena_plot"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         arena_table=report(REPORT_FILES["arena_table"], category="3. m-ArenaHard", caption="../report/arena.rst"),
+        adapter_arena_plot=report(
+            REPORT_FILES["adapter_arena_plot"], category="3. m-ArenaHard", caption="../report/arena_adapters.rst"
+        ),
         rewards_plot=report(REPORT_FILES["rewards_plot"], category="4. Data", caption="../report/rewards.rst"),
         reward_consistency_plot=report(
             REPORT_FILES["reward_consistency_plot"], category="4. Data", caption="../report/reward_consistency.rst"
@@ -25,6 +28,9 @@ rule report:
             REPORT_FILES["pair_languages_plot"], category="4. Data", caption="../report/pair_languages.rst"
         ),
         training_plot=report(REPORT_FILES["training_plot"], category="5. Training", caption="../report/training.rst"),
+        checkpoint_curves_plot=report(
+            REPORT_FILES["checkpoint_curves_plot"], category="5. Training", caption="../report/checkpoint_curves.rst"
+        ),
     log:
         "logs/report/report.log",
     resources:

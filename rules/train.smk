@@ -1,6 +1,8 @@
-# LoRA adapters with TRL: DPO on pairs, SFT on Max-R or translated data.
-from workflow_scripts.layout import ADAPTER, DATASET
-from workflow_scripts.train import training_spec
+# LoRA adapters with TRL: DPO on pairs, SFT on Max-R or translated data; curve runs (checkpoints every
+# training.curves.checkpoint_every steps, one run per seed) of offline and online DPO.
+from workflow_scripts.layout import ADAPTER, CURVE_RUN, DATASET, ONLINE_DATASET_RE, SAMPLED_DATASET_RE
+from workflow_scripts.online_dpo import online_inputs, online_spec
+from workflow_scripts.train import curve_spec, training_spec
 
 
 rule train:
@@ -11,6 +13,8 @@ rule train:
         adapter=directory(ADAPTER),
     log:
         "logs/train/{policy}/{source}/{scope}/{dataset}.log",
+    wildcard_constraints:
+        dataset=rf"{SAMPLED_DATASET_RE}|sft",
     cache: CACHE
     threads: config["threads"]["training"]
     resources:
@@ -19,3 +23,44 @@ rule train:
         spec=lambda wc: training_spec(config, wc.policy, wc.dataset).params(),
     script:
         "scripts/train.py"
+
+
+rule train_curve:
+    input:
+        data=DATASET,
+        model=lambda wc: model_input(wc.policy),
+    output:
+        run=directory(CURVE_RUN),
+    log:
+        "logs/train_curve/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
+    wildcard_constraints:
+        dataset=SAMPLED_DATASET_RE,
+        seed=r"\d+",
+    cache: CACHE
+    threads: config["threads"]["training"]
+    resources:
+        **job_resources("training"),
+    params:
+        spec=lambda wc: curve_spec(config, wc.policy, wc.dataset, int(wc.seed)).params(),
+    script:
+        "scripts/train_curve.py"
+
+
+rule train_online:
+    input:
+        unpack(lambda wc: online_inputs(config, wc.policy, wc.scope)),
+    output:
+        run=directory(CURVE_RUN),
+    log:
+        "logs/train_online/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
+    wildcard_constraints:
+        dataset=ONLINE_DATASET_RE,
+        seed=r"\d+",
+    cache: CACHE
+    threads: config["threads"]["training"]
+    resources:
+        **job_resources("training"),
+    params:
+        spec=lambda wc: online_spec(config, wc.policy, wc.scope, wc.dataset, int(wc.seed)).params(),
+    script:
+        "scripts/train_online.py"

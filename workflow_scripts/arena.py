@@ -26,7 +26,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
 from workflow_scripts.layout import ARENA_ANSWERS, ARENA_PROMPTS, parse_subject
 from workflow_scripts.models import model_inputs
-from workflow_scripts.plan import arena_languages, effective_judge
+from workflow_scripts.plan import arena_comparisons, arena_languages, effective_judge
 from workflow_scripts.prompts import check_prompt_ids
 from workflow_scripts.specs import (
     ENGINE_PACKAGES,
@@ -175,13 +175,14 @@ class AnswersSpec(Spec):
     code: str
 
 
-def answers_spec(config: dict, subject: str) -> AnswersSpec:
+def answers_spec(config: dict, subject: str, languages: list[str] | None = None) -> AnswersSpec:
+    """A subject's answers in `languages` (by default every arena language, the configured comparisons' job)."""
     base, _ = parse_subject(subject)
     generation = config["evaluation"]["arena"]["generation"]
     return AnswersSpec(
         model=model_ref(config, base),
         subject=subject,
-        languages=arena_languages(config),
+        languages=list(languages or arena_languages(config)),
         max_lora_rank=min(r for r in VLLM_LORA_RANKS if r >= config["training"]["lora"]["r"]),
         engine=engine_spec(config, base),
         max_tokens=generation["max_tokens"],
@@ -193,10 +194,10 @@ def answers_spec(config: dict, subject: str) -> AnswersSpec:
     )
 
 
-def answers_inputs(config: dict, subject: str) -> dict:
+def answers_inputs(config: dict, subject: str, languages: list[str] | None = None) -> dict:
     base, adapter = parse_subject(subject)
     return {
-        "prompts": [ARENA_PROMPTS.format(lang=lang) for lang in arena_languages(config)],
+        "prompts": [ARENA_PROMPTS.format(lang=lang) for lang in languages or arena_languages(config)],
         "model": model_inputs(config, base),
         "adapter": [adapter.adapter_dir] if adapter else [],
     }
@@ -227,7 +228,8 @@ class JudgeSpec(Spec):
     code: str
 
 
-def judge_spec(config: dict) -> JudgeSpec:
+def judge_spec(config: dict, languages: list[str] | None = None) -> JudgeSpec:
+    """The judge's settings for `languages` (by default every arena language, the configured comparisons' job)."""
     judge = effective_judge(config["evaluation"]["arena"]["judge"])
     ref = model_ref(config, judge["model"])
     # the judge's own template arguments win over the arena default (thinking off)
@@ -235,7 +237,7 @@ def judge_spec(config: dict) -> JudgeSpec:
     settings = JudgeSettings(**{k: v for k, v in judge.items() if k != "chat_template_kwargs"})
     return JudgeSpec(
         model=ref,
-        languages=arena_languages(config),
+        languages=list(languages or arena_languages(config)),
         judge=settings,
         engine=engine_spec(config, judge["model"]),
         software=software(ENGINE_PACKAGES),
@@ -243,9 +245,9 @@ def judge_spec(config: dict) -> JudgeSpec:
     )
 
 
-def judge_inputs(config: dict, comparison: str) -> dict:
-    pair = config["evaluation"]["arena"]["comparisons"][comparison]
-    langs = arena_languages(config)
+def judge_inputs(config: dict, comparison: str, languages: list[str] | None = None) -> dict:
+    pair = arena_comparisons(config)[comparison]
+    langs = languages or arena_languages(config)
     return {
         "model_answers": [ARENA_ANSWERS.format(subject=pair["model"], lang=lang) for lang in langs],
         "baseline_answers": [ARENA_ANSWERS.format(subject=pair["baseline"], lang=lang) for lang in langs],
@@ -269,7 +271,7 @@ class WinRateSpec(Spec):
 
 def win_rate_spec(config: dict, comparison: str, lang: str) -> WinRateSpec:
     arena = config["evaluation"]["arena"]
-    pair = arena["comparisons"][comparison]
+    pair = arena_comparisons(config)[comparison]
     return WinRateSpec(
         comparison=comparison,
         model=pair["model"],

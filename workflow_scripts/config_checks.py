@@ -10,7 +10,7 @@ from pathlib import Path
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
 from workflow_scripts.models import gguf_path, model_spec
-from workflow_scripts.plan import experiment_languages, trainings
+from workflow_scripts.plan import arena_comparisons, experiment_languages, trainings
 
 
 def _key_path(parts) -> str:
@@ -132,6 +132,8 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
                 raise UserError(
                     f"'{lang}' is neither in languages {langs} nor has EuroEval datasets", field=f"{field}.eval_languages"
                 )
+        for i, baseline in enumerate(exp.get("arena_baselines") or []):
+            model_spec(config, baseline, field=f"{field}.arena_baselines[{i}]")
         if "multi" in exp["regimes"] and len(experiment_languages(config, exp)) < 2:
             raise UserError("the multi regime needs at least two languages", field=f"{field}.regimes")
         for key in ("methods", "regimes", "rejection_targets", "prompt_languages"):
@@ -170,7 +172,7 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
             raise UserError(f"'{lang}' is not in languages {langs}", field=field)
         if not (base_dir / path).is_file():
             raise UserError(f"m-ArenaHard prompt file not found: {base_dir / path}", field=field)
-    if arena["comparisons"]:
+    if arena_comparisons(config):
         model_spec(config, arena["judge"]["model"], field="evaluation.arena.judge.model")
     for name in arena["generation"]["temperatures"]:
         model_spec(config, name, field=f"evaluation.arena.generation.temperatures.{name}")

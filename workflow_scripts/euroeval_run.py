@@ -29,7 +29,7 @@ from pathlib import Path
 from workflow_scripts.atomic import write_json
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
-from workflow_scripts.layout import parse_subject
+from workflow_scripts.layout import checkpoint_name, parse_subject
 from workflow_scripts.merge import merged_model
 from workflow_scripts.models import model_inputs
 from workflow_scripts.specs import (
@@ -101,7 +101,7 @@ def euroeval_inputs(config: dict, subject: str) -> dict:
     inputs = model_inputs(config, base)
     named = {"model" if "gguf" in config["models"][base] else "revision": inputs[0]} if inputs else {}
     if adapter:
-        named["adapter"] = adapter.adapter_dir
+        named["adapter"] = adapter.run_dir
     return named
 
 
@@ -212,7 +212,11 @@ def euroeval_step(snakemake) -> None:
     if not snakemake.input.get("adapter"):
         run(spec, base, output)
         return
-    with merged_model(spec.model, Path(snakemake.input.adapter), output, snakemake.threads) as merged:
+    adapter = Path(snakemake.input.adapter)
+    step = parse_subject(spec.subject)[1].step
+    if step is not None:  # the input is the curve run that holds the checkpoint
+        adapter = adapter / checkpoint_name(step)
+    with merged_model(spec.model, adapter, output, snakemake.threads) as merged:
         run(spec, str(merged.resolve()), output)
 
 

@@ -9,8 +9,10 @@ Names:
              language instruction (an ablation)
   <source>   where training data comes from: <samples>, or `translated` (In-Lang / All-Lang SFT)
   <scope>    `mono-<lang>` or `multi-<lang>+<lang>...` (sorted)
-  <dataset>  `dpo-<target>-<prompt language>`, `maxr` or `sft`
-  <subject>  what is evaluated: a model name from `models:`, or an adapter <policy>/<source>/<scope>/<dataset>
+  <dataset>  `dpo-<target>-<prompt language>`, `maxr` or `sft`; `online-dpo-<target>` for online DPO (no
+             dataset file: the policy samples its pairs while it trains)
+  <subject>  what is evaluated: a model name from `models:`, an adapter <policy>/<source>/<scope>/<dataset>, or
+             a checkpoint of a curve run <policy>/<source>/<scope>/<dataset>/seed-<seed>/step-<step>
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ TARGETS = ("mean_minus_2sigma", "q1", "min")  # where the rejected response's re
 PROMPT_LANGUAGES = ("chosen", "rejected", "random")  # the multilingual DPO prompt's language
 TRANSLATED = "translated"  # the source of the SFT baselines on translated data
 INSTRUCTED = "+instructed"  # samples whose prompts carry the language instruction
+ONLINE = "online-"  # the prefix of an online DPO run's dataset name
 
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
-DATASET_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr|sft"
 SAMPLED_DATASET_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr"
+ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{'|'.join(TARGETS)})"
+DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
 
 
 def mono_scope(lang: str) -> str:
@@ -53,10 +57,20 @@ def dpo_dataset(target: str, prompt_language: str) -> str:
     return f"dpo-{target}-{prompt_language}"
 
 
+def online_dataset(target: str) -> str:
+    return f"{ONLINE}dpo-{target}"
+
+
 def parse_dataset(dataset: str) -> dict:
-    """`dpo-mean_minus_2sigma-chosen` -> {method: dpo, target: ..., prompt_language: ...}."""
+    """`dpo-mean_minus_2sigma-chosen` -> {method: dpo, target: ..., prompt_language: ...}; an online run's
+    `online-dpo-<target>` -> {method: dpo, target: ..., online: True}."""
     if dataset in ("maxr", "sft"):
         return {"method": dataset}
+    if dataset.startswith(ONLINE):
+        target = dataset[len(ONLINE) + len("dpo-") :]
+        if not dataset.startswith(f"{ONLINE}dpo-") or target not in TARGETS:
+            raise UserError(f"malformed online dataset name '{dataset}'")
+        return {"method": "dpo", "target": target, "online": True}
     method, _, rest = dataset.partition("-")
     target, _, prompt_language = rest.rpartition("-")
     if method != "dpo" or target not in TARGETS or prompt_language not in PROMPT_LANGUAGES:
@@ -76,6 +90,11 @@ def parse_sample_source(source: str) -> tuple[str, bool]:
     return source, False
 
 
+def names_pattern(names) -> str:
+    """A wildcard pattern matching exactly these names (no names: a pattern that matches nothing)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
 def samples_re(model_re: str) -> str:
     """Wildcard pattern of <samples> given the pattern of the configured model names."""
     return rf"(?:{model_re})(?:{re.escape(INSTRUCTED)})?"
@@ -83,20 +102,45 @@ def samples_re(model_re: str) -> str:
 
 @dataclass(frozen=True)
 class Training:
-    """One adapter: `policy` trained on `dataset` built from `source` data in `scope`."""
+    """One adapter: `policy` trained on `dataset` built from `source` data in `scope`; for a checkpoint of a
+    curve run (`training.curves`), also the run's seed and the checkpoint's step."""
 
     policy: str
     source: str
     scope: str
     dataset: str
+    seed: int | None = None
+    step: int | None = None
 
     @property
     def subject(self) -> str:
-        return f"{self.policy}/{self.source}/{self.scope}/{self.dataset}"
+        subject = f"{self.policy}/{self.source}/{self.scope}/{self.dataset}"
+        return subject if self.step is None else f"{subject}/seed-{self.seed}/step-{self.step}"
+
+    @property
+    def run_dir(self) -> str:
+        """The directory a job writes: the adapter, or the curve run holding this checkpoint."""
+        if self.seed is None:
+            return ADAPTER.format(policy=self.policy, source=self.source, scope=self.scope, dataset=self.dataset)
+        return CURVE_RUN.format(policy=self.policy, source=self.source, scope=self.scope, dataset=self.dataset, seed=self.seed)
 
     @property
     def adapter_dir(self) -> str:
-        return ADAPTER.format(policy=self.policy, source=self.source, scope=self.scope, dataset=self.dataset)
+        """Where the adapter's files are."""
+        return self.run_dir if self.step is None else f"{self.run_dir}/{checkpoint_name(self.step)}"
+
+    def checkpoint(self, seed: int, step: int) -> Training:
+        return Training(self.policy, self.source, self.scope, self.dataset, seed, step)
+
+
+def checkpoint_name(step: int) -> str:
+    return f"checkpoint-{step}"
+
+
+def adapter_comparison(subject: str, baseline: str) -> str:
+    """The name of the m-ArenaHard comparison of an adapter with a baseline that an experiment asks for
+    (`arena_baselines`): the adapter's subject with dots for slashes, `.vs.` and the baseline."""
+    return f"{subject.replace('/', '.')}.vs.{baseline}"
 
 
 def parse_subject(subject: str) -> tuple[str, Training | None]:
@@ -104,8 +148,13 @@ def parse_subject(subject: str) -> tuple[str, Training | None]:
     parts = subject.split("/")
     if len(parts) == 1:
         return parts[0], None
+    if len(parts) == 6 and re.fullmatch(r"seed-\d+", parts[4]) and re.fullmatch(r"step-\d+", parts[5]):
+        return parts[0], Training(*parts[:4], int(parts[4][5:]), int(parts[5][5:]))
     if len(parts) != 4:
-        raise UserError(f"'{subject}' is neither a model name nor <policy>/<source>/<scope>/<dataset>")
+        raise UserError(
+            f"'{subject}' is neither a model name, <policy>/<source>/<scope>/<dataset>, nor a checkpoint "
+            "<policy>/<source>/<scope>/<dataset>/seed-<seed>/step-<step>"
+        )
     return parts[0], Training(*parts)
 
 
@@ -127,6 +176,8 @@ REFERENCE_SCORES = "results/reference_scores/{lang}.parquet"  # the reward of ea
 DATASET = "results/datasets/{source}/{scope}/{dataset}.parquet"  # training data
 DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
 ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves
+# a training run with a checkpoint every `training.curves.checkpoint_every` steps: checkpoint-<step>/ adapters
+CURVE_RUN = "results/curves/{policy}/{source}/{scope}/{dataset}/seed-{seed}"
 EUROEVAL = "results/euroeval/{subject}.json"  # every language the subject is evaluated in
 ARENA_PROMPTS = "results/arena/prompts/{lang}.parquet"
 ARENA_ANSWERS = "results/arena/answers/{subject}/{lang}.parquet"
@@ -143,10 +194,12 @@ REPORT_FILES = {
     "held_out_table": "results/report/euroeval_held_out.html",
     "arena_plot": "results/report/arena_lc_win_rates.png",
     "arena_table": "results/report/arena_win_rates.html",
+    "adapter_arena_plot": "results/report/arena_adapters_lc_win_rates.png",
     "rewards_plot": "results/report/reward_distributions.png",
     "reward_consistency_plot": "results/report/reward_consistency.png",
     "pair_languages_plot": "results/report/pair_languages.png",
     "training_plot": "results/report/training_curves.png",
+    "checkpoint_curves_plot": "results/report/checkpoint_curves.png",
 }
 
 

@@ -28,9 +28,12 @@ from workflow_scripts.layout import (
     TRANSLATION_STATS,
     WINRATE,
     Training,
+    adapter_comparison,
     dpo_dataset,
     mono_scope,
     multi_scope,
+    online_dataset,
+    parse_dataset,
     parse_sample_source,
     parse_subject,
     sample_source,
@@ -72,6 +75,31 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
                     for plang in exp["prompt_languages"] if multi else ["chosen"]:
                         found[Training(policy, generator, scope, dpo_dataset(target, plang))] = None
     return list(found)
+
+
+def experiment_curve_runs(config: dict, exp: dict) -> list[Training]:
+    """The curve runs one experiment asks for (`curves`): per seed, each of its Paired DPO adapters trained with
+    checkpoints, and with `online`, an online DPO run of the same policy, scope and rejection target. A run is
+    a Training with its seed; its checkpoints add the step."""
+    if not exp.get("curves"):
+        return []
+    offline = [t for t in experiment_trainings(config, exp) if t.dataset.startswith("dpo-")]
+    runs = list(offline)
+    if exp["curves"]["online"]:
+        runs += [Training(t.policy, t.policy, t.scope, online_dataset(parse_dataset(t.dataset)["target"])) for t in offline]
+    runs = list(dict.fromkeys(runs))
+    return [Training(t.policy, t.source, t.scope, t.dataset, seed) for seed in exp["curves"]["seeds"] for t in runs]
+
+
+def curve_checkpoints(config: dict) -> list[int]:
+    """The steps at which every curve run keeps its adapter."""
+    curves = config["training"]["curves"]
+    return list(range(curves["checkpoint_every"], curves["max_steps"] + 1, curves["checkpoint_every"]))
+
+
+def curve_runs(config: dict) -> list[Training]:
+    """Every curve run of the experiments, each once."""
+    return list(dict.fromkeys(run for exp in config["experiments"].values() for run in experiment_curve_runs(config, exp)))
 
 
 def trainings(config: dict) -> list[Training]:
@@ -121,6 +149,12 @@ def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
             for lang in scope_languages(training.scope) if own_only else langs:
                 if lang in available:
                     jobs[(training.subject, lang)] = None
+        # every checkpoint of a curve run, in the experiment's eval_languages (else its training languages)
+        curve_langs = [lang for lang in (exp.get("eval_languages") or experiment_languages(config, exp)) if lang in available]
+        for run in experiment_curve_runs(config, exp):
+            for step in curve_checkpoints(config):
+                for lang in curve_langs:
+                    jobs[(run.checkpoint(run.seed, step).subject, lang)] = None
     return list(jobs)
 
 
@@ -132,22 +166,44 @@ def euroeval_files(config: dict, lang: str | None = None) -> list[str]:
 
 
 def arena_languages(config: dict) -> list[str]:
-    """The m-ArenaHard languages; every subject answers, and every comparison is judged, in all of them."""
+    """The languages every configured comparison (`evaluation.arena.comparisons`) is judged in."""
     return list(config["evaluation"]["arena"]["languages"] or config["languages"])
+
+
+def arena_comparisons(config: dict) -> dict[str, dict]:
+    """name -> {model, baseline, languages, configured}: the configured comparisons, judged in every arena
+    language (Figure 4), then one per adapter and baseline of each experiment with `arena_baselines`, judged in
+    the adapter's own languages (the low-resource languages of Figure 5)."""
+    arena = config["evaluation"]["arena"]
+    out = {
+        name: {"model": pair["model"], "baseline": pair["baseline"], "languages": arena_languages(config), "configured": True}
+        for name, pair in arena["comparisons"].items()
+    }
+    for exp in config["experiments"].values():
+        for training in experiment_trainings(config, exp):
+            for baseline in exp.get("arena_baselines") or []:
+                name = adapter_comparison(training.subject, baseline)
+                langs = scope_languages(training.scope)
+                out.setdefault(name, {"model": training.subject, "baseline": baseline, "languages": langs, "configured": False})
+    return out
 
 
 def arena_jobs(config: dict) -> dict[str, list[tuple[str, str]]]:
     """{"answers": [(subject, lang)], "comparisons": [(comparison, lang)]}."""
-    arena = config["evaluation"]["arena"]
-    langs = arena_languages(config)
     answers: dict[tuple[str, str], None] = {}
     comparisons = []
-    for name, pair in arena["comparisons"].items():
-        for lang in langs:
+    for name, pair in arena_comparisons(config).items():
+        for lang in pair["languages"]:
             comparisons.append((name, lang))
             answers[(pair["model"], lang)] = None
             answers[(pair["baseline"], lang)] = None
     return {"answers": list(answers), "comparisons": comparisons}
+
+
+def grouped_arena_subjects(config: dict) -> list[str]:
+    """The subjects of the configured comparisons: one job answers all arena languages for each."""
+    pairs = [pair for pair in arena_comparisons(config).values() if pair["configured"]]
+    return list(dict.fromkeys(s for pair in pairs for s in (pair["model"], pair["baseline"])))
 
 
 def machine_translated_languages(config: dict) -> list[str]:
@@ -308,7 +364,7 @@ def protocol_settings(config: dict) -> list[tuple[str, str, str]]:
 
 
 def all_targets(config: dict) -> list[str]:
-    targets = [t.adapter_dir for t in trainings(config)]
+    targets = [t.adapter_dir for t in trainings(config)] + [run.run_dir for run in curve_runs(config)]
     if config["evaluation"]["report"]:
         targets += list(REPORT_FILES.values())
     else:

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from workflow_scripts.plan import evaluation_only_languages, policies, protocol_settings
+from workflow_scripts.plan import arena_comparisons, evaluation_only_languages, policies, protocol_settings
 from workflow_scripts.specs import REPORT_PACKAGES, Spec, software, step_code
 
 
@@ -18,6 +18,7 @@ class ReportSpec(Spec):
     languages: list
     held_out_languages: list  # evaluated, never trained on (Table 2)
     policies: list
+    adapter_comparisons: list  # the comparisons of experiments' arena_baselines (Figure 5), not of Figure 4
     source_language: str
     protocol: list  # (stage, setting, value): what produced the numbers
     software: dict  # versions of the packages that compute it
@@ -30,6 +31,7 @@ def report_spec(config: dict, title: str) -> ReportSpec:
         languages=list(config["languages"]),
         held_out_languages=evaluation_only_languages(config),
         policies=policies(config),
+        adapter_comparisons=[name for name, pair in arena_comparisons(config).items() if not pair["configured"]],
         source_language=config["source_language"],
         protocol=[list(row) for row in protocol_settings(config)],
         software=software(REPORT_PACKAGES),
@@ -40,20 +42,24 @@ def report_spec(config: dict, title: str) -> ReportSpec:
 def report_step(snakemake) -> None:
     from workflow_scripts.report_figures import (
         STYLE,
+        adapter_arena_plot,
         arena_frame,
         arena_plot,
         arena_table_html,
+        checkpoint_curves_plot,
         domains_plot,
         embed_png,
         euroeval_deltas,
         euroeval_frame,
         euroeval_table_html,
+        final_models,
         held_out_table_html,
         pair_language_plot,
         protocol_table_html,
         reward_consistency_plot,
         reward_plot,
         save_figure,
+        split_comparisons,
         token_lengths_plot,
         training_plot,
         write_text,
@@ -71,19 +77,22 @@ def report_step(snakemake) -> None:
     source = [p for p in inputs.prompts if Path(p).stem == spec.source_language][0]
     save_figure(domains_plot, out.domains_plot, source, (list(inputs.sample_stats) or [None])[0])
     save_figure(token_lengths_plot, out.token_lengths_plot, list(inputs.token_lengths))
-    deltas = euroeval_deltas(scores)
+    deltas = euroeval_deltas(final_models(scores))
     from workflow_scripts.atomic import atomic_file
 
     with atomic_file(out.euroeval_csv) as tmp:
         scores.to_csv(tmp, index=False)
-    euroeval_html = euroeval_table_html(deltas, scores)
+    euroeval_html = euroeval_table_html(deltas, final_models(scores))
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
-    held_out_html = held_out_table_html(scores, spec.held_out_languages)
+    held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
+    save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, scores)
     write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)
     overall, sub = arena_frame(inputs.winrates)
     arena_html = arena_table_html(overall, sub)
     write_text(f"<style>{STYLE}</style>{arena_html}", out.arena_table)
-    save_figure(arena_plot, out.arena_plot, overall)
+    configured, by_adapter = split_comparisons(overall, spec.adapter_comparisons)
+    save_figure(arena_plot, out.arena_plot, configured)
+    save_figure(adapter_arena_plot, out.adapter_arena_plot, by_adapter)
     save_figure(reward_plot, out.rewards_plot, list(inputs.scores), list(inputs.pairs))
     references, scores_files = list(inputs.reference_scores), list(inputs.scores)
     save_figure(reward_consistency_plot, out.reward_consistency_plot, references, scores_files, spec.source_language)
@@ -98,11 +107,14 @@ Every number below is read from the workflow's artifacts under results/.</p>
 <h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>{embed_png(out.domains_plot)}{embed_png(out.token_lengths_plot)}
 <h2>EuroEval: difference to the base model per language (Table 1)</h2>{euroeval_html}
 <h2>EuroEval on the held-out languages (Table 2)</h2>{held_out_html}
-<h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}{arena_html}
+<h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}
+<h2>m-ArenaHard per training language: low-resource adapters (Figure 5)</h2>{embed_png(out.adapter_arena_plot)}
+<h3>Every comparison</h3>{arena_html}
 <h2>Reward distributions</h2>{embed_png(out.rewards_plot)}
 <h2>Reward-model consistency (Appendix B)</h2>{embed_png(out.reward_consistency_plot)}
 <h2>Multilingual pairs: chosen x rejected language</h2>{embed_png(out.pair_languages_plot)}
 <h2>Training curves</h2>{embed_png(out.training_plot)}
+<h2>Offline and online DPO per checkpoint (Appendix G)</h2>{embed_png(out.checkpoint_curves_plot)}
 </body></html>"""
     write_text(page, out.summary)
     print(f"[croco] report: {out.summary}")

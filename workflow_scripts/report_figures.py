@@ -37,6 +37,8 @@ def method_label(subject: str) -> tuple[str, str, str]:
         method = "In-Lang SFT" if regime == "mono" else "All-Lang SFT"
     elif parsed["method"] == "maxr":
         method = "Max-R"
+    elif parsed.get("online"):
+        method = f"Online DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])})"
     else:
         method = f"Paired DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])}"
         method += f", prompt: {parsed['prompt_language']})" if regime == "multi" else ")"
@@ -52,11 +54,33 @@ def method_label(subject: str) -> tuple[str, str, str]:
 # ---------------------------------------------------------------- EuroEval
 
 
+EUROEVAL_COLUMNS = [
+    "subject",
+    "policy",
+    "method",
+    "regime",
+    "language",
+    "dataset",
+    "metric",
+    "primary",
+    "score",
+    "ci95_half_width",
+    "run",  # a curve run's adapter name (the subject without seed and step), else the subject
+    "seed",  # a checkpoint's run seed and step (NaN for models and adapters)
+    "step",
+]
+
+
 def euroeval_frame(paths) -> pd.DataFrame:
+    """One row per (subject, language, dataset, metric); checkpoints of curve runs carry their seed and step."""
     rows = []
     for path in paths:
         result = json.loads(Path(path).read_text())
         policy, method, regime = method_label(result["subject"])
+        _, adapter = parse_subject(result["subject"])
+        step = adapter.step if adapter is not None and adapter.step is not None else np.nan
+        seed = adapter.seed if adapter is not None and adapter.step is not None else np.nan
+        run = result["subject"] if np.isnan(step) else result["subject"].rsplit("/", 2)[0]
         for language, evaluated in result["languages"].items():
             for name, entry in evaluated["datasets"].items():
                 for metric, value in entry["metrics"].items():
@@ -72,12 +96,17 @@ def euroeval_frame(paths) -> pd.DataFrame:
                             "primary": metric == entry["primary_metric"],
                             "score": value["score"],
                             "ci95_half_width": value["half_width"],
+                            "run": run,
+                            "seed": seed,
+                            "step": step,
                         }
                     )
-    return pd.DataFrame(
-        rows,
-        columns=["subject", "policy", "method", "regime", "language", "dataset", "metric", "primary", "score", "ci95_half_width"],
-    )
+    return pd.DataFrame(rows, columns=EUROEVAL_COLUMNS)
+
+
+def final_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of models and adapters, without the checkpoints of curve runs (Tables 1 and 2)."""
+    return frame[frame["step"].isna()]
 
 
 def euroeval_deltas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -166,6 +195,45 @@ def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
     )
 
 
+def checkpoint_curves_plot(frame: pd.DataFrame, path) -> None:
+    """Appendix G: every curve run's EuroEval score against its step, as the difference to the base model (mean
+    of the language's datasets' primary metric), the mean over seeds with a band of one standard deviation; one
+    panel per policy, scope and language, one line per method (offline and online DPO)."""
+    primary = frame[frame["primary"].astype(bool)]
+    points = primary[primary["step"].notna()]
+    fig_panels = sorted({(r.policy, parse_subject(r.subject)[1].scope, r.language) for r in points.itertuples()}) or [None]
+    fig, axes = plt.subplots(1, len(fig_panels), figsize=(6 * len(fig_panels), 3.8), squeeze=False)
+    if fig_panels == [None]:
+        axes[0][0].text(0.5, 0.5, "no experiment sets curves", ha="center", va="center")
+        axes[0][0].axis("off")
+        fig_panels = []
+    base = primary[primary["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+    for ax, (policy, scope, lang) in zip(axes[0], fig_panels):
+        part = points[(points["policy"] == policy) & (points["language"] == lang)]
+        part = part[[parse_subject(s)[1].scope == scope for s in part["subject"]]]
+        keys = list(zip(part["policy"], part["language"], part["dataset"]))
+        part = part.assign(delta=[score - base.get(key, np.nan) for score, key in zip(part["score"], keys)])
+        per_seed = part.groupby(["method", "seed", "step"])["delta"].mean().reset_index()
+        for method, curve in per_seed.groupby("method"):
+            stats = curve.groupby("step")["delta"].agg(["mean", "std", "count"]).reset_index()
+            steps = np.concatenate([[0], stats["step"].to_numpy(float)])
+            mean = np.concatenate([[0.0], stats["mean"].to_numpy(float)])  # step 0 is the base model
+            std = np.concatenate([[0.0], stats["std"].fillna(0).to_numpy(float)])
+            seeds = int(stats["count"].max())
+            line = ax.plot(steps, mean, marker="o", markersize=4, label=f"{method} ({seeds} seed{'s' * (seeds > 1)})")[0]
+            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ax.axhline(0, color="black", linestyle="--", linewidth=1)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("EuroEval: difference to the base (points)")
+        ax.set_title(f"{policy}, {scope}, evaluated in {lang}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Offline and online DPO per checkpoint (Appendix G; bands: one standard deviation over seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
 # ---------------------------------------------------------------- m-ArenaHard
 
 
@@ -215,6 +283,47 @@ def arena_plot(overall: pd.DataFrame, path) -> None:
     ax.set_title("m-ArenaHard: LC win rate per language\n(95% bootstrap intervals; dashed: parity)", fontsize=10)
     if comparisons:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def split_comparisons(overall: pd.DataFrame, adapter_comparisons: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the configured comparisons' rows: Figure 4, the adapter comparisons' rows: Figure 5)."""
+    if overall.empty:
+        return overall, overall
+    by_adapter = overall["comparison"].isin(adapter_comparisons)
+    return overall[~by_adapter], overall[by_adapter]
+
+
+def adapter_arena_plot(overall: pd.DataFrame, path) -> None:
+    """Figure 5: each adapter compared with a baseline in its own language(s), one panel per baseline, one bar
+    per method and language (LC win rate with its 95% interval)."""
+    baselines = list(dict.fromkeys(overall["baseline"])) if not overall.empty else []
+    fig, axes = plt.subplots(1, max(len(baselines), 1), figsize=(6.5 * max(len(baselines), 1), 4.0), squeeze=False)
+    if not baselines:
+        axes[0][0].text(0.5, 0.5, "no experiment sets arena_baselines", ha="center", va="center")
+        axes[0][0].axis("off")
+    for ax, baseline in zip(axes[0], baselines):
+        part = overall[overall["baseline"] == baseline].copy()
+        part["method"] = [" ".join(method_label(model)[1:]) for model in part["model"]]
+        langs = sorted(set(part["language"]))
+        methods = sorted(set(part["method"]))
+        width = 0.8 / max(len(methods), 1)
+        for i, method in enumerate(methods):
+            rows = part[part["method"] == method].groupby("language").first().reindex(langs)
+            x = np.arange(len(langs)) + (i - (len(methods) - 1) / 2) * width
+            values = rows["lc_win_rate"].to_numpy(float)
+            low = values - rows["lc_win_rate_ci95_low"].to_numpy(float)
+            high = rows["lc_win_rate_ci95_high"].to_numpy(float) - values
+            ax.bar(x, values, width, label=method, yerr=[np.nan_to_num(low), np.nan_to_num(high)], capsize=3)
+        ax.axhline(50, color="black", linestyle="--", linewidth=1)
+        ax.set_xticks(np.arange(len(langs)), langs)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("LC win rate (%)")
+        ax.set_title(f"adapters vs {baseline}, each in its own language", fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("m-ArenaHard per training language (Figure 5; 95% bootstrap intervals; dashed: parity)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)

@@ -93,6 +93,45 @@ def training_spec(config: dict, policy: str, dataset: str) -> TrainingSpec:
     )
 
 
+@dataclass(frozen=True)
+class CurveSpec(Spec):
+    """A curve run (training.curves): the adapter's training with the run's seed and max_steps, keeping the
+    adapter at every checkpoint step."""
+
+    training: TrainingSpec
+    checkpoints: list  # the steps whose adapters the run keeps, as checkpoint-<step>/
+    code: str
+
+
+def curve_spec(config: dict, policy: str, dataset: str, seed: int) -> CurveSpec:
+    from workflow_scripts.plan import curve_checkpoints
+
+    base = training_spec(config, policy, dataset)
+    common = TrainingSettings(**{**base.common.params(), "seed": seed, "max_steps": config["training"]["curves"]["max_steps"]})
+    return CurveSpec(
+        training=TrainingSpec(**{**base.__dict__, "common": common}),
+        checkpoints=curve_checkpoints(config),
+        code=step_code("train_curve"),
+    )
+
+
+def checkpoint_callback(steps: list[int], directory: Path):
+    """A TrainerCallback writing the adapter (only) into `directory`/checkpoint-<step>/ at each of `steps`."""
+    from transformers import TrainerCallback
+
+    from workflow_scripts.layout import checkpoint_name
+
+    class KeepCheckpoints(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step in steps and state.is_world_process_zero:
+                target = directory / checkpoint_name(state.global_step)
+                model.save_pretrained(target)
+                sort_target_modules(target / "adapter_config.json")
+                print(f"[croco] checkpoint at step {state.global_step}: {target.name}", flush=True)
+
+    return KeepCheckpoints()
+
+
 def precision_flags(precision: str) -> dict:
     import torch
 
@@ -134,8 +173,9 @@ def sort_target_modules(config_path: Path) -> None:
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int) -> None:
-    """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes."""
+def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, checkpoints: list[int] | None = None) -> None:
+    """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes. With
+    `checkpoints` (a curve run), the adapters of those steps are kept as checkpoint-<step>/ instead of the last."""
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -207,6 +247,7 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int) -> No
                 eval_dataset=eval_dataset,
                 processing_class=tokenizer,
                 peft_config=peft_config,
+                callbacks=[checkpoint_callback(checkpoints, tmp)] if checkpoints else None,
             )
         else:
             from trl import SFTConfig, SFTTrainer
@@ -232,8 +273,9 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int) -> No
         final_eval = trainer.evaluate() if eval_dataset is not None else {}  # logged into log_history too
         if not trainer.is_world_process_zero():
             return
-        trainer.model.save_pretrained(tmp)
-        sort_target_modules(tmp / "adapter_config.json")
+        if not checkpoints:
+            trainer.model.save_pretrained(tmp)
+            sort_target_modules(tmp / "adapter_config.json")
         tokenizer.save_pretrained(tmp)
         metrics = {
             "method": method,
@@ -249,13 +291,14 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int) -> No
             "processes": world,
             "global_batch_size": batch,
             "summary": result.metrics,
+            "checkpoints": list(checkpoints or []),
             "log_history": trainer.state.log_history,
             "hyperparameters": {k: v for k, v in spec.params().items() if k not in ("code",)},
         }
         (tmp / "training_metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
         training_curves(trainer.state.log_history, f"{spec.policy} {method}: {data_path}", tmp / "training_curves.png")
         shutil.rmtree(tmp / "trainer", ignore_errors=True)  # trainer scratch, not part of the artifact
-    print(f"[croco] adapter written to {out_dir} ({table.num_rows} examples)")
+    print(f"[croco] {'checkpoints' if checkpoints else 'adapter'} written to {out_dir} ({table.num_rows} examples)")
 
 
 def launch_command(processes: int, gpu: bool, port: int) -> list[str]:
@@ -303,13 +346,22 @@ def free_port() -> int:
 
 
 def train_step(snakemake) -> None:
+    spec = TrainingSpec.load(snakemake.params.spec)
+    run_training(spec, snakemake.input.data, Path(snakemake.output.adapter), snakemake.threads)
+
+
+def train_curve_step(snakemake) -> None:
+    spec = CurveSpec.load(snakemake.params.spec)
+    run_training(spec.training, snakemake.input.data, Path(snakemake.output.run), snakemake.threads, spec.checkpoints)
+
+
+def run_training(spec: TrainingSpec, data: str, out_dir: Path, threads: int, checkpoints: list[int] | None = None) -> None:
+    """`train` in this process, or in `training.common.processes` data-parallel processes."""
     import torch
 
-    spec = TrainingSpec.load(snakemake.params.spec)
     processes = spec.common.processes
-    out_dir = Path(snakemake.output.adapter)
     if processes == 1:
-        train(spec, snakemake.input.data, out_dir, snakemake.threads)
+        train(spec, data, out_dir, threads, checkpoints)
         return
     gpu = torch.cuda.is_available()
     if gpu and torch.cuda.device_count() < processes:
@@ -323,27 +375,30 @@ def train_step(snakemake) -> None:
             json.dumps(
                 {
                     "spec": spec.params(),
-                    "data": str(snakemake.input.data),
+                    "data": str(data),
                     "out": str(out_dir.resolve()),
-                    "threads": max(1, snakemake.threads // processes),
+                    "threads": max(1, threads // processes),
+                    "checkpoints": list(checkpoints or []),
                 }
             )
         )
         command = launch_command(processes, gpu, free_port()) + [str(order)]
         print(f"[croco] launching {processes} training processes: {' '.join(command[:12])} ...", flush=True)
-        env = child_env(OMP_NUM_THREADS=str(max(1, snakemake.threads // processes)))
+        env = child_env(OMP_NUM_THREADS=str(max(1, threads // processes)))
         code = subprocess.run(command, env=env).returncode
     if code != 0:
         raise UserError(f"the distributed training exited with code {code} (its messages are above)")
-    if not (out_dir / "adapter_config.json").is_file():
-        raise UserError("the distributed training ended without writing the adapter", file=str(out_dir))
+    if not (out_dir / "training_metrics.json").is_file():
+        raise UserError("the distributed training ended without writing its output", file=str(out_dir))
 
 
 def main(argv: list[str]) -> int:
     """python -m workflow_scripts.train ORDER: one process of a distributed training (see train_step)."""
     order = json.loads(Path(argv[0]).read_text())
     return run_worker(
-        lambda: train(TrainingSpec.load(order["spec"]), order["data"], Path(order["out"]), order["threads"]),
+        lambda: train(
+            TrainingSpec.load(order["spec"]), order["data"], Path(order["out"]), order["threads"], order["checkpoints"]
+        ),
         f"training rank {os.environ.get('RANK', 0)}",
     )
 

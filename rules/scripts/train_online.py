@@ -1,0 +1,5 @@
+from workflow_scripts.online_dpo import train_online_step
+from workflow_scripts.step import run_step
+
+if __name__ == "__main__":
+    run_step(snakemake, train_online_step)  # noqa: F821 (injected by Snakemake)
