@@ -77,6 +77,15 @@ def job_resources(kind):
     return out
 
 
+def single_process_resources(kind):
+    """Resources of a job that runs one process on at most one GPU (online DPO: the policy and the reward engine
+    share it)."""
+    out = job_resources(kind)
+    if out.get("gpu"):
+        out["gpu"] = 1
+    return out
+
+
 def engine_resources(model_of):
     """Resources of a vLLM job; `model_of(wildcards)` names its model. It asks at least for one engine's GPUs."""
     out = job_resources("engine")

@@ -59,7 +59,7 @@ rule train_online:
     cache: CACHE
     threads: config["threads"]["training"]
     resources:
-        **job_resources("training"),
+        **single_process_resources("training"),
     params:
         spec=lambda wc: online_spec(config, wc.policy, wc.scope, wc.dataset, int(wc.seed)).params(),
     script:

@@ -102,3 +102,29 @@ def plan_roots(workspace: Path, config: Path, lang: str) -> list[str]:
         check=True,
         env={**os.environ, "PYTHONPATH": str(workspace)},
     ).stdout.split()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(url: str, path: Path, height: int):
+    """A headless Chromium screenshot of a page, as an image array."""
+    import matplotlib.image
+
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size=1400,{height}",
+            "--virtual-time-budget=15000",
+            f"--screenshot={path}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return matplotlib.image.imread(path)

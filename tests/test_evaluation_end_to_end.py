@@ -4,17 +4,15 @@ scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win r
 
 import json
 import shutil
-import subprocess
 import sys
 
 import matplotlib.image
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, make_workspace, plan_roots, snakemake, tiny_config, work_jobs, write_config
+from helpers import CHROMIUM, MODEL, make_workspace, plan_roots, screenshot, snakemake, tiny_config, work_jobs, write_config
 
 MULTI_DPO = f"{MODEL}/{MODEL}/multi-da+en/dpo-mean_minus_2sigma-chosen"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def evaluation_config():
@@ -131,27 +129,6 @@ def test_report_files_and_second_run(evaluated):
     assert len(html) > 100_000 and "summary.html" in html and "arena_lc_win_rates.png" in html
     again = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert again.returncode == 0 and work_jobs(again) == [], "a finished run (with its merged models gone) reruns nothing"
-
-
-def screenshot(url, path, height):
-    subprocess.run(
-        [
-            CHROMIUM,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--window-size=1400,{height}",
-            "--virtual-time-budget=15000",
-            f"--screenshot={path}",
-            url,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    image = matplotlib.image.imread(path)
-    return image
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by envs/setup-cpu.sh")

@@ -115,3 +115,16 @@ def test_matches_reference_on_random_pools(target):
         ref = reference_select(groups.tolist(), langs.tolist(), samples.tolist(), rewards.tolist(), target)
         got = {int(g): (int(c), int(r), int(s)) for g, c, r, s in zip(sel.group, sel.chosen, sel.rejected, sel.pool_size)}
         assert got == ref, f"trial {trial}"
+
+
+def test_online_pairs_follow_the_offline_rule_and_fall_back_to_no_signal():
+    from workflow_scripts.online_dpo import select_pairs
+
+    # prompt 0: rewards 1..4 (mean 2.5, std 1.118: target 0.26, nearest strictly below 4 is 1); prompt 1: all tied;
+    # prompt 2: nothing scored
+    owner = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+    rewards = np.array([1.0, 5.0, np.nan, 2.0, 5.0, np.nan, 3.0, 5.0, np.nan, 4.0, 5.0, np.nan])
+    chosen, rejected, unpairable = select_pairs(rewards, owner, 3, "mean_minus_2sigma")
+    assert rewards[chosen[0]] == 4.0 and rewards[rejected[0]] == 1.0
+    assert chosen[1] == rejected[1] and chosen[2] == rejected[2] and unpairable == 2
+    assert owner[chosen].tolist() == owner[rejected].tolist() == [0, 1, 2]

@@ -53,7 +53,9 @@ def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) 
 
     online, generation = config["training"]["online"], config["generation"]
     base = training_spec(config, policy, dataset)
-    common = TrainingSettings(**{**base.common.params(), "seed": seed, "max_steps": config["training"]["curves"]["max_steps"]})
+    curves = config["training"]["curves"]
+    # one process on one GPU: the policy generates, is scored and trains in turn (resources: single_process_resources)
+    common = TrainingSettings(**{**base.common.params(), "seed": seed, "max_steps": curves["max_steps"], "processes": 1})
     score = score_spec(config)
     # on a GPU the reward engine shares the device with the policy being trained
     score = replace(score, engine={**score.engine, "gpu_memory_utilization": online["reward_gpu_memory_utilization"]})
@@ -93,10 +95,10 @@ def select_pairs(rewards: np.ndarray, owner: np.ndarray, prompts: int, target: s
     rejected = chosen.copy()
     if len(scored):
         picked = select(owner[scored], np.zeros(len(scored), int), scored, rewards[scored], target)
-        chosen[picked.groups] = scored[picked.chosen]
-        rejected[picked.groups] = chosen[picked.groups]
+        chosen[picked.group] = scored[picked.chosen]
+        rejected[picked.group] = chosen[picked.group]
         paired = picked.rejected >= 0
-        rejected[picked.groups[paired]] = scored[picked.rejected[paired]]
+        rejected[picked.group[paired]] = scored[picked.rejected[paired]]
     return chosen, rejected, int(np.sum(chosen == rejected))
 
 
@@ -109,9 +111,16 @@ def trainer_class():
 
     class KSampleOnlineDPOTrainer(OnlineDPOTrainer):
         def __init__(self, *args, scorer, score: ScoreSpec, samples: int, target: str, **kwargs):
-            super().__init__(*args, **kwargs)
+            self.pair_rewards: list[float] = []
+
+            def reward_of_selected_pairs(prompts, completions, **_):
+                """The reward model's scores of the completions TRL receives: the pairs _generate selected."""
+                if len(completions) != len(self.pair_rewards):
+                    raise RuntimeError(f"{len(completions)} completions, {len(self.pair_rewards)} selected rewards")
+                return list(self.pair_rewards)
+
+            super().__init__(*args, reward_funcs=[reward_of_selected_pairs], **kwargs)
             self.scorer, self.score, self.samples, self.target = scorer, score, samples, target
-            self.pair_rewards = None
             for key in ("online/unpairable", "online/reward_mean", "online/reward_std", "online/scored"):
                 self.stats[key] = []
 
@@ -126,18 +135,15 @@ def trainer_class():
             rewards = np.array([np.nan if r is None else r for r in columns["reward"]], dtype=np.float64)
             chosen, rejected, unpairable = select_pairs(rewards, owner, n, self.target)
             rows = torch.as_tensor(np.concatenate([chosen, rejected]), device=completion_ids.device)
-            # chosen first: TRL takes the first half as chosen where its reward is at least the second half's
-            pair_rewards = np.nan_to_num(rewards[np.concatenate([chosen, rejected])], nan=0.0)
-            self.pair_rewards = torch.tensor(pair_rewards, dtype=torch.float32, device=self.accelerator.device)
+            # chosen first: TRL takes the first half as chosen where its reward is at least the second half's (a
+            # prompt without a pair has the same sample, and reward, in both halves)
+            self.pair_rewards = np.nan_to_num(rewards[np.concatenate([chosen, rejected])], nan=0.0).tolist()
             finite = rewards[np.isfinite(rewards)]
             self.stats["online/unpairable"].append(float(unpairable))
             self.stats["online/scored"].append(float(finite.size))
             self.stats["online/reward_mean"].append(float(finite.mean()) if finite.size else math.nan)
             self.stats["online/reward_std"].append(float(finite.std()) if finite.size else math.nan)
             return prompt_ids[rows], prompt_mask[rows], completion_ids[rows], completion_mask[rows], None
-
-        def _calculate_rewards_from_functions(self, prompts, completions, completion_ids_list, **reward_kwargs):
-            return self.pair_rewards  # the rewards of the pairs _generate selected, in its order
 
     return KSampleOnlineDPOTrainer
 
@@ -156,8 +162,6 @@ def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threa
     from workflow_scripts.train import checkpoint_callback
 
     training, common = spec.training, spec.training.common
-    if common.processes != 1:
-        raise UserError("online DPO runs in one process here (set training.common.processes: 1)", field="training.common")
     rows = []
     for path in prompt_paths:
         table = read_parquet_columns(path, {"prompt_id": "string", "prompt": "string"})
