@@ -110,7 +110,7 @@ def test_valid_default_config_dry_runs(workspace):
     "change, field, hint",
     [
         (lambda c: c["generation"].update(temprature=0.5), "generation.temprature", "did you mean 'temperature'?"),
-        (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples'?"),  # a key that belongs elsewhere
+        (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples' or 'training.online.samples'?"),
         (
             lambda c: c["training"].update(lerning_rate=1e-5),
             "training.lerning_rate",

@@ -46,19 +46,21 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     counts = {}
     for rule, _ in jobs:
         counts[rule] = counts.get(rule, 0) + 1
-    # The paper's prompts: one stratified sample of Dolci-Instruct-SFT; 6 translated languages.
-    assert counts["sample_prompts"] == 1 and counts["translate"] == 6 and counts["prompt_set"] == 7
-    # Each of 2 generators samples once per language (in 8 shards), although four EuroLLM experiments and the
-    # off-policy one share these samples; the language-instruction ablation samples EuroLLM again (+instructed).
-    assert counts["generate"] == 21 * 8 and counts["score"] == 21 * 8
-    assert counts["gather_generations"] == 21 and counts["gather_scores"] == 21
-    assert counts["token_lengths"] == 2 * 7  # Figure 3: each policy's tokenizer on each language
+    # The paper's prompts: one stratified sample of Dolci-Instruct-SFT; 6 + 4 low-resource translated languages.
+    assert counts["sample_prompts"] == 1 and counts["translate"] == 10 and counts["prompt_set"] == 11
+    # Each of 2 generators samples once per main language (in 8 shards), although four EuroLLM experiments and the
+    # off-policy one share these samples; the language-instruction ablation samples EuroLLM again (+instructed);
+    # EuroLLM samples the 4 low-resource languages.
+    assert counts["generate"] == (21 + 4) * 8 and counts["score"] == (21 + 4) * 8
+    assert counts["gather_generations"] == 25 and counts["gather_scores"] == 25
+    assert counts["token_lengths"] == 2 * 11  # Figure 3: each policy's tokenizer on each language
+    assert counts["score_references"] == 11  # Appendix B: the reward of every language's reference answers
     adapters = [out for rule, out in jobs if rule == "train"]
     assert len(adapters) == len(set(adapters))
     # main runs: 7 mono + 1 multi scopes x (dpo, maxr, sft) per policy = 24 each; off-policy adds
     # 16 (its sft adapters are the main run's); prompt-language variants add 2; targets add 16; the
-    # instruction ablation 8 (DPO, 7 mono + 1 multi).
-    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8
+    # instruction ablation 8 (DPO, 7 mono + 1 multi); the low-resource languages 4 x 3 (Figure 5).
+    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8 + 12
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
     assert "results/adapters/eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen" in adapters
     # Hub models need no materialization, only their resolved commit (one per model of the preset)
@@ -69,10 +71,15 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     # EuroEval on 7 training + 3 held-out languages (no, pt, sv: Table 2), one job per subject: the 2 bases
     # and every adapter (each is evaluated somewhere); a base or multilingual adapter in all 10 languages, a
     # monolingual one in its own (120 + 18 + ... (subject, language) evaluations, as planned by euroeval_jobs).
+    # (The low-resource adapters have no EuroEval data.) Appendix G: 3 seeds x (offline, online) x 6 checkpoints
+    # (every 50 of 300 steps), each evaluated in Danish.
     euroeval = {out for rule, out in jobs if rule == "euroeval"}
-    assert counts["euroeval"] == 2 + len(adapters) and "results/euroeval/eurollm-9b.json" in euroeval
+    assert counts["euroeval"] == 2 + len(adapters) - 12 + 36 and "results/euroeval/eurollm-9b.json" in euroeval
     evaluations = euroeval_jobs(paper_config())
-    assert len(evaluations) == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10)
+    assert len(evaluations) == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10) + 36
+    online = "eurollm-9b/eurollm-9b/mono-da/online-dpo-mean_minus_2sigma"
+    assert f"results/euroeval/{online}/seed-43/step-300.json" in euroeval
+    assert counts["train_curve"] == 3 and counts["train_online"] == 3
     multi = "eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen"
     assert f"results/euroeval/{multi}.json" in euroeval
     for lang in ("no", "pt", "sv"):
@@ -80,13 +87,19 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
         assert not any("/mono-" in subject for subject, job_lang in evaluations if job_lang == lang)  # never trained on
     assert "merge_adapter" not in counts  # merged inside the EuroEval job
     # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer, each in one job for
-    # all 7 languages, and each comparison is judged in one job.
-    assert counts["arena_winrate"] == 42 and counts["arena_answers"] == 6 and counts["arena_judge"] == 6
+    # all 7 languages, and each comparison is judged in one job. Figure 5: 12 low-resource adapters against the
+    # base and Gemma3-12B-it in their own language: 12 + 4 + 4 single-language answer jobs, 24 judge jobs.
+    assert counts["arena_winrate"] == 42 + 24 and counts["arena_answers"] == 6 and counts["arena_judge"] == 6
+    assert counts["arena_answers_one"] == 12 + 4 + 4 and counts["arena_judge_one"] == 24
+    low = "eurollm-9b.eurollm-9b.mono-ga.dpo-mean_minus_2sigma-chosen.vs.gemma3-12b"
+    assert ("arena_winrate", f"results/arena/winrates/{low}/ga.json") in jobs
     assert counts["report"] == 1
     # GPUs per job: one engine per shard job, 8 training processes per adapter, 2 GPUs for the 35B judge.
     gpus = job_gpus(result.stdout)
     assert gpus["generate"] == gpus["score"] == gpus["translate"] == gpus["arena_answers"] == {1}
-    assert gpus["arena_judge"] == {2} and gpus["train"] == {8} and gpus["euroeval"] == {1}
+    assert gpus["arena_judge"] == gpus["arena_judge_one"] == {2} and gpus["train"] == gpus["train_curve"] == {8}
+    assert gpus["euroeval"] == gpus["arena_answers_one"] == {1}
+    assert gpus["train_online"] == {1}  # the policy and the reward engine share one GPU
     assert gpus["gather_generations"] == gpus["preference_dataset"] == gpus["sample_prompts"] == {0}
     print(f"paper preset dry run: {len(jobs)} jobs in {elapsed:.1f} s")
 
@@ -149,3 +162,20 @@ def test_paper_preset_runs_the_authors_protocol():
     assert [name for name, exp in config["experiments"].items() if exp["language_instruction"]] == [
         "eurollm_language_instruction"
     ]
+
+
+def test_one_experiment_has_its_own_targets():
+    """`python -m workflow_scripts.plan targets <experiment>`: what builds just that experiment (README's table)."""
+    from workflow_scripts.plan import experiment_targets
+
+    config = paper_config()
+    low = experiment_targets(config, "eurollm_low_resource")
+    assert sum(t.startswith("results/adapters/") for t in low) == 12
+    assert sum(t.startswith("results/arena/winrates/") and ".mono-" in t for t in low) == 24  # Figure 5
+    assert "results/arena/winrates/eurollm-base-vs-gemma3-12b/da.json" in low  # its policy's configured comparison
+    assert not any(t.startswith("results/curves/") for t in low)
+    online = experiment_targets(config, "eurollm_online")
+    assert sum(t.startswith("results/curves/") for t in online) == 6
+    assert sum("/seed-" in t and t.startswith("results/euroeval/") for t in online) == 36
+    with pytest.raises(Exception, match="no experiment 'nope'"):
+        experiment_targets(config, "nope")

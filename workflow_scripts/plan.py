@@ -373,6 +373,28 @@ def all_targets(config: dict) -> list[str]:
     return targets
 
 
+def experiment_targets(config: dict, name: str) -> list[str]:
+    """The final artifacts of one experiment: its adapters and curve runs, the EuroEval results of its policy,
+    adapters and checkpoints, and the m-ArenaHard win rates of every comparison involving one of its adapters
+    (or, for the configured comparisons, its policy). Building them builds everything they need, nothing else."""
+    experiments = config["experiments"]
+    if name not in experiments:
+        raise UserError(f"no experiment '{name}' (defined: {', '.join(experiments)})", field="experiments")
+    exp = experiments[name]
+    adapters = experiment_trainings(config, exp)
+    runs = experiment_curve_runs(config, exp)
+    checkpoints = {run.checkpoint(run.seed, step).subject for run in runs for step in curve_checkpoints(config)}
+    subjects = {exp["policy"]} | {t.subject for t in adapters} | checkpoints
+    euroeval = dict.fromkeys(EUROEVAL.format(subject=s) for s, _ in euroeval_jobs(config) if s in subjects)
+    comparisons = arena_comparisons(config)
+    winrates = [
+        WINRATE.format(comparison=c, lang=lang)
+        for c, lang in arena_jobs(config)["comparisons"]
+        if comparisons[c]["model"] in subjects or comparisons[c]["baseline"] in {t.subject for t in adapters}
+    ]
+    return [t.adapter_dir for t in adapters] + [run.run_dir for run in runs] + list(euroeval) + winrates
+
+
 # ---------------------------------------------------------------- rebuilding one language
 
 
@@ -399,21 +421,27 @@ def language_roots(config: dict, lang: str) -> list[str]:
 
 
 def main(argv=None) -> None:
-    """python -m workflow_scripts.plan roots <lang> [--configfile FILE]: the files to pass to --forcerun."""
+    """python -m workflow_scripts.plan roots <lang> [--configfile FILE]: the files to pass to --forcerun;
+    python -m workflow_scripts.plan targets <experiment>... [--configfile FILE]: the files that build them."""
     import argparse
 
     import yaml
     from snakemake.utils import validate
 
     parser = argparse.ArgumentParser(prog="python -m workflow_scripts.plan")
-    parser.add_argument("command", choices=["roots"])
-    parser.add_argument("language")
+    parser.add_argument("command", choices=["roots", "targets"])
+    parser.add_argument("names", nargs="+", help="a language (roots), or experiment names (targets)")
     parser.add_argument("--configfile", default="config.yaml")
     args = parser.parse_args(argv)
     config = yaml.safe_load(Path(args.configfile).read_text())
     validate(config, str(Path(__file__).resolve().parents[1] / "schemas/config.schema.yaml"))
     try:
-        print(" ".join(language_roots(config, args.language)))
+        if args.command == "roots":
+            if len(args.names) != 1:
+                raise UserError("roots takes one language")
+            print(" ".join(language_roots(config, args.names[0])))
+        else:
+            print(" ".join(dict.fromkeys(t for name in args.names for t in experiment_targets(config, name))))
     except UserError as exc:
         raise SystemExit(f"error: {exc}") from None
 
