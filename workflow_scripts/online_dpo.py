@@ -31,7 +31,7 @@ from workflow_scripts.models import model_inputs
 from workflow_scripts.reward import ScoreSpec, score_spec
 from workflow_scripts.specs import Spec, step_code
 from workflow_scripts.tables import read_parquet_columns
-from workflow_scripts.train import TrainingSettings, TrainingSpec, precision_flags, training_spec
+from workflow_scripts.train import TrainingSettings, TrainingSpec, training_spec
 
 
 @dataclass(frozen=True)
@@ -152,14 +152,11 @@ def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threa
     """One online DPO run; keeps the adapter at every checkpoint step."""
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.experimental.online_dpo import OnlineDPOConfig
 
-    from workflow_scripts.models import loading_model
     from workflow_scripts.plots import training_curves
     from workflow_scripts.reward import make_scorer
-    from workflow_scripts.train import checkpoint_callback
+    from workflow_scripts.train import checkpoint_callback, load_policy, lora_config, trainer_arguments
 
     training, common = spec.training, spec.training.common
     rows = []
@@ -171,51 +168,22 @@ def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threa
     torch.set_num_threads(threads)
     # The reward engine first: on a GPU it takes its share of the memory before the policy is loaded.
     scorer = make_scorer(spec.score)
-    flags = precision_flags(common.precision)
-    gpu = torch.cuda.is_available()
-    dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
-    location, revision = training.model.location, training.model.revision
-    with loading_model(location, revision):
-        tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
-        model = AutoModelForCausalLM.from_pretrained(location, revision=revision, dtype=dtype)
-    lora = training.lora
-    peft_config = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
+    tokenizer, model = load_policy(training)
     with atomic_directory(out_dir) as tmp:
         tmp = Path(tmp)
         args = OnlineDPOConfig(
-            output_dir=str(tmp / "trainer"),
-            learning_rate=training.learning_rate,
+            **trainer_arguments(training, tmp / "trainer"),
             beta=training.beta,
-            lr_scheduler_type=common.lr_scheduler,
-            warmup_steps=common.warmup_ratio,
-            weight_decay=common.weight_decay,
-            per_device_train_batch_size=common.per_device_batch_size,
-            gradient_accumulation_steps=common.gradient_accumulation_steps,
-            max_steps=common.max_steps,
             max_new_tokens=spec.max_new_tokens,
-            max_length=common.max_length,
             temperature=spec.temperature,
             top_p=spec.top_p,
-            gradient_checkpointing=gpu if common.gradient_checkpointing == "auto" else bool(common.gradient_checkpointing),
-            logging_steps=common.logging_steps,
-            save_strategy="no",
-            report_to=[],
-            seed=common.seed,
-            use_cpu=not gpu,
-            **flags,
         )
         trainer = trainer_class()(
             model=model,
             args=args,
             train_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,
-            peft_config=peft_config,
+            peft_config=lora_config(training.lora),
             callbacks=[checkpoint_callback(list(spec.checkpoints), tmp)],
             scorer=scorer,
             score=spec.score,

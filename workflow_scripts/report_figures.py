@@ -264,22 +264,28 @@ def flatten(block: dict) -> dict:
     return out
 
 
-def arena_plot(overall: pd.DataFrame, path) -> None:
-    comparisons = list(dict.fromkeys(overall["comparison"])) if not overall.empty else []
-    langs = sorted(set(overall["language"])) if not overall.empty else []
-    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(langs) * max(len(comparisons), 1) + 3), 3.8))
-    width = 0.8 / max(len(comparisons), 1)
-    for i, name in enumerate(comparisons):
-        part = overall[overall["comparison"] == name].set_index("language").reindex(langs)
-        x = np.arange(len(langs)) + (i - (len(comparisons) - 1) / 2) * width
-        values = part["lc_win_rate"].to_numpy(float)
-        low = values - part["lc_win_rate_ci95_low"].to_numpy(float)
-        high = part["lc_win_rate_ci95_high"].to_numpy(float) - values
-        ax.bar(x, values, width, label=name, yerr=[np.nan_to_num(low), np.nan_to_num(high)], capsize=3)
+def lc_win_rate_bars(ax, groups: list[tuple[str, pd.DataFrame]], langs: list[str]) -> None:
+    """One bar per group and language (a group's win-rate rows, one per language) with its 95% interval, and
+    the parity line."""
+    width = 0.8 / max(len(groups), 1)
+    for i, (label, rows) in enumerate(groups):
+        rows = rows.groupby("language").first().reindex(langs)
+        x = np.arange(len(langs)) + (i - (len(groups) - 1) / 2) * width
+        values = rows["lc_win_rate"].to_numpy(float)
+        low = values - rows["lc_win_rate_ci95_low"].to_numpy(float)
+        high = rows["lc_win_rate_ci95_high"].to_numpy(float) - values
+        ax.bar(x, values, width, label=label, yerr=[np.nan_to_num(low), np.nan_to_num(high)], capsize=3)
     ax.axhline(50, color="black", linestyle="--", linewidth=1)
     ax.set_xticks(np.arange(len(langs)), langs)
     ax.set_ylim(0, 100)
     ax.set_ylabel("LC win rate (%)")
+
+
+def arena_plot(overall: pd.DataFrame, path) -> None:
+    comparisons = list(dict.fromkeys(overall["comparison"])) if not overall.empty else []
+    langs = sorted(set(overall["language"])) if not overall.empty else []
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(langs) * max(len(comparisons), 1) + 3), 3.8))
+    lc_win_rate_bars(ax, [(name, overall[overall["comparison"] == name]) for name in comparisons], langs)
     ax.set_title("m-ArenaHard: LC win rate per language\n(95% bootstrap intervals; dashed: parity)", fontsize=10)
     if comparisons:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -309,18 +315,7 @@ def adapter_arena_plot(overall: pd.DataFrame, path) -> None:
         part["method"] = [" ".join(method_label(model)[1:]) for model in part["model"]]
         langs = sorted(set(part["language"]))
         methods = sorted(set(part["method"]))
-        width = 0.8 / max(len(methods), 1)
-        for i, method in enumerate(methods):
-            rows = part[part["method"] == method].groupby("language").first().reindex(langs)
-            x = np.arange(len(langs)) + (i - (len(methods) - 1) / 2) * width
-            values = rows["lc_win_rate"].to_numpy(float)
-            low = values - rows["lc_win_rate_ci95_low"].to_numpy(float)
-            high = rows["lc_win_rate_ci95_high"].to_numpy(float) - values
-            ax.bar(x, values, width, label=method, yerr=[np.nan_to_num(low), np.nan_to_num(high)], capsize=3)
-        ax.axhline(50, color="black", linestyle="--", linewidth=1)
-        ax.set_xticks(np.arange(len(langs)), langs)
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("LC win rate (%)")
+        lc_win_rate_bars(ax, [(method, part[part["method"] == method]) for method in methods], langs)
         ax.set_title(f"adapters vs {baseline}, each in its own language", fontsize=10)
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle("m-ArenaHard per training language (Figure 5; 95% bootstrap intervals; dashed: parity)", fontsize=10)

@@ -141,6 +141,59 @@ def precision_flags(precision: str) -> dict:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
+def load_policy(spec: TrainingSpec):
+    """(tokenizer, model) of the policy, in the training precision."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    flags = precision_flags(spec.common.precision)
+    dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
+    location, revision = spec.model.location, spec.model.revision
+    with loading_model(location, revision):
+        tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(location, revision=revision, dtype=dtype)
+    return tokenizer, model
+
+
+def lora_config(lora: LoraSettings):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+def trainer_arguments(spec: TrainingSpec, output_dir: Path) -> dict:
+    """The TrainingArguments every trainer here shares (TRL's configs extend them); the trainer's scratch
+    directory is `output_dir`, never part of an artifact."""
+    import torch
+
+    common = spec.common
+    gpu = torch.cuda.is_available()
+    return dict(
+        output_dir=str(output_dir),
+        learning_rate=spec.learning_rate,
+        lr_scheduler_type=common.lr_scheduler,
+        warmup_steps=common.warmup_ratio,
+        weight_decay=common.weight_decay,
+        per_device_train_batch_size=common.per_device_batch_size,
+        gradient_accumulation_steps=common.gradient_accumulation_steps,
+        max_length=common.max_length,
+        max_steps=common.max_steps or -1,
+        gradient_checkpointing=gpu if common.gradient_checkpointing == "auto" else bool(common.gradient_checkpointing),
+        logging_steps=common.logging_steps,
+        save_strategy="no",
+        report_to=[],
+        seed=common.seed,
+        use_cpu=not gpu,
+        **precision_flags(common.precision),
+    )
+
+
 def conversational_rows(table, method: str) -> list[dict]:
     cols = table.to_pydict()
     user = [[{"role": "user", "content": p}] for p in cols["prompt"]]
@@ -178,8 +231,6 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     `checkpoints` (a curve run), the adapters of those steps are kept as checkpoint-<step>/ instead of the last."""
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from workflow_scripts.plots import training_curves
 
@@ -188,24 +239,10 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     if table.num_rows == 0:
         raise UserError("the training dataset is empty (see its .stats.json for why no rows were formed)", file=str(data_path))
     common = spec.common
-    lora = spec.lora
-    flags = precision_flags(common.precision)
-    gpu = torch.cuda.is_available()
-    checkpointing = gpu if common.gradient_checkpointing == "auto" else bool(common.gradient_checkpointing)
     torch.set_num_threads(threads)
     torch.manual_seed(common.seed)
-    dtype = torch.bfloat16 if flags["bf16"] else (torch.float16 if flags["fp16"] else torch.float32)
-    location, revision = spec.model.location, spec.model.revision
-    with loading_model(location, revision):
-        tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
-        model = AutoModelForCausalLM.from_pretrained(location, revision=revision, dtype=dtype)
-    peft_config = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
+    tokenizer, model = load_policy(spec)
+    peft_config = lora_config(spec.lora)
     rows = conversational_rows(table, method)
     train_rows, eval_rows = held_out_split(len(rows), common.eval_fraction, common.seed)
     dataset = Dataset.from_list([rows[i] for i in train_rows])
@@ -215,23 +252,8 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     with atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-") as tmp:
         tmp = Path(tmp)
         args = dict(
-            output_dir=str(tmp / "trainer"),
+            **trainer_arguments(spec, tmp / "trainer"),
             num_train_epochs=common.epochs,
-            learning_rate=spec.learning_rate,
-            lr_scheduler_type=common.lr_scheduler,
-            warmup_steps=common.warmup_ratio,
-            weight_decay=common.weight_decay,
-            per_device_train_batch_size=common.per_device_batch_size,
-            gradient_accumulation_steps=common.gradient_accumulation_steps,
-            max_length=common.max_length,
-            max_steps=common.max_steps or -1,
-            gradient_checkpointing=checkpointing,
-            logging_steps=common.logging_steps,
-            save_strategy="no",
-            report_to=[],
-            seed=common.seed,
-            use_cpu=not gpu,
-            **flags,
             per_device_eval_batch_size=common.per_device_batch_size,
             eval_strategy="steps" if eval_dataset is not None and common.eval_steps else "no",
             eval_steps=common.eval_steps,
