@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
@@ -202,7 +203,7 @@ def checkpoint_curves_plot(frame: pd.DataFrame, path) -> None:
     primary = frame[frame["primary"].astype(bool)]
     points = primary[primary["step"].notna()]
     fig_panels = sorted({(r.policy, parse_subject(r.subject)[1].scope, r.language) for r in points.itertuples()}) or [None]
-    fig, axes = plt.subplots(1, len(fig_panels), figsize=(6 * len(fig_panels), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(fig_panels), figsize=(max(9.5, 6 * len(fig_panels)), 3.8), squeeze=False)
     if fig_panels == [None]:
         axes[0][0].text(0.5, 0.5, "no experiment sets curves", ha="center", va="center")
         axes[0][0].axis("off")
@@ -224,6 +225,7 @@ def checkpoint_curves_plot(frame: pd.DataFrame, path) -> None:
             ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
         ax.axhline(0, color="black", linestyle="--", linewidth=1)
         ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel("EuroEval: difference to the base (points)")
         ax.set_title(f"{policy}, {scope}, evaluated in {lang}", fontsize=10)
         ax.grid(alpha=0.3)
@@ -306,7 +308,7 @@ def adapter_arena_plot(overall: pd.DataFrame, path) -> None:
     """Figure 5: each adapter compared with a baseline in its own language(s), one panel per baseline, one bar
     per method and language (LC win rate with its 95% interval)."""
     baselines = list(dict.fromkeys(overall["baseline"])) if not overall.empty else []
-    fig, axes = plt.subplots(1, max(len(baselines), 1), figsize=(6.5 * max(len(baselines), 1), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, max(len(baselines), 1), figsize=(max(9.5, 6.5 * len(baselines)), 4.0), squeeze=False)
     if not baselines:
         axes[0][0].text(0.5, 0.5, "no experiment sets arena_baselines", ha="center", va="center")
         axes[0][0].axis("off")
