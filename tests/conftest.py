@@ -13,8 +13,9 @@ TINY_RUN_GROUP = "tiny_run"
 # when it is free and the short modules fill in at the end, so that the two workers finish together.
 LONGEST_FIRST = (
     TINY_RUN_GROUP,
-    "test_evaluation_end_to_end",
     "test_paper_protocol",
+    "test_evaluation_end_to_end",
+    "test_paper_experiments",
     "test_shard_resume",
     "test_slurm",
     "test_bad_input_catalogue",
