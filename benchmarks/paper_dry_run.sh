@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Time the paper preset's dry run (the full grid: two policies, seven languages, 8 generation and 8 scoring
-# shards per language, every method, regime and evaluation). Usage: bash benchmarks/paper_dry_run.sh [runs]
+# shards per language, every method, regime, evaluation and curve run). Usage: bash benchmarks/paper_dry_run.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
