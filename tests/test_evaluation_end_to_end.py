@@ -109,7 +109,7 @@ def test_arena_answers_judgments_and_win_rates(evaluated):
 def test_report_files_and_second_run(evaluated):
     ws, config = evaluated
     summary = (ws / "results/report/summary.html").read_text()
-    assert summary.count("data:image/png;base64,") == 7 and "<table" in summary
+    assert summary.count("data:image/png;base64,") == 9 and "<table" in summary
     # Table 2: the held-out language's dataset, the base absolute and every adapter evaluated there as a delta
     held_out = (ws / "results/report/euroeval_held_out.html").read_text()
     assert f"<th>{HELD_OUT_SET}</th>" in held_out and "<th colspan='1'>no</th>" in held_out
