@@ -31,7 +31,7 @@ from workflow_scripts.models import model_inputs
 from workflow_scripts.reward import ScoreSpec, score_spec
 from workflow_scripts.specs import Spec, step_code
 from workflow_scripts.tables import read_parquet_columns
-from workflow_scripts.train import TrainingSettings, TrainingSpec, training_spec
+from workflow_scripts.train import TrainingSpec, curve_training_spec
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,6 @@ def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) 
     from workflow_scripts.plan import curve_checkpoints
 
     online, generation = config["training"]["online"], config["generation"]
-    base = training_spec(config, policy, dataset)
-    curves = config["training"]["curves"]
-    # one process on one GPU: the policy generates, is scored and trains in turn (resources: single_process_resources)
-    common = TrainingSettings(**{**base.common.params(), "seed": seed, "max_steps": curves["max_steps"], "processes": 1})
     score = score_spec(config)
     # on a GPU the reward engine shares the device with the policy being trained
     score = replace(score, engine={**score.engine, "gpu_memory_utilization": online["reward_gpu_memory_utilization"]})
@@ -63,7 +59,8 @@ def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) 
     if temperature is None:
         temperature = config["models"][policy].get("temperature", generation["temperature"])
     return OnlineSpec(
-        training=replace(base, common=common),
+        # one process on one GPU: the policy generates, is scored and trains in turn (single_process_resources)
+        training=curve_training_spec(config, policy, dataset, seed, processes=1),
         score=score,
         target=parse_dataset(dataset)["target"],
         languages=scope_languages(scope),

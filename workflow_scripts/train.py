@@ -103,13 +103,21 @@ class CurveSpec(Spec):
     code: str
 
 
+def curve_training_spec(config: dict, policy: str, dataset: str, seed: int, **overrides) -> TrainingSpec:
+    """The adapter's training spec for a curve run: the run's seed and training.curves.max_steps (and `overrides`
+    of training.common)."""
+    import dataclasses
+
+    base = training_spec(config, policy, dataset)
+    common = {**base.common.params(), "seed": seed, "max_steps": config["training"]["curves"]["max_steps"], **overrides}
+    return dataclasses.replace(base, common=TrainingSettings(**common))
+
+
 def curve_spec(config: dict, policy: str, dataset: str, seed: int) -> CurveSpec:
     from workflow_scripts.plan import curve_checkpoints
 
-    base = training_spec(config, policy, dataset)
-    common = TrainingSettings(**{**base.common.params(), "seed": seed, "max_steps": config["training"]["curves"]["max_steps"]})
     return CurveSpec(
-        training=TrainingSpec(**{**base.__dict__, "common": common}),
+        training=curve_training_spec(config, policy, dataset, seed),
         checkpoints=curve_checkpoints(config),
         code=step_code("train_curve"),
     )
