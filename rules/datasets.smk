@@ -5,7 +5,7 @@ from workflow_scripts.pairs import dataset_inputs, dataset_spec
 
 rule preference_dataset:
     input:
-        unpack(lambda wc: dataset_inputs(wc.source, wc.scope)),
+        unpack(lambda wc: dataset_inputs(wc.source, wc.scope, wc.dataset)),
     output:
         data=DATASET,
         stats=DATASET_STATS,
@@ -26,7 +26,7 @@ rule preference_dataset:
 
 rule translated_dataset:
     input:
-        unpack(lambda wc: dataset_inputs(TRANSLATED, wc.scope)),
+        unpack(lambda wc: dataset_inputs(TRANSLATED, wc.scope, "sft")),
     output:
         data=DATASET.replace("{source}", TRANSLATED).replace("{dataset}", "sft"),
         stats=DATASET_STATS.replace("{source}", TRANSLATED).replace("{dataset}", "sft"),

@@ -27,6 +27,8 @@ rule report:
         pair_languages_plot=report(
             REPORT_FILES["pair_languages_plot"], category="4. Data", caption="../report/pair_languages.rst"
         ),
+        language_id_plot=report(REPORT_FILES["language_id_plot"], category="4. Data", caption="../report/language_id.rst"),
+        language_id_table=report(REPORT_FILES["language_id_table"], category="4. Data", caption="../report/language_id.rst"),
         training_plot=report(REPORT_FILES["training_plot"], category="5. Training", caption="../report/training.rst"),
         checkpoint_curves_plot=report(
             REPORT_FILES["checkpoint_curves_plot"], category="5. Training", caption="../report/checkpoint_curves.rst"

@@ -10,7 +10,7 @@ from pathlib import Path
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
 from workflow_scripts.models import gguf_path, model_spec
-from workflow_scripts.plan import arena_comparisons, experiment_languages, trainings
+from workflow_scripts.plan import arena_comparisons, experiment_languages, trainings, uses_language_filter
 
 
 def _key_path(parts) -> str:
@@ -139,7 +139,27 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
         for key in ("methods", "regimes", "rejection_targets", "prompt_languages"):
             if not exp[key]:
                 raise UserError("must not be empty", field=f"{field}.{key}")
+        if uses_language_filter(config, exp):
+            check_language_filter(config, exp, field)
     check_evaluation(config, base_dir)
+
+
+def check_language_filter(config: dict, exp: dict, field: str) -> None:
+    """The filter keeps samples lid.176 identifies as their requested language: it must know every one."""
+    from workflow_scripts.language_id import requested_labels
+
+    unknown = [lang for lang in experiment_languages(config, exp) if requested_labels(lang) is None]
+    if unknown:
+        raise UserError(
+            f"the language filter cannot keep samples in {unknown}: fastText lid.176 does not identify them "
+            "(set language_filter: false for this experiment)",
+            field=f"{field}.language_filter",
+        )
+    if (exp.get("curves") or {}).get("online"):
+        raise UserError(
+            "online DPO samples its pairs while it trains: there is no identified pool to filter",
+            field=f"{field}.language_filter",
+        )
 
 
 def check_evaluation(config: dict, base_dir: Path) -> None:

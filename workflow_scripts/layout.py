@@ -10,7 +10,8 @@ Names:
   <source>   where training data comes from: <samples>, or `translated` (In-Lang / All-Lang SFT)
   <scope>    `mono-<lang>` or `multi-<lang>+<lang>...` (sorted)
   <dataset>  `dpo-<target>-<prompt language>`, `maxr` or `sft`; `online-dpo-<target>` for online DPO (no
-             dataset file: the policy samples its pairs while it trains)
+             dataset file: the policy samples its pairs while it trains); a sampled dataset built only from
+             samples identified as in their requested language (`pairs.language_filter`) ends in `+in_language`
   <subject>  what is evaluated: a model name from `models:`, an adapter <policy>/<source>/<scope>/<dataset>, or
              a checkpoint of a curve run <policy>/<source>/<scope>/<dataset>/seed-<seed>/step-<step>
 """
@@ -31,9 +32,10 @@ PROMPT_LANGUAGES = ("chosen", "rejected", "random")  # the multilingual DPO prom
 TRANSLATED = "translated"  # the source of the SFT baselines on translated data
 INSTRUCTED = "+instructed"  # samples whose prompts carry the language instruction
 ONLINE = "online-"  # the prefix of an online DPO run's dataset name
+IN_LANGUAGE = "+in_language"  # the suffix of a dataset built from in-language samples only (pairs.language_filter)
 
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
-SAMPLED_DATASET_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr"
+SAMPLED_DATASET_RE = rf"(?:dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr)(?:{re.escape(IN_LANGUAGE)})?"
 ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{'|'.join(TARGETS)})"
 DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
 
@@ -61,9 +63,20 @@ def online_dataset(target: str) -> str:
     return f"{ONLINE}dpo-{target}"
 
 
+def language_filtered(dataset: str) -> str:
+    """The name of a sampled dataset built from in-language samples only."""
+    return dataset + IN_LANGUAGE
+
+
 def parse_dataset(dataset: str) -> dict:
     """`dpo-mean_minus_2sigma-chosen` -> {method: dpo, target: ..., prompt_language: ...}; an online run's
-    `online-dpo-<target>` -> {method: dpo, target: ..., online: True}."""
+    `online-dpo-<target>` -> {method: dpo, target: ..., online: True}; a `+in_language` dataset adds
+    language_filter: True."""
+    if dataset.endswith(IN_LANGUAGE):
+        parsed = parse_dataset(dataset[: -len(IN_LANGUAGE)])
+        if parsed["method"] == "sft" or parsed.get("online"):
+            raise UserError(f"'{dataset}': only Paired DPO and Max-R datasets are built from identified samples")
+        return {**parsed, "language_filter": True}
     if dataset in ("maxr", "sft"):
         return {"method": dataset}
     if dataset.startswith(ONLINE):
@@ -173,6 +186,7 @@ GENERATIONS = "results/generations/{samples}/{lang}.parquet"  # one row per samp
 SCORE_SHARD = "results/scores/{samples}/{lang}/shard-{shard}-of-{shards}.parquet"
 SCORES = "results/scores/{samples}/{lang}.parquet"  # one reward (or skip) per sample
 REFERENCE_SCORES = "results/reference_scores/{lang}.parquet"  # the reward of each prompt's reference answer
+LANGUAGE_ID = "results/language_id/{samples}/{lang}.parquet"  # the identified language of every sample
 DATASET = "results/datasets/{source}/{scope}/{dataset}.parquet"  # training data
 DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
 ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves
@@ -198,6 +212,8 @@ REPORT_FILES = {
     "rewards_plot": "results/report/reward_distributions.png",
     "reward_consistency_plot": "results/report/reward_consistency.png",
     "pair_languages_plot": "results/report/pair_languages.png",
+    "language_id_plot": "results/report/language_id.png",
+    "language_id_table": "results/report/language_id.html",
     "training_plot": "results/report/training_curves.png",
     "checkpoint_curves_plot": "results/report/checkpoint_curves.png",
 }

@@ -11,6 +11,9 @@ Paired DPO (per pool: one prompt in one language, or one prompt across the scope
 - A pool that cannot form a pair is counted by reason (no scored samples, a single sample, all rewards
   equal) and reported in the dataset's stats, never silently dropped.
 Non-finite rewards are excluded and counted (`reward.non_finite: exclude`) or fail the step (`error`).
+With the language filter (a `+in_language` dataset, `pairs.language_filter`), a sample whose requested
+language has a probability below `min_probability` in the language-ID table is excluded before pools are
+formed, and counted (`excluded_samples.off_language`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pyarrow.parquet as pq
 from workflow_scripts.errors import UserError
 from workflow_scripts.layout import (
     GENERATIONS,
+    LANGUAGE_ID,
     PROMPT_LANGUAGES,
     PROMPTS,
     SCORES,
@@ -44,30 +48,37 @@ class DatasetSpec(Spec):
     dataset: str  # dpo-<target>-<prompt language> | maxr | sft
     non_finite: str  # exclude | error
     seed: int  # the random prompt language's
+    min_language_probability: float | None  # the language filter's threshold (None: no filter)
     software: dict  # versions of the packages that compute it
     code: str
 
 
 def dataset_spec(config: dict, scope: str, dataset: str) -> DatasetSpec:
+    filtered = parse_dataset(dataset).get("language_filter", False)
     return DatasetSpec(
         scope=scope,
         dataset=dataset,
         non_finite=config["reward"]["non_finite"],
         seed=config["pairs"]["seed"],
+        min_language_probability=config["pairs"]["language_filter"]["min_probability"] if filtered else None,
         software=software(TABLE_PACKAGES),
         code=step_code("dataset"),
     )
 
 
-def dataset_inputs(source: str, scope: str) -> dict[str, list[str]]:
-    """The scope's scores and samples (a sampled source), or its prompt sets (the translated SFT data)."""
+def dataset_inputs(source: str, scope: str, dataset: str) -> dict[str, list[str]]:
+    """The scope's scores and samples (a sampled source; with the language filter, their language IDs too),
+    or its prompt sets (the translated SFT data)."""
     langs = scope_languages(scope)
     if source == TRANSLATED:
         return {"prompts": [PROMPTS.format(lang=lang) for lang in langs]}
-    return {
+    inputs = {
         "scores": [SCORES.format(samples=source, lang=lang) for lang in langs],
         "generations": [GENERATIONS.format(samples=source, lang=lang) for lang in langs],
     }
+    if parse_dataset(dataset).get("language_filter"):
+        inputs["language_id"] = [LANGUAGE_ID.format(samples=source, lang=lang) for lang in langs]
+    return inputs
 
 
 @dataclass
@@ -154,9 +165,12 @@ SCORE_COLUMNS = {"prompt_id": "string", "language": "string", "sample_index": "i
 ROWS_PER_BATCH = 1 << 20
 
 
-def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> Pools:
+def read_pools(
+    paths: dict[str, str], languages: list[str], non_finite: str, language_filter: LanguageFilter | None = None
+) -> Pools:
     """Stream the scope's score files batch by batch, keeping the finite scored rewards as integer-coded
-    columns (no strings): memory stays near 17 bytes per kept sample at paper scale (9M samples)."""
+    columns (no strings): memory stays near 17 bytes per kept sample at paper scale (9M samples). With a
+    language filter, the samples identified as off their requested language are dropped and counted."""
     for lang in languages:
         require_parquet_columns(paths[lang], SCORE_COLUMNS)
     # Prompt codes: the union of the languages' prompt ids, in first-seen order.
@@ -166,6 +180,8 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
     dictionary = pc.unique(dictionary)
     parts: dict[str, list] = {"group": [], "lang": [], "sample": [], "reward": []}
     counts = {"samples": 0, "skipped": 0, "non_finite": 0}
+    if language_filter is not None:
+        counts["off_language"] = 0
     for code, lang in enumerate(languages):
         path = paths[lang]
         for batch in pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_BATCH, columns=list(SCORE_COLUMNS)):
@@ -199,7 +215,7 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
         k: (np.concatenate(v) if v else np.array([], dtype=np.float64 if k == "reward" else np.int32)) for k, v in parts.items()
     }
     # one reward per sample: a duplicated row would weigh twice in its pool
-    key = (joined["group"].astype(np.int64) * len(languages) + joined["lang"]) * (1 << 31) + joined["sample"]
+    key = _sample_keys(joined["group"], joined["lang"], joined["sample"], len(languages))
     unique, repeats = np.unique(key, return_counts=True)
     if (repeats > 1).any():
         dup = unique[np.argmax(repeats > 1)]
@@ -210,7 +226,62 @@ def read_pools(paths: dict[str, str], languages: list[str], non_finite: str) -> 
             file=str(paths[lang]),
             field="prompt_id, sample_index",
         )
+    if language_filter is not None:
+        keep = language_filter.keep(key, dictionary, languages)
+        counts["off_language"] = int((~keep).sum())
+        joined = {k: v[keep] for k, v in joined.items()}
     return Pools(joined["group"], joined["lang"], joined["sample"], joined["reward"], dictionary, counts)
+
+
+def _sample_keys(group: np.ndarray, lang: np.ndarray, sample: np.ndarray, n_languages: int) -> np.ndarray:
+    """One int64 per sample of a scope: (prompt code, language code, sample index)."""
+    return (group.astype(np.int64) * n_languages + lang) * (1 << 31) + sample
+
+
+LANGUAGE_ID_COLUMNS = {"prompt_id": "string", "language": "string", "sample_index": "integer", "requested_probability": "float"}
+
+
+@dataclass(frozen=True)
+class LanguageFilter:
+    """The language-ID tables of a scope's languages and the least probability of the requested language a
+    kept sample has."""
+
+    paths: dict[str, str]
+    min_probability: float
+
+    def keep(self, keys: np.ndarray, dictionary: pa.Array, languages: list[str]) -> np.ndarray:
+        """Which of the scored samples `keys` (_sample_keys) are kept; every one must be in the tables."""
+        known, dropped = [], []
+        for code, lang in enumerate(languages):
+            path = self.paths[lang]
+            require_parquet_columns(path, LANGUAGE_ID_COLUMNS)
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_BATCH, columns=list(LANGUAGE_ID_COLUMNS)):
+                wrong = pc.sum(pc.not_equal(batch.column("language"), lang).cast(pa.int64())).as_py() or 0
+                if wrong:
+                    raise UserError(f"{wrong} row(s) are not in language '{lang}'", file=str(path), field="language")
+                group = pc.index_in(batch.column("prompt_id"), value_set=dictionary)
+                listed = pc.is_valid(group)  # rows of prompts the scores do not have are not needed
+                group = group.filter(listed).to_numpy(zero_copy_only=False).astype(np.int32)
+                sample = batch.column("sample_index").filter(listed).to_numpy().astype(np.int32)
+                row_keys = _sample_keys(group, np.full(len(group), code, dtype=np.int8), sample, len(languages))
+                # null (an empty response) is not evidence of another language: kept
+                probability = batch.column("requested_probability").filter(listed).cast(pa.float64())
+                off = pc.fill_null(pc.less(probability, self.min_probability), False).to_numpy(zero_copy_only=False)
+                known.append(row_keys)
+                dropped.append(row_keys[off])
+        known_keys = np.concatenate(known) if known else np.array([], np.int64)
+        missing = ~np.isin(keys, known_keys)
+        if missing.any():
+            first = int(keys[np.argmax(missing)])
+            lang = languages[first // (1 << 31) % len(languages)]
+            pid = dictionary[first // (1 << 31) // len(languages)].as_py()
+            raise UserError(
+                f"{int(missing.sum())} scored sample(s) have no identified language, e.g. prompt {pid} sample "
+                f"{first % (1 << 31)} (the table is older than the scores: rebuild it)",
+                file=str(self.paths[lang]),
+                field="prompt_id, sample_index",
+            )
+        return ~np.isin(keys, np.concatenate(dropped) if dropped else np.array([], np.int64))
 
 
 # ---------------------------------------------------------------- fetching texts
@@ -263,10 +334,10 @@ def _summary(values: np.ndarray) -> dict:
     return {"min": float(np.min(values)), "mean": float(np.mean(values)), "max": float(np.max(values))}
 
 
-def build_dpo(score_paths, generation_paths, languages, target, prompt_language, non_finite, seed):
+def build_dpo(score_paths, generation_paths, languages, target, prompt_language, non_finite, seed, language_filter=None):
     if prompt_language not in PROMPT_LANGUAGES:
         raise UserError(f"unknown prompt language variant '{prompt_language}'", field="prompt_languages")
-    pools = read_pools(score_paths, languages, non_finite)
+    pools = read_pools(score_paths, languages, non_finite, language_filter)
     group, lang, sample, reward = pools.group, pools.lang, pools.sample, pools.reward
     sel = select(group, lang, sample, reward, target)
     paired = sel.rejected >= 0
@@ -326,6 +397,7 @@ def build_dpo(score_paths, generation_paths, languages, target, prompt_language,
             "all_rewards_equal": int((unpaired & (sel.pool_size > 1)).sum()),
         },
         "excluded_samples": pools.counts,
+        "language_filter": None if language_filter is None else {"min_probability": language_filter.min_probability},
         "pool_size": _summary(sel.pool_size),
         "reward_gap": _summary(reward[c] - reward[r]),
         "language_matrix": matrix,
@@ -333,8 +405,8 @@ def build_dpo(score_paths, generation_paths, languages, target, prompt_language,
     return out, stats
 
 
-def build_maxr(score_paths, generation_paths, languages, non_finite):
-    pools = read_pools(score_paths, languages, non_finite)
+def build_maxr(score_paths, generation_paths, languages, non_finite, language_filter=None):
+    pools = read_pools(score_paths, languages, non_finite, language_filter)
     group, lang, sample, reward = pools.group, pools.lang, pools.sample, pools.reward
     sel = select(group, lang, sample, reward, "min")
     ids = pools.prompt_ids.to_pylist()
@@ -368,6 +440,7 @@ def build_maxr(score_paths, generation_paths, languages, non_finite):
         "examples": out.num_rows,
         "unpairable": {"no_scored_samples": n_prompts - len(sel.group)},
         "excluded_samples": pools.counts,
+        "language_filter": None if language_filter is None else {"min_probability": language_filter.min_probability},
         "pool_size": _summary(sel.pool_size),
         "chosen_languages": languages_count,
     }
@@ -406,15 +479,28 @@ def dataset_step(snakemake) -> None:
     else:
         scores = dict(zip(languages, snakemake.input.scores))
         generations = dict(zip(languages, snakemake.input.generations))
+        language_filter = None
+        if spec.min_language_probability is not None:
+            language_filter = LanguageFilter(dict(zip(languages, snakemake.input.language_id)), spec.min_language_probability)
         if parsed["method"] == "maxr":
-            table, stats = build_maxr(scores, generations, languages, spec.non_finite)
+            table, stats = build_maxr(scores, generations, languages, spec.non_finite, language_filter)
         else:
             table, stats = build_dpo(
-                scores, generations, languages, parsed["target"], parsed["prompt_language"], spec.non_finite, spec.seed
+                scores,
+                generations,
+                languages,
+                parsed["target"],
+                parsed["prompt_language"],
+                spec.non_finite,
+                spec.seed,
+                language_filter,
             )
     stats["scope"] = spec.scope
     stats["dataset"] = spec.dataset
     write_parquet(table, snakemake.output.data)
     write_json(stats, snakemake.output.stats)
     unp = stats.get("unpairable", {})
-    print(f"[croco] {spec.dataset} for {spec.scope}: {table.num_rows} rows; unpairable prompts: {unp}")
+    excluded = stats.get("excluded_samples", {})
+    print(
+        f"[croco] {spec.dataset} for {spec.scope}: {table.num_rows} rows; unpairable prompts: {unp}; excluded samples: {excluded}"
+    )

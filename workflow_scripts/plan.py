@@ -15,6 +15,7 @@ from workflow_scripts.layout import (
     ARENA_PROMPTS,
     DATASET,
     EUROEVAL,
+    LANGUAGE_ID,
     MODEL_REVISION,
     PROMPTS,
     REFERENCE_SCORES,
@@ -30,6 +31,7 @@ from workflow_scripts.layout import (
     Training,
     adapter_comparison,
     dpo_dataset,
+    language_filtered,
     mono_scope,
     multi_scope,
     online_dataset,
@@ -61,6 +63,7 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
         scopes += [mono_scope(lang) for lang in langs]
     if "multi" in exp["regimes"]:
         scopes.append(multi_scope(langs))
+    sampled = language_filtered if uses_language_filter(config, exp) else str
     found: dict[Training, None] = {}
     for scope in scopes:
         multi = scope.startswith("multi-")
@@ -68,13 +71,19 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
             if method == "sft":
                 found[Training(policy, TRANSLATED, scope, "sft")] = None
             elif method == "maxr":
-                found[Training(policy, generator, scope, "maxr")] = None
+                found[Training(policy, generator, scope, sampled("maxr"))] = None
             else:
                 for target in exp["rejection_targets"]:
                     # In a monolingual pool every response shares the prompt's language.
                     for plang in exp["prompt_languages"] if multi else ["chosen"]:
-                        found[Training(policy, generator, scope, dpo_dataset(target, plang))] = None
+                        found[Training(policy, generator, scope, sampled(dpo_dataset(target, plang)))] = None
     return list(found)
+
+
+def uses_language_filter(config: dict, exp: dict) -> bool:
+    """Whether an experiment's sampled datasets keep only in-language samples (its own setting, else the global one)."""
+    own = exp.get("language_filter")
+    return config["pairs"]["language_filter"]["enabled"] if own is None else own
 
 
 def experiment_curve_runs(config: dict, exp: dict) -> list[Training]:
@@ -220,13 +229,13 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
     trained = trainings(config)
     translator = config.get("translation", {}).get("model")
     # only the scores some training set is built from: a generator may serve a subset of the languages
-    scores = dict.fromkeys(
-        SCORES.format(samples=t.source, lang=lang) for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope)
-    )
+    sampled = dict.fromkeys((t.source, lang) for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope))
     return {
         "euroeval": euroeval_files(config),
         "winrates": [WINRATE.format(comparison=c, lang=lang) for c, lang in jobs["comparisons"]],
-        "scores": list(scores),
+        "scores": [SCORES.format(samples=source, lang=lang) for source, lang in sampled],
+        # the identified language of the same samples (the report's language section)
+        "language_id": [LANGUAGE_ID.format(samples=source, lang=lang) for source, lang in sampled],
         # the reward of each language's reference answers: the reward-model consistency check
         "reference_scores": [REFERENCE_SCORES.format(lang=lang) for lang in config["languages"]],
         "pairs": [

@@ -20,6 +20,7 @@ class ReportSpec(Spec):
     policies: list
     adapter_comparisons: list  # the comparisons of experiments' arena_baselines (Figure 5), not of Figure 4
     source_language: str
+    language_filter_min_probability: float  # drawn on the language section's probability histogram
     protocol: list  # (stage, setting, value): what produced the numbers
     software: dict  # versions of the packages that compute it
     code: str
@@ -33,6 +34,7 @@ def report_spec(config: dict, title: str) -> ReportSpec:
         policies=policies(config),
         adapter_comparisons=[name for name, pair in arena_comparisons(config).items() if not pair["configured"]],
         source_language=config["source_language"],
+        language_filter_min_probability=config["pairs"]["language_filter"]["min_probability"],
         protocol=[list(row) for row in protocol_settings(config)],
         software=software(REPORT_PACKAGES),
         code=step_code("report"),
@@ -64,6 +66,7 @@ def report_step(snakemake) -> None:
         training_plot,
         write_text,
     )
+    from workflow_scripts.report_language import language_plot, language_summary, language_table_html
 
     spec = ReportSpec.load(snakemake.params.spec)
     inputs, out = snakemake.input, snakemake.output
@@ -97,6 +100,10 @@ def report_step(snakemake) -> None:
     references, scores_files = list(inputs.reference_scores), list(inputs.scores)
     save_figure(reward_consistency_plot, out.reward_consistency_plot, references, scores_files, spec.source_language)
     save_figure(pair_language_plot, out.pair_languages_plot, list(inputs.pairs))
+    languages = language_summary(list(inputs.language_id), list(inputs.scores), list(inputs.pairs))
+    save_figure(language_plot, out.language_id_plot, languages, spec.language_filter_min_probability)
+    language_html = language_table_html(languages)
+    write_text(f"<style>{STYLE}</style>{language_html}", out.language_id_table)
     save_figure(training_plot, out.training_plot, list(inputs.adapters))
     page = f"""<!doctype html><html><head><meta charset='utf-8'><title>CroCo report: {html.escape(spec.title)}</title>
 <style>{STYLE}</style></head><body>
@@ -113,6 +120,7 @@ Every number below is read from the workflow's artifacts under results/.</p>
 <h2>Reward distributions</h2>{embed_png(out.rewards_plot)}
 <h2>Reward-model consistency (Appendix B)</h2>{embed_png(out.reward_consistency_plot)}
 <h2>Multilingual pairs: chosen x rejected language</h2>{embed_png(out.pair_languages_plot)}
+<h2>Which language the samples are in (language identification)</h2>{embed_png(out.language_id_plot)}{language_html}
 <h2>Training curves</h2>{embed_png(out.training_plot)}
 <h2>Offline and online DPO per checkpoint (Appendix G)</h2>{embed_png(out.checkpoint_curves_plot)}
 </body></html>"""
