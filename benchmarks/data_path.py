@@ -9,13 +9,18 @@ runs each step in a fresh process and reports its wall time and peak resident me
 - gathering 8 generation shards and 8 score shards of one language (with the key checks);
 - pair construction for every method and regime: DPO (mean-2sigma, q1, min) and Max-R, monolingual for each
   language and multilingual over all of them (prompt in the chosen response's language, and random);
-- the report's reward-distribution figure over every score file.
+- the report's reward-distribution figure over every score file;
+- language identification of every sample (fastText lid.176, two worker processes, as `threads.language_id: 2`).
+
+The responses are word salad drawn from real sentences of their own language (tests/data/language_id/), so
+that the language identifier sees each language's words; the other steps do not look at the text.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -32,6 +37,7 @@ from workflow_scripts.generate import GENERATION_SCHEMA, sample_seed  # noqa: E4
 from workflow_scripts.reward import SCORE_SCHEMA  # noqa: E402
 
 LANGUAGES = ["en", "da", "nl", "fr", "de", "it", "es"]
+SENTENCES = REPO / "tests/data/language_id/texts.jsonl"
 PROMPTS_PER_ROW_GROUP = 256  # as the generation step writes them (generation.prompts_per_chunk)
 WORDS = np.array(
     "the of and to in is that for it as with was on be by this are from at or an have not which but "
@@ -41,13 +47,29 @@ WORDS = np.array(
 )
 
 
-def text_buffer(rng: np.random.Generator, chars: int) -> bytes:
-    words = WORDS[rng.integers(0, len(WORDS), chars // 5)]
-    return (" ".join(words)).encode()[:chars]
+def language_words(lang: str) -> np.ndarray:
+    """The words of the test sentences in `lang` (English filler words for a language without one)."""
+    for line in SENTENCES.read_text().splitlines():
+        row = json.loads(line)
+        if row["language"] == lang:
+            return np.array(row["text"].replace(",", "").replace(".", "").split())
+    return WORDS
+
+
+def text_buffer(rng: np.random.Generator, chars: int, lang: str = "en") -> bytes:
+    words = language_words(lang)
+    words = words[rng.integers(0, len(words), chars // 5)]
+    # whole characters only: a cut inside a multi-byte one would make the slices invalid UTF-8
+    return (" ".join(words)).encode()[:chars].decode("utf-8", "ignore").encode()
 
 
 def strings_from(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """A string array of buffer[start:start+length] slices, built without Python strings."""
+    """A string array of buffer[start:start+length] slices, built without Python strings; each slice's ends are
+    moved to the next character boundary, so that no multi-byte UTF-8 character is cut."""
+    boundaries = np.append(np.flatnonzero((buffer & 0xC0) != 0x80), len(buffer))
+    ends = boundaries[np.searchsorted(boundaries, np.minimum(starts + lengths, len(buffer)))]
+    starts = boundaries[np.searchsorted(boundaries, starts)]
+    lengths = np.maximum(ends - starts, 0)
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
@@ -57,7 +79,7 @@ def strings_from(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) ->
 
 def write_language(directory: Path, lang: str, prompts: int, samples: int, mean_words: int, seed: int) -> None:
     rng = np.random.default_rng([seed, LANGUAGES.index(lang) if lang in LANGUAGES else 99])
-    buffer = np.frombuffer(text_buffer(rng, 8 << 20), dtype=np.uint8)
+    buffer = np.frombuffer(text_buffer(rng, 8 << 20, lang), dtype=np.uint8)
     gen_path, score_path = directory / f"generations/{lang}.parquet", directory / f"scores/{lang}.parquet"
     gen_path.parent.mkdir(parents=True, exist_ok=True)
     score_path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +149,7 @@ def make_data(directory: Path, languages: list[str], prompts: int, samples: int,
         "samples": samples,
         "mean_words": mean_words,
         "seed": seed,
-        "format": 1,
+        "format": 2,  # 2: each language's own words
     }
     stamp = directory / "manifest.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == manifest:
@@ -218,8 +240,25 @@ def step_pairs(
     return f"{made} rows from {rows} scored samples ({len(scopes)} dataset(s))"
 
 
+def step_language_id(directory: Path, languages) -> str:
+    import yaml
+
+    from workflow_scripts.language_id import identify_file
+
+    schema = yaml.safe_load((REPO / "schemas/config.schema.yaml").read_text())
+    max_characters = schema["properties"]["language_id"]["properties"]["max_characters"]["default"]
+    samples = as_requested = 0
+    for lang in languages:
+        out = directory / f"out/language_id/{lang}.parquet"
+        done = identify_file(str(directory / f"generations/{lang}.parquet"), out, lang, max_characters, workers=2)
+        samples += done["samples"]
+        as_requested += done["identified"].get(lang, 0)
+    share = 100 * as_requested / max(samples, 1)
+    return f"{samples} samples of {len(languages)} languages (≤ {max_characters} characters each), {share:.1f}% as requested"
+
+
 def step_report(directory: Path, languages) -> str:
-    from workflow_scripts.report import reward_plot
+    from workflow_scripts.report_figures import reward_plot
 
     reward_plot(list(paths(directory, "scores", languages).values()), [], directory / "out/rewards.png")
     return f"reward histograms over {len(languages)} score files"
@@ -238,6 +277,7 @@ STEPS = {
     "Max-R, monolingual (each language)": ("pairs", {"method": "maxr", "regime": "mono"}),
     "Max-R, multilingual": ("pairs", {"method": "maxr", "regime": "multi"}),
     "report: reward histograms": ("report", {}),
+    "language ID of every sample (2 processes)": ("language_id", {}),
 }
 
 
@@ -248,11 +288,18 @@ def run_step(directory: Path, name: str, languages, samples) -> None:
         what = step_gather(directory, languages, samples)
     elif kind == "pairs":
         what = step_pairs(directory, languages, **kwargs)
+    elif kind == "language_id":
+        what = step_language_id(directory, languages)
     else:
         what = step_report(directory, languages)
     # VmHWM: this process's own high-water mark (ru_maxrss would also count the parent's, inherited at fork).
     status = Path("/proc/self/status").read_text()
     peak_mib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    # worker processes (language ID): each one's peak counts too
+    children_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if children_mib:
+        peak_mib += 2 * children_mib
+        what += f" (peak: this process + 2 workers of {children_mib:.0f} MiB)"
     print(json.dumps({"seconds": time.time() - started, "peak_mib": peak_mib, "what": what}))
 
 

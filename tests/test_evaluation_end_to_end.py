@@ -109,7 +109,7 @@ def test_arena_answers_judgments_and_win_rates(evaluated):
 def test_report_files_and_second_run(evaluated):
     ws, config = evaluated
     summary = (ws / "results/report/summary.html").read_text()
-    assert summary.count("data:image/png;base64,") == 9 and "<table" in summary
+    assert summary.count("data:image/png;base64,") == 10 and "<table" in summary
     # Table 2: the held-out language's dataset, the base absolute and every adapter evaluated there as a delta
     held_out = (ws / "results/report/euroeval_held_out.html").read_text()
     assert f"<th>{HELD_OUT_SET}</th>" in held_out and "<th colspan='1'>no</th>" in held_out
@@ -121,6 +121,11 @@ def test_report_files_and_second_run(evaluated):
         assert len(refs) == 4 and (refs.language == lang).all() and refs.reward.notna().all()
     consistency = matplotlib.image.imread(ws / "results/report/reward_consistency.png")
     assert consistency.shape[1] > 1000 and consistency.std() > 0.05
+    # the language section: the tiny model's own samples, identified; one table row per sampled language
+    assert "Which language the samples are in" in summary
+    language_table = (ws / "results/report/language_id.html").read_text()
+    assert language_table.count("<tr><td>") == len(list((ws / "results/language_id").rglob("*.parquet"))) >= 2
+    assert matplotlib.image.imread(ws / "results/report/language_id.png").std() > 0.05
     assert "Paired DPO" in summary and "Max-R" in summary and "dpo-vs-base" in summary
     scores = (ws / "results/report/euroeval_scores.csv").read_text().splitlines()
     assert len(scores) == 1 + 8 * 2  # header + 8 (subject, language) evaluations x 1 dataset x 2 metrics (primary first)

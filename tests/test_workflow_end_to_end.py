@@ -276,3 +276,41 @@ def test_an_engine_upgrade_reruns_the_engine_steps_and_what_they_feed_only(finis
     assert ("prompt_set", "results/prompts/de.parquet") in jobs
     assert not [job for job in jobs if job[1] in ("results/prompts/en.parquet", "results/prompts/da.parquet")]
     assert dry(ws, config) == []  # the versions installed again: nothing to do
+
+
+def test_language_id_and_the_language_filter_on_the_models_own_samples(finished):
+    """The identification step on the tiny model's real generations, and a `+in_language` dataset built from
+    them: it plans only what it needs (the samples exist), and drops exactly the samples the table marks."""
+    ws, config = finished
+    r = ws / "results"
+    filtered = f"results/datasets/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen+in_language"
+    targets = [f"results/language_id/{MODEL}/{lang}.parquet" for lang in LANGS] + [f"{filtered}.parquet"]
+    planned = snakemake(ws, *targets, "-n", "--cores", "2", "--configfile", str(config))  # targets before --configfile
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    assert rules_of(work_jobs(planned)) == {"language_id": 3, "preference_dataset": 1}
+    try:
+        result = snakemake(ws, *targets, "--cores", "2", "--configfile", str(config))
+        assert result.returncode == 0, result.stderr[-3000:]
+        off_language = 0
+        low = set()
+        for lang in LANGS:
+            ids = pq.read_table(r / f"language_id/{MODEL}/{lang}.parquet").to_pandas()
+            scores = pq.read_table(r / f"scores/{MODEL}/{lang}.parquet").to_pandas()
+            assert list(zip(ids.prompt_id, ids.sample_index)) == list(zip(scores.prompt_id, scores.sample_index))
+            assert (ids.language == lang).all() and ids.identified_language.notna().sum() > 0
+            assert ids.requested_probability.dropna().between(0, 1).all()
+            merged = scores.merge(ids, on=["prompt_id", "sample_index"])
+            dropped = merged[(merged.status == "scored") & (merged.requested_probability < 0.5)]
+            off_language += len(dropped)
+            low |= {(lang, p, s) for p, s in zip(dropped.prompt_id, dropped.sample_index)}
+            assert "samples identified as" in (ws / f"logs/language_id/{MODEL}/{lang}.log").read_text()
+        stats = json.loads((ws / f"{filtered}.stats.json").read_text())
+        assert stats["excluded_samples"]["off_language"] == off_language
+        pairs = pq.read_table(ws / f"{filtered}.parquet").to_pylist()
+        for side in ("chosen", "rejected"):
+            assert not {(row[f"{side}_language"], row["prompt_id"], row[f"{side}_sample"]) for row in pairs} & low
+        print(f"tiny model: {off_language} of 36 samples off their requested language")
+    finally:
+        shutil.rmtree(r / "language_id", ignore_errors=True)
+        for suffix in (".parquet", ".stats.json"):
+            (ws / f"{filtered}{suffix}").unlink(missing_ok=True)

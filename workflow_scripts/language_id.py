@@ -5,8 +5,8 @@ The model is the compressed lid.176 (`lid.176.ftz`, 176 languages, CC BY-SA 3.0)
 import pulls a downloader). The classifier runs in fastText's own C++ (`fasttext-wheel`), called
 per text through its pybind interface (the Python wrapper breaks under NumPy 2).
 
-A response longer than `max_characters` is identified on its first and last `max_characters / 2`
-characters joined: that bounds the cost of a sample (the paper's 8.96M samples of ~1,900 characters
+A response longer than `max_characters` (600) is identified on its first and last `max_characters / 2`
+characters joined: that bounds the cost of a sample (the paper's 8.96M samples of ~2,000 characters
 fit in minutes on two cores) and still sees an answer that opens in one language and drifts into
 another (its probability splits between the two).
 

