@@ -18,6 +18,7 @@ LONGEST_FIRST = (
     "test_paper_experiments",
     "test_shard_resume",
     "test_slurm",
+    "test_training_speed",
     "test_bad_input_catalogue",
     "test_hub_revisions",
 )
