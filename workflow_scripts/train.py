@@ -286,6 +286,11 @@ def fit_per_device_batch(trainer, memory_fraction: float) -> tuple[int, list[str
             break
     else:
         size = 1
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # every process must take the same batch (the same number of passes per step): the smallest any chose
+        chosen = torch.tensor([size], device=torch.device("cuda", torch.cuda.current_device()))
+        torch.distributed.all_reduce(chosen, op=torch.distributed.ReduceOp.MIN)
+        size = int(chosen.item())
     # the probe's forward passes are not training: TRL's token count and logged metrics start from zero
     if hasattr(trainer, "_total_train_tokens"):
         trainer._total_train_tokens = 0
