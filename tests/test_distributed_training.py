@@ -21,7 +21,7 @@ def test_two_process_training_writes_one_adapter(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     log = (ws / f"logs/train/{MODEL}/translated/mono-en/sft.log").read_text()
     assert "launching 2 training processes" in log and "torch.distributed.run" in log
-    assert "2 process(es), global batch 4" in log
+    assert "2 process(es) x 2 per device x 1 accumulation = global batch 4" in log
     metrics = json.loads((ws / ADAPTER / "training_metrics.json").read_text())
     assert metrics["processes"] == 2 and metrics["global_batch_size"] == 4
     assert metrics["summary"]["epoch"] == 1.0  # 2 steps x 4 examples = the 8 prompts once
