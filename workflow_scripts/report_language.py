@@ -201,10 +201,11 @@ def language_plot(summary: LanguageSummary, min_probability: float, path) -> Non
     for k, (name, values) in enumerate(shares.items()):
         ax.bar(x + (k - 1) * 0.27, values, 0.27, label=name)
     ax.set_xticks(x, labels)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)  # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("share in the requested language")
     ax.set_title("Samples written in the language they were asked for", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", ncol=3)
 
     ax = axes[0][1]
     totals: dict[str, int] = {}
@@ -222,10 +223,11 @@ def language_plot(summary: LanguageSummary, min_probability: float, path) -> Non
         ax.bar(x, values, 0.6, bottom=bottom, label=lang)
         bottom += values
     ax.set_xticks(x, labels)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("share of samples")
     ax.set_title("Identified language of the samples, per requested language", fontsize=9)
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    ax.legend(fontsize=7, ncol=4, loc="upper center")
 
     ax = axes[0][2]
     centres = (PROBABILITY_BINS[:-1] + PROBABILITY_BINS[1:]) / 2
@@ -287,4 +289,4 @@ def language_table_html(summary: LanguageSummary) -> str:
             gap,
         ]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return f"<table>{head}{''.join(body)}</table>"
+    return f"<table class='results'>{head}{''.join(body)}</table>"
