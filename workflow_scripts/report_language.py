@@ -65,64 +65,70 @@ def _reward_gaps(ids: pa.Table, scores_path) -> np.ndarray:
     return (both.column("reward_mean").to_numpy() - both.column("off_mean").to_numpy()).astype(float)
 
 
-def _pair_sides(pair_paths, source: str, lang: str, ids: pa.Table) -> dict[str, tuple[int, int]]:
-    """For the chosen and the rejected responses in `lang` of every DPO dataset of `source`: (in requested
-    language, with a verdict)."""
-    out = {"chosen": [0, 0], "rejected": [0, 0]}
-    for path in pair_paths:
-        if Path(path).parts[-3] != source:
-            continue
-        for side in out:
-            pairs = pq.read_table(path, columns=["prompt_id", f"{side}_language", f"{side}_sample"])
-            pairs = pairs.filter(pc.equal(pairs.column(f"{side}_language"), lang))
-            keys = pa.table({"prompt_id": pairs.column("prompt_id"), "sample_index": pairs.column(f"{side}_sample")})
-            hit, total = _in_requested_counts(keys.join(ids, ["prompt_id", "sample_index"], join_type="inner"))
-            out[side][0] += hit
-            out[side][1] += total
-    return {side: tuple(v) for side, v in out.items()}
+PAIR_COLUMNS = ["prompt_id", "chosen_language", "chosen_sample", "rejected_language", "rejected_sample"]
+SIDES = ("chosen", "rejected")
 
 
-def _multilingual_matrices(pair_paths, ids_by_key: dict) -> tuple[pd.DataFrame | None, pd.DataFrame | None, int]:
-    """Chosen x rejected counts of every multilingual DPO dataset together: by requested and by identified language."""
-    multi = [p for p in pair_paths if Path(p).parts[-2].startswith("multi-")]
-    requested, identified = [], []
-    for path in multi:
-        source = Path(path).parts[-3]
-        ids = pa.concat_tables([t for (s, _), t in ids_by_key.items() if s == source])
-        ids = ids.select(["prompt_id", "language", "sample_index", "identified_language"])
-        columns = ["prompt_id", "chosen_language", "chosen_sample", "rejected_language", "rejected_sample"]
-        pairs = pq.read_table(path, columns=columns)
-        pairs = pairs.append_column("row", pa.array(np.arange(pairs.num_rows)))
-        sides = {}
-        for side in ("chosen", "rejected"):
-            joined = pairs.join(
-                ids,
-                ["prompt_id", f"{side}_language", f"{side}_sample"],
-                right_keys=["prompt_id", "language", "sample_index"],
-                join_type="left outer",
-            ).sort_by("row")
-            sides[side] = joined.column("identified_language").fill_null("?").to_pylist()
-        requested.append(pd.DataFrame({"chosen": pairs.column("chosen_language"), "rejected": pairs.column("rejected_language")}))
-        identified.append(pd.DataFrame(sides))
-    if not multi:
+def _pair_responses(pair_paths) -> pa.Table:
+    """Every response of every DPO pair, each pair file read once: its dataset, row and side, whether the
+    dataset is multilingual, and the response's source, requested language, prompt and sample."""
+    parts = []
+    for index, path in enumerate(pair_paths):
+        pairs = pq.read_table(path, columns=PAIR_COLUMNS)
+        source, multi = Path(path).parts[-3], Path(path).parts[-2].startswith("multi-")
+        for side in SIDES:
+            n = pairs.num_rows
+            parts.append(
+                pa.table(
+                    {
+                        "dataset": pa.array(np.full(n, index, dtype=np.int32)),
+                        "row": pa.array(np.arange(n, dtype=np.int64)),
+                        "side": pa.array([side] * n, pa.string()),
+                        "multi": pa.array(np.full(n, multi)),
+                        "source": pa.array([source] * n, pa.string()),
+                        "language": pairs.column(f"{side}_language"),
+                        "prompt_id": pairs.column("prompt_id"),
+                        "sample_index": pairs.column(f"{side}_sample").cast(pa.int32()),
+                    }
+                )
+            )
+    if not parts:
+        return pa.table({"dataset": pa.array([], pa.int32()), "multi": pa.array([], pa.bool_())})
+    return pa.concat_tables(parts)
+
+
+def _multilingual_matrices(responses: pa.Table, identified: pa.Table) -> tuple[pd.DataFrame | None, pd.DataFrame | None, int]:
+    """Chosen x rejected counts of every multilingual DPO dataset together: by requested and by identified
+    language (`?` where a response has no identified language)."""
+    multi = responses.filter(responses.column("multi"))
+    if multi.num_rows == 0:
         return None, None, 0
+    keys = ["dataset", "row", "side"]
+    found = multi.select([*keys, "language"]).join(
+        identified.select([*keys, "identified_language"]), keys, join_type="left outer"
+    )
+    frame = found.to_pandas()
+    frame["identified_language"] = frame["identified_language"].fillna("?")
 
-    def crosstab(frames):
-        frame = pd.concat(frames)
-        langs = sorted(set(frame["chosen"]) | set(frame["rejected"]))
-        return pd.crosstab(frame["chosen"], frame["rejected"]).reindex(index=langs, columns=langs, fill_value=0)
+    def crosstab(column: str) -> pd.DataFrame:
+        wide = frame.pivot(index=["dataset", "row"], columns="side", values=column)
+        langs = sorted(set(wide["chosen"]) | set(wide["rejected"]))
+        return pd.crosstab(wide["chosen"], wide["rejected"]).reindex(index=langs, columns=langs, fill_value=0)
 
-    return crosstab(requested), crosstab(identified), len(multi)
+    return crosstab("language"), crosstab("identified_language"), len(set(frame["dataset"]))
 
 
 def language_summary(language_id_paths, score_paths, pair_paths) -> LanguageSummary:
+    """One pass over the language-ID tables (each read once, then dropped: only the pairs' responses are
+    kept), joined with their scores and with the pairs' responses."""
     summary = LanguageSummary()
     scores_by_key = {_source_and_language(p): p for p in score_paths}
-    ids_by_key = {}
+    responses = _pair_responses(pair_paths)
+    keys = ["dataset", "row", "side", "identified_language"]
+    identified_parts = [pa.table({k: pa.array([], t) for k, t in zip(keys, [pa.int32(), pa.int64(), pa.string(), pa.string()])})]
     for path in language_id_paths:
         key = _source_and_language(path)
         ids = pq.read_table(path, columns=ID_COLUMNS)
-        ids_by_key[key] = ids
         hit, judged = _in_requested_counts(ids)
         counts = ids.column("identified_language").fill_null("(empty)").value_counts().to_pylist()
         summary.composition[key] = {c["values"]: c["counts"] for c in counts}
@@ -130,7 +136,18 @@ def language_summary(language_id_paths, score_paths, pair_paths) -> LanguageSumm
         summary.probability_histograms[key] = np.histogram(probability, PROBABILITY_BINS)[0]
         gaps = _reward_gaps(ids, scores_by_key[key]) if key in scores_by_key else np.array([])
         summary.reward_gaps[key] = gaps
-        sides = _pair_sides(pair_paths, *key, ids)
+        sides = {side: (0, 0) for side in SIDES}
+        if responses.num_rows:
+            mine = responses.filter(
+                pc.and_(pc.equal(responses.column("source"), key[0]), pc.equal(responses.column("language"), key[1]))
+            )
+            found = mine.join(
+                ids.select(["prompt_id", "sample_index", "identified_language", "in_requested_language"]),
+                ["prompt_id", "sample_index"],
+                join_type="inner",
+            )
+            identified_parts.append(found.select(keys))
+            sides = {side: _in_requested_counts(found.filter(pc.equal(found.column("side"), side))) for side in SIDES}
         others = sorted(((n, lang) for lang, n in summary.composition[key].items() if lang != key[1]), reverse=True)
         summary.rows.append(
             {
@@ -149,7 +166,10 @@ def language_summary(language_id_paths, score_paths, pair_paths) -> LanguageSumm
                 "reward_gap_sem": float(gaps.std(ddof=1) / np.sqrt(len(gaps))) if len(gaps) > 1 else None,
             }
         )
-    summary.requested_matrix, summary.identified_matrix, summary.multi_datasets = _multilingual_matrices(pair_paths, ids_by_key)
+    if responses.num_rows:
+        summary.requested_matrix, summary.identified_matrix, summary.multi_datasets = _multilingual_matrices(
+            responses, pa.concat_tables(identified_parts)
+        )
     return summary
 
 

@@ -83,6 +83,13 @@ def require_unique_keys(table: pa.Table, path, keys: list[str]) -> None:
         )
 
 
+def require_language(column, lang: str, path) -> None:
+    """Every row of a per-language table (a column of its batch) must be in `lang`."""
+    wrong = pc.sum(pc.not_equal(column, lang).cast(pa.int64())).as_py() or 0
+    if wrong:
+        raise UserError(f"{wrong} row(s) are not in language '{lang}'", file=str(path), field="language")
+
+
 def require_non_empty_strings(table: pa.Table, path, column: str) -> None:
     values = table.column(column)
     empty = pc.or_(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values.fill_null("")), ""))

@@ -422,18 +422,20 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     with atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-") as tmp:
         tmp = Path(tmp)
         trainer, settings = build_trainer(spec, model, tokenizer, dataset, eval_dataset, tmp, checkpoints)
-        liger, padding_free, tried = settings["liger_kernel"], settings["padding_free"], settings["per_device_batch_tried"]
         gpu = torch.cuda.is_available()
         world = trainer.accelerator.num_processes
         per_device = trainer.args.per_device_train_batch_size
         accumulation = trainer.args.gradient_accumulation_steps
         batch = per_device * accumulation * world
         if rank == 0:
+            tried = (
+                f" (per-device batch: tried {settings['per_device_batch_tried']})" if settings["per_device_batch_tried"] else ""
+            )
             print(
                 f"[croco] {method} on {len(train_rows)} examples ({len(eval_rows)} held out for evaluation): "
                 f"{world} process(es) x {per_device} per device x {accumulation} accumulation = global batch {batch}"
-                f"{f' (per-device batch: tried {tried})' if tried else ''}; Liger kernels {'on' if liger else 'off'}, "
-                f"padding-free {'on' if padding_free else 'off'}",
+                f"{tried}; Liger kernels {'on' if settings['liger_kernel'] else 'off'}, "
+                f"padding-free {'on' if settings['padding_free'] else 'off'}",
                 flush=True,
             )
         if gpu:
@@ -449,9 +451,7 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
             "peak_memory_of": "GPU (torch max_memory_allocated, rank 0)" if gpu else "process resident set (rank 0)",
             "per_device_batch_size": per_device,
             "gradient_accumulation_steps": accumulation,
-            "per_device_batch_tried": tried,
-            "liger_kernel": liger,
-            "padding_free": padding_free,
+            **settings,  # liger_kernel, padding_free, per_device_batch_tried
         }
         final_eval = trainer.evaluate() if eval_dataset is not None else {}  # logged into log_history too
         if not trainer.is_world_process_zero():
