@@ -1,8 +1,12 @@
-"""Fixtures shared across test modules (the tiny DAG runs once per session and every test that only reads its
-results, or dry-runs against it, uses that one run), and how `make test` shares the work between two
-pytest-xdist workers."""
+"""Fixtures shared across test modules (the tiny DAG runs once per session, and every test that reads its
+results, dry-runs against it or extends it with more targets starts from a copy of that one run), and how
+`make test` shares the work between two pytest-xdist workers."""
+
+import shutil
+from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from helpers import make_workspace, snakemake, tiny_config, write_config
 
@@ -10,12 +14,14 @@ from helpers import make_workspace, snakemake, tiny_config, write_config
 TINY_RUN_MODULES = ("test_workflow_end_to_end", "test_determinism")
 TINY_RUN_GROUP = "tiny_run"
 # Modules that run whole tiny DAGs, longest first (measured with --durations): each worker takes the next one
-# when it is free and the short modules fill in at the end, so that the two workers finish together.
+# when it is free and the short modules fill in at the end, so that the two workers finish together. The
+# second module shares nothing with the tiny run, so that its worker does not wait for it; the next two extend
+# copies of the tiny run (see tiny_run_copy).
 LONGEST_FIRST = (
     TINY_RUN_GROUP,
     "test_paper_protocol",
-    "test_evaluation_end_to_end",
     "test_paper_experiments",
+    "test_evaluation_end_to_end",
     "test_shard_resume",
     "test_slurm",
     "test_training_speed",
@@ -52,12 +58,44 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
 
 
+def shared_directory(tmp_path_factory, worker_id: str) -> Path:
+    """A directory every xdist worker of this session sees (the session's own base without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """The embedded default at tiny scale, run to the end: (workspace, config file). Tests must leave its
-    files as they found them (change a file only inside try/finally, and dry-run)."""
-    ws = make_workspace(tmp_path_factory.mktemp("tiny-run"))
-    config = write_config(ws, tiny_config())
-    result = snakemake(ws, "--cores", "2", "--configfile", str(config))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return ws, config
+def tiny_run_snapshot(tmp_path_factory, worker_id):
+    """The embedded default at tiny scale, run to the end once per session: the first worker that asks builds
+    it, the other waits for it. Never changed afterwards: tests work on copies (tiny_run, tiny_run_copy)."""
+    shared = shared_directory(tmp_path_factory, worker_id)
+    ws, done = shared / "tiny-run-snapshot", shared / "tiny-run-snapshot.done"
+    with FileLock(shared / "tiny-run-snapshot.lock"):
+        if not done.exists():
+            shutil.rmtree(ws, ignore_errors=True)  # a build that failed in the other worker
+            make_workspace(ws)
+            config = write_config(ws, tiny_config())
+            result = snakemake(ws, "--cores", "2", "--configfile", str(config))
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+            done.touch()
+    return ws
+
+
+@pytest.fixture(scope="session")
+def tiny_run_copy(tiny_run_snapshot):
+    """copy(dest): a workspace at `dest` holding the finished tiny run (results and Snakemake's records, so
+    that nothing in it reruns), to change or to extend with other targets and settings."""
+
+    def copy(dest: Path) -> Path:
+        shutil.copytree(tiny_run_snapshot, dest, symlinks=True)
+        return dest
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_run_copy, tmp_path_factory):
+    """The finished tiny run, in this worker's own copy: (workspace, config file). Tests must leave its files as
+    they found them (change a file only inside try/finally, and dry-run): the modules in TINY_RUN_MODULES share it."""
+    ws = tiny_run_copy(tmp_path_factory.mktemp("tiny-run") / "ws")
+    return ws, ws / "test-config.yaml"

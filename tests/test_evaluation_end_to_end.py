@@ -1,6 +1,7 @@
 """Evaluation at tiny scale, for real: adapters merged inside their EuroEval job, EuroEval (offline custom datasets, local metric
 scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
-`snakemake --report`, and both pages rendered by headless Chromium."""
+`snakemake --report`, and both pages rendered by headless Chromium. It extends a copy of the session's tiny run
+(tests/conftest.py): its samples, scores, pairs and adapters are not made again, only evaluated."""
 
 import json
 import shutil
@@ -10,16 +11,14 @@ import matplotlib.image
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import CHROMIUM, MODEL, make_workspace, plan_roots, screenshot, snakemake, tiny_config, work_jobs, write_config
+from helpers import CHROMIUM, MODEL, plan_roots, screenshot, snakemake, tiny_config, work_jobs, write_config
 
-MULTI_DPO = f"{MODEL}/{MODEL}/multi-da+en/dpo-mean_minus_2sigma-chosen"
+MULTI = f"{MODEL}/{MODEL}/multi-da+de+en"
+MULTI_DPO = f"{MULTI}/dpo-mean_minus_2sigma-chosen"
 
 
 def evaluation_config():
-    c = tiny_config(evaluation=True)
-    c["languages"] = ["en", "da"]
-    c["prompts"]["translations"] = {"da": "data/translations/da.jsonl"}
-    c["translation"] = {"model": None}
+    c = tiny_config(evaluation=True)  # the tiny run's languages, samples and training: all made already
     c["experiments"] = {"main": {"policy": MODEL, "methods": ["dpo", "maxr"], "regimes": ["mono", "multi"]}}
     euroeval = c["evaluation"]["euroeval"]
     # English has none: not evaluated. Norwegian is evaluation-only (held out, like the paper's Table 2); its
@@ -50,18 +49,22 @@ EXPECTED_EUROEVAL = {
     f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen.json": ["da"],
     f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr.json": ["da"],
     f"results/euroeval/{MULTI_DPO}.json": ["da", "no"],
-    f"results/euroeval/{MODEL}/{MODEL}/multi-da+en/maxr.json": ["da", "no"],
+    f"results/euroeval/{MULTI}/maxr.json": ["da", "no"],
 }
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory):
-    ws = make_workspace(tmp_path_factory.mktemp("evaluation"))
+def evaluated(tiny_run_copy, tmp_path_factory):
+    ws = tiny_run_copy(tmp_path_factory.mktemp("evaluation") / "ws")
     config = write_config(ws, evaluation_config())
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert planned.returncode == 0, planned.stderr[-3000:]
-    euroeval_jobs = sorted(out for rule, out in work_jobs(planned) if rule == "euroeval")
+    jobs = work_jobs(planned)
+    euroeval_jobs = sorted(out for rule, out in jobs if rule == "euroeval")
     assert euroeval_jobs == sorted(EXPECTED_EUROEVAL)  # base, monolingual Danish adapters, multilingual adapters
+    # the tiny run made everything the evaluations read: only evaluations, their inputs and the report are planned
+    made = {"generate", "gather_generations", "score", "gather_scores", "preference_dataset", "train", "base_model"}
+    assert jobs and not made & {rule for rule, _ in jobs}, jobs
     result = snakemake(ws, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-8000:]
     report = snakemake(ws, "--configfile", str(config), "--report", "results/report.html")
@@ -157,19 +160,18 @@ def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
     assert planned.returncode == 0, planned.stderr[-3000:]
     jobs = work_jobs(planned)
     outputs = [out for _, out in jobs]
-    # English's samples, its monolingual adapters, and the multilingual (da+en) adapters with their evaluations
+    # English's samples and German's (translated from English), their monolingual adapters, and the multilingual
+    # adapters with their evaluations; nothing of Danish alone
     assert all(
         (
-            "/en." in out
-            or "/en/shard-" in out
-            or "mono-en" in out
-            or "multi-da+en" in out
+            any(f"/{lang}." in out or f"/{lang}/shard-" in out or f"mono-{lang}" in out for lang in ("en", "de"))
+            or "multi-da+de+en" in out
             or "dpo-vs-base" in out
             or out.startswith("results/report/")
         )
         for out in outputs
     ), outputs
-    assert not any("mono-da" in out for out in outputs)
+    assert f"results/translations/{MODEL}/de.parquet" in outputs and not any("mono-da" in out for out in outputs)
     assert f"results/euroeval/{MULTI_DPO}.json" in outputs and f"results/euroeval/{MODEL}.json" not in outputs
     assert f"results/arena/answers/{MULTI_DPO}/da.parquet" in outputs
     assert f"results/arena/answers/{MODEL}/da.parquet" not in outputs

@@ -1,7 +1,8 @@
 """The paper's experiments beyond Table 1, at tiny scale and for real: a low-resource language (Galician,
 machine-translated by the tiny model) trained on alone with Paired DPO, Max-R and In-Lang SFT and judged on
 m-ArenaHard in Galician against the base (Figure 5); offline and online DPO curve runs over two seeds with a
-checkpoint evaluated by EuroEval (Appendix G); the report's new figures, rendered by headless Chromium."""
+checkpoint evaluated by EuroEval (Appendix G); the report's new figures, rendered by headless Chromium. It extends
+a copy of the session's tiny run (tests/conftest.py), whose Danish samples, scores and DPO adapter it reuses."""
 
 import json
 
@@ -9,7 +10,7 @@ import matplotlib.image
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import CHROMIUM, MODEL, make_workspace, screenshot, snakemake, tiny_config, work_jobs, write_config
+from helpers import CHROMIUM, MODEL, screenshot, snakemake, tiny_config, work_jobs, write_config
 
 SEEDS = [1, 2]
 LOW_RESOURCE = [  # Paired DPO, Max-R, In-Lang SFT on Galician alone
@@ -57,8 +58,8 @@ def experiments_config():
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory):
-    ws = make_workspace(tmp_path_factory.mktemp("experiments"))
+def ran(tiny_run_copy, tmp_path_factory):
+    ws = tiny_run_copy(tmp_path_factory.mktemp("experiments") / "ws")
     config = write_config(ws, experiments_config())
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert planned.returncode == 0, planned.stderr[-3000:]
@@ -74,15 +75,17 @@ def count(jobs, rule):
 
 def test_the_plan_has_the_new_experiments_jobs(ran):
     _, _, jobs = ran
-    # Figure 5: three Galician adapters (and the curve experiment's Danish DPO adapter); they and the base answer
-    # in Galician, one job each; one judge job per comparison
-    assert count(jobs, "train") == 3 + 1 and count(jobs, "arena_answers_one") == 4 and count(jobs, "arena_judge_one") == 3
+    # Figure 5: three Galician adapters (the curve experiment's Danish DPO adapter is the tiny run's); they and the
+    # base answer in Galician, one job each; one judge job per comparison
+    assert count(jobs, "train") == 3 and count(jobs, "arena_answers_one") == 4 and count(jobs, "arena_judge_one") == 3
     assert count(jobs, "arena_answers") == 0 and count(jobs, "arena_judge") == 0  # no configured comparison
     # Appendix G: an offline and an online run per seed; EuroEval on the base, the Danish adapter and each run's
     # one checkpoint (none on the Galician adapters: EuroEval has no Galician data here)
     assert count(jobs, "train_curve") == 2 and count(jobs, "train_online") == 2
     assert count(jobs, "euroeval") == 1 + 1 + 2 * 2
     assert count(jobs, "translate") == 1 and count(jobs, "score_references") == 3
+    # Danish was sampled, scored and paired by the tiny run; Galician is new
+    assert [out for rule, out in jobs if rule == "generate"] == [f"results/generations/{MODEL}/gl/shard-0-of-1.parquet"]
 
 
 def test_low_resource_adapters_are_judged_in_their_language(ran):
