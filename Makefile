@@ -16,4 +16,4 @@ lint: setup
 
 # Two workers, one module (or group) each at a time (tests/conftest.py): a 2-core machine runs the tiny DAGs side by side.
 test: lint
-	.venv/bin/python -m pytest -q -n 2 tests
+	.venv/bin/python -m pytest -q -n 2 --durations=20 tests
