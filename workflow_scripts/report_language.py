@@ -67,6 +67,10 @@ def _reward_gaps(ids: pa.Table, scores_path) -> np.ndarray:
 
 PAIR_COLUMNS = ["prompt_id", "chosen_language", "chosen_sample", "rejected_language", "rejected_sample"]
 SIDES = ("chosen", "rejected")
+# A pair response's identified language, keyed by its dataset, row and side.
+IDENTIFIED_RESPONSE = pa.schema(
+    [("dataset", pa.int32()), ("row", pa.int64()), ("side", pa.string()), ("identified_language", pa.string())]
+)
 
 
 def _pair_responses(pair_paths) -> pa.Table:
@@ -124,8 +128,7 @@ def language_summary(language_id_paths, score_paths, pair_paths) -> LanguageSumm
     summary = LanguageSummary()
     scores_by_key = {_source_and_language(p): p for p in score_paths}
     responses = _pair_responses(pair_paths)
-    keys = ["dataset", "row", "side", "identified_language"]
-    identified_parts = [pa.table({k: pa.array([], t) for k, t in zip(keys, [pa.int32(), pa.int64(), pa.string(), pa.string()])})]
+    identified_parts = [IDENTIFIED_RESPONSE.empty_table()]
     for path in language_id_paths:
         key = _source_and_language(path)
         ids = pq.read_table(path, columns=ID_COLUMNS)
@@ -146,7 +149,7 @@ def language_summary(language_id_paths, score_paths, pair_paths) -> LanguageSumm
                 ["prompt_id", "sample_index"],
                 join_type="inner",
             )
-            identified_parts.append(found.select(keys))
+            identified_parts.append(found.select(IDENTIFIED_RESPONSE.names))
             sides = {side: _in_requested_counts(found.filter(pc.equal(found.column("side"), side))) for side in SIDES}
         others = sorted(((n, lang) for lang, n in summary.composition[key].items() if lang != key[1]), reverse=True)
         summary.rows.append(
