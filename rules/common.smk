@@ -61,6 +61,8 @@ wildcard_constraints:
     # A model name, an adapter <policy>/<source>/<scope>/<dataset>, or a checkpoint of a curve run (the adapter's
     # name and /seed-<seed>/step-<step>; see workflow_scripts/layout.py).
     subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})(?:/seed-\d+/step-\d+)?)?",
+    # a batch of subjects evaluated by one EuroEval job: a model name, <policy>/<scope>, or a curve run
+    batch=rf"(?:{MODEL_RE})(?:/{SCOPE_RE}|/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})/seed-\d+)?",
     comparison=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
     shard=r"\d+",
     shards=r"\d+",

@@ -1,5 +1,5 @@
-"""Evaluation at tiny scale, for real: adapters merged inside their EuroEval job, EuroEval (offline custom datasets, local metric
-scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
+"""Evaluation at tiny scale, for real: adapters merged inside their EuroEval job, EuroEval in batches of subjects (offline custom
+datasets, local metric scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
 `snakemake --report`, and both pages rendered by headless Chromium. It extends a copy of the session's tiny run
 (tests/conftest.py): its samples, scores, pairs and adapters are not made again, only evaluated."""
 
@@ -29,6 +29,7 @@ def evaluation_config():
         HELD_OUT_SET: {"task": "knowledge", "language": "no", "dir": "data/euroeval/demo-knowledge-da"},
     }
     euroeval["num_iterations"] = 2
+    euroeval["batch"] = "scope"  # one EuroEval process per batch (the paper-experiments module runs one per subject)
     euroeval["evaluate_test_split"] = True  # the authors' split
     euroeval["python"] = sys.executable  # EuroEval in another interpreter (here: this one, as a child process)
     arena = c["evaluation"]["arena"]
@@ -42,8 +43,8 @@ def evaluation_config():
 
 
 HELD_OUT_SET = "demo-knowledge-da-as-no"
-# One EuroEval job (and file) per subject, with the languages it is evaluated in: the held-out language for the
-# base and the multilingual adapters, never for a monolingual one.
+# One EuroEval file per subject, with the languages it is evaluated in: the held-out language for the base and
+# the multilingual adapters, never for a monolingual one.
 EXPECTED_EUROEVAL = {
     f"results/euroeval/{MODEL}.json": ["da", "no"],
     f"results/euroeval/{MODEL}/{MODEL}/mono-da/dpo-mean_minus_2sigma-chosen.json": ["da"],
@@ -51,6 +52,10 @@ EXPECTED_EUROEVAL = {
     f"results/euroeval/{MULTI_DPO}.json": ["da", "no"],
     f"results/euroeval/{MULTI}/maxr.json": ["da", "no"],
 }
+# The batches of those subjects (`batch: scope`): the base model, the monolingual Danish adapters, the multilingual ones.
+BASE_BATCH = f"results/euroeval-batches/{MODEL}.json"
+MULTI_BATCH = f"results/euroeval-batches/{MODEL}/multi-da+de+en.json"
+EXPECTED_BATCHES = [BASE_BATCH, f"results/euroeval-batches/{MODEL}/mono-da.json", MULTI_BATCH]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +67,7 @@ def evaluated(tiny_run_copy, tmp_path_factory):
     jobs = work_jobs(planned)
     euroeval_jobs = sorted(out for rule, out in jobs if rule == "euroeval")
     assert euroeval_jobs == sorted(EXPECTED_EUROEVAL)  # base, monolingual Danish adapters, multilingual adapters
+    assert sorted(out for rule, out in jobs if rule == "euroeval_batch") == sorted(EXPECTED_BATCHES)
     # the tiny run made everything the evaluations read: only evaluations, their inputs and the report are planned
     made = {"generate", "gather_generations", "score", "gather_scores", "preference_dataset", "train", "base_model"}
     assert jobs and not made & {rule for rule, _ in jobs}, jobs
@@ -86,9 +92,12 @@ def test_euroeval_scores_every_subject_with_intervals(evaluated):
                 assert -100 <= main["score"] <= 100
                 low, high = main["ci95"]
                 assert low <= main["score"] <= high
-    assert not list((ws / "results/euroeval").rglob("*.merged-model")), "merged model copies are temporary"
-    merged = (ws / f"logs/euroeval/{MULTI_DPO}.log").read_text()
-    assert "[croco] merged" in merged and merged.count("EuroEval runs in") == 1  # one merge, one EuroEval process
+    assert not list((ws / "results").rglob("*.merged-model")), "merged model copies are temporary"
+    log = (ws / f"logs/euroeval-batches/{MODEL}/multi-da+de+en.log").read_text()
+    assert log.count("[croco] merged") == 2 and log.count("EuroEval runs in") == 1  # both adapters, one EuroEval process
+    batch = json.loads((ws / MULTI_BATCH).read_text())["subjects"]
+    assert list(batch) == [MULTI_DPO, f"{MULTI}/maxr"]
+    assert batch[MULTI_DPO] == json.loads((ws / f"results/euroeval/{MULTI_DPO}.json").read_text())  # taken out as is
 
 
 def test_arena_answers_judgments_and_win_rates(evaluated):
@@ -180,11 +189,14 @@ def test_rebuilding_one_language_leaves_the_others_alone(evaluated):
 def test_rebuilding_an_evaluation_only_language_reruns_its_evaluations_only(evaluated):
     ws, config = evaluated
     roots = plan_roots(ws, config, "no")
-    assert sorted(roots) == sorted(path for path, langs in EXPECTED_EUROEVAL.items() if "no" in langs)
+    assert sorted(roots) == sorted([BASE_BATCH, MULTI_BATCH])  # the batches of the subjects evaluated in it
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config), "--forcerun", *roots)
     assert planned.returncode == 0, planned.stderr[-3000:]
     outputs = [out for _, out in work_jobs(planned)]
     # Nothing is sampled, scored or trained again: only the evaluations of the subjects evaluated in the held-out
     # language (each job evaluates the subject's other languages again, with identical results) and the report.
-    assert all(out.startswith(("results/euroeval/", "results/report/")) for out in outputs), outputs
-    assert sorted(out for out in outputs if out.startswith("results/euroeval/")) == sorted(roots)
+    assert all(out.startswith(("results/euroeval", "results/report/")) for out in outputs), outputs
+    assert sorted(out for out in outputs if out.startswith("results/euroeval-batches/")) == sorted(roots)
+    assert sorted(out for out in outputs if out.startswith("results/euroeval/")) == sorted(
+        path for path, langs in EXPECTED_EUROEVAL.items() if "no" in langs
+    )

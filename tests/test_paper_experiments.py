@@ -47,6 +47,7 @@ def experiments_config():
     euroeval["datasets"] = {"da": ["demo-sentiment-da"]}
     euroeval["custom_datasets"] = {"demo-sentiment-da": euroeval["custom_datasets"]["demo-sentiment-da"]}
     euroeval["num_iterations"] = 2
+    euroeval["batch"] = "subject"  # one EuroEval job per subject (the evaluation module runs batches of them)
     arena = c["evaluation"]["arena"]
     arena["languages"] = ["da"]  # no configured comparison: nothing is judged in it
     arena["prompts"]["files"] = {"gl": "data/arena/gl.jsonl"}

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from workflow_scripts.plan import euroeval_jobs
+from workflow_scripts.layout import euroeval_batch, parse_subject
+from workflow_scripts.plan import euroeval_batches, euroeval_jobs, language_roots
 
 from helpers import REPO, make_workspace, snakemake, work_jobs
 
@@ -183,3 +184,28 @@ def test_one_experiment_has_its_own_targets():
     assert sum("/seed-" in t and t.startswith("results/euroeval/") for t in online) == 36
     with pytest.raises(Exception, match="no experiment 'nope'"):
         experiment_targets(config, "nope")
+
+
+def test_euroeval_batches_partition_the_subjects_by_scope():
+    """Under `evaluation.euroeval.batch: scope` every subject is in exactly one batch with its base model; a
+    language's rebuild forces the batches of its subjects, nothing else."""
+    config = paper_config()
+    config["evaluation"]["euroeval"]["batch"] = "scope"
+    batches = euroeval_batches(config)
+    subjects = list(dict.fromkeys(subject for subject, _ in euroeval_jobs(config)))
+    assert sorted(s for members in batches.values() for s in members) == sorted(subjects)
+    for batch, members in batches.items():
+        assert all(euroeval_batch(s) == batch for s in members)
+        assert len({parse_subject(s)[0] for s in members}) == 1  # one base model per batch
+    assert batches["eurollm-9b"] == ["eurollm-9b"]
+    mono_da = batches["eurollm-9b/mono-da"]  # every method and source of one scope
+    assert {"eurollm-9b/translated/mono-da/sft", "eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen"} <= set(
+        mono_da
+    )
+    curve = batches["eurollm-9b/eurollm-9b/mono-da/online-dpo-mean_minus_2sigma/seed-43"]
+    assert [s.rsplit("/", 1)[1] for s in curve] == [f"step-{step}" for step in range(50, 301, 50)]
+    held_out = language_roots(config, "no")
+    assert "results/euroeval-batches/eurollm-9b.json" in held_out
+    assert "results/euroeval-batches/eurollm-9b/multi-da+de+en+es+fr+it+nl.json" in held_out
+    assert all(root.startswith("results/euroeval-batches/") and "/mono-" not in root for root in held_out)
+    assert "results/euroeval-batches/eurollm-9b.json" in language_roots(config, "da")

@@ -17,19 +17,20 @@ this step:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from workflow_scripts.atomic import write_json
 from workflow_scripts.errors import UserError
 from workflow_scripts.fingerprint import file_sha256
-from workflow_scripts.layout import checkpoint_name, parse_subject
+from workflow_scripts.layout import parse_subject
 from workflow_scripts.merge import merged_model
 from workflow_scripts.models import model_inputs
 from workflow_scripts.specs import (
@@ -105,6 +106,29 @@ def euroeval_inputs(config: dict, subject: str) -> dict:
     return named
 
 
+def euroeval_batch_subjects(config: dict, batch: str) -> list[str]:
+    from workflow_scripts.plan import euroeval_batches
+
+    subjects = euroeval_batches(config).get(batch)
+    if not subjects:
+        raise UserError(f"no EuroEval batch '{batch}' in this config", field="evaluation.euroeval")
+    return subjects
+
+
+def euroeval_batch_inputs(config: dict, batch: str) -> dict:
+    """The inputs of every subject of a batch (they share their base model)."""
+    named: dict = {}
+    for subject in euroeval_batch_subjects(config, batch):
+        for key, path in euroeval_inputs(config, subject).items():
+            if key == "adapter":
+                named.setdefault("adapters", {})[path] = None
+            else:
+                named[key] = path
+    if "adapters" in named:
+        named["adapters"] = list(named["adapters"])
+    return named
+
+
 def prepare_environment(offline: bool) -> None:
     from workflow_scripts.vllm_engine import prepare_environment as prepare_vllm
 
@@ -153,7 +177,7 @@ def tasks_by_name() -> dict:
     return {task.name: task for task in vars(tasks).values() if isinstance(task, Task)}
 
 
-def custom_dataset_config(name: str, spec: dict):
+def custom_dataset_config(name: str, spec: dict, base_dir: Path):
     from euroeval import DatasetConfig
     from euroeval.languages import get_all_languages
 
@@ -164,7 +188,7 @@ def custom_dataset_config(name: str, spec: dict):
     languages = get_all_languages()
     if spec["language"] not in languages:
         raise UserError(f"EuroEval does not know the language '{spec['language']}'", field=f"{field}.language")
-    source = {split: str(Path(spec["dir"]).resolve() / f"{split}.csv") for split in SPLITS}
+    source = {split: str((base_dir / spec["dir"]).resolve() / f"{split}.csv") for split in SPLITS}
     for split, path in source.items():
         if not Path(path).is_file():
             raise UserError(f"missing {split} split: {path}", file=path, field=f"{field}.dir")
@@ -202,25 +226,66 @@ def collect_scores(result) -> dict:
 
 
 def euroeval_step(snakemake) -> None:
+    """One subject's EuroEval result (`batch: subject`)."""
     spec = EuroEvalSpec.load(snakemake.params.spec)
     output = Path(snakemake.output[0])
-    if snakemake.input.get("model"):
-        base = str(Path(snakemake.input.model).resolve())
+    documents = evaluate_subjects([spec], snakemake.input.get("model"), output, snakemake.threads)
+    write_json(documents[spec.subject], output)
+
+
+def euroeval_batch_step(snakemake) -> None:
+    """Several subjects' EuroEval results from one EuroEval import (`batch: scope`): {"subjects": {subject: result}}."""
+    specs = [EuroEvalSpec.load(params) for params in snakemake.params.specs]
+    output = Path(snakemake.output[0])
+    documents = evaluate_subjects(specs, snakemake.input.get("model"), output, snakemake.threads)
+    write_json({"subjects": documents}, output)
+
+
+def write_subject_result(batch_file: str, subject: str, output: str) -> None:
+    """A subject's result out of its batch's file: the same file `batch: subject` writes."""
+    import json
+
+    batch = json.loads(Path(batch_file).read_text())
+    write_json(batch["subjects"][subject], Path(output))
+
+
+@contextlib.contextmanager
+def subject_model(spec: EuroEvalSpec, workdir: Path, model_dir: str | None, merge_next_to: Path, threads: int) -> Iterator[str]:
+    """What EuroEval loads for a subject: its base model (a directory, or a Hub id at its resolved commit) or,
+    for an adapter, a merged copy made beside `merge_next_to` and removed afterwards. Paths are absolute (from
+    the workflow's directory `workdir`): EuroEval runs in a scratch directory."""
+    if model_dir:
+        base = str(workdir / model_dir)
     else:  # a Hub model, at the commit it resolved to (EuroEval reads <id>@<revision>)
         base = f"{spec.model.location}@{spec.model.revision}" if spec.model.revision else spec.model.location
-    run = run_in_interpreter if spec.python else evaluate
-    if not snakemake.input.get("adapter"):
-        run(spec, base, output)
+    adapter = parse_subject(spec.subject)[1]
+    if adapter is None:
+        yield base
         return
-    adapter = Path(snakemake.input.adapter)
-    step = parse_subject(spec.subject)[1].step
-    if step is not None:  # the input is the curve run that holds the checkpoint
-        adapter = adapter / checkpoint_name(step)
-    with merged_model(spec.model, adapter, output, snakemake.threads) as merged:
-        run(spec, str(merged.resolve()), output)
+    adapter_dir = workdir / adapter.adapter_dir  # a checkpoint lies in its curve run (the job's input)
+    with merged_model(spec.model, adapter_dir, workdir / merge_next_to, threads) as merged:
+        yield str(merged)
 
 
-def run_in_interpreter(spec: EuroEvalSpec, model: str, output: Path) -> None:
+def evaluate_subjects(specs: list[EuroEvalSpec], model_dir: str | None, output: Path, threads: int) -> dict:
+    """subject -> its result, every subject in one EuroEval session (one import, one scratch directory). In this
+    interpreter each adapter is merged just before its evaluation; for another interpreter all are merged first
+    and evaluated by one child process."""
+    workdir = Path.cwd().resolve()
+    merge_at = [output.with_name(f"{output.name}.{index}") for index in range(len(specs))]
+    if specs[0].python:
+        with contextlib.ExitStack() as stack:
+            models = [stack.enter_context(subject_model(s, workdir, model_dir, at, threads)) for s, at in zip(specs, merge_at)]
+            return run_in_interpreter(specs, models)
+    documents = {}
+    with EuroEvalSession(any(spec.offline for spec in specs)) as session:
+        for spec, at in zip(specs, merge_at):
+            with subject_model(spec, workdir, model_dir, at, threads) as model:
+                documents[spec.subject] = session.evaluate(spec, model)
+    return documents
+
+
+def run_in_interpreter(specs: list[EuroEvalSpec], models: list[str]) -> dict:
     """Evaluate in another environment's interpreter (`evaluation.euroeval.python`): the authors ran EuroEval
     17.0.0, which needs Python 3.12 and transformers 4, in a virtual environment of its own."""
     import json
@@ -228,7 +293,7 @@ def run_in_interpreter(spec: EuroEvalSpec, model: str, output: Path) -> None:
 
     from workflow_scripts.step import child_env
 
-    python = Path(spec.python)
+    python = Path(specs[0].python)
     if not python.is_file():
         raise UserError(
             f"no Python interpreter at {python}: create the EuroEval environment (envs/setup-gpu.sh does, "
@@ -237,53 +302,78 @@ def run_in_interpreter(spec: EuroEvalSpec, model: str, output: Path) -> None:
         )
     with tempfile.TemporaryDirectory(prefix="croco-euroeval-") as scratch:
         order = Path(scratch) / "order.json"
-        order.write_text(json.dumps({"spec": spec.params(), "model": model, "output": str(output.resolve())}))
+        answer = Path(scratch) / "results.json"
+        order.write_text(json.dumps({"specs": [spec.params() for spec in specs], "models": models, "output": str(answer)}))
         print(f"[croco] EuroEval runs in {python}", flush=True)
         code = subprocess.run([str(python), "-m", "workflow_scripts.euroeval_run", str(order)], env=child_env()).returncode
-    if code != 0:
-        raise UserError(f"the EuroEval process ({python}) exited with code {code} (its messages are above)")
+        if code != 0:
+            raise UserError(f"the EuroEval process ({python}) exited with code {code} (its messages are above)")
+        return json.loads(answer.read_text())
 
 
 def main(argv: list[str]) -> int:
-    """python -m workflow_scripts.euroeval_run ORDER: one evaluation in this interpreter (see run_in_interpreter)."""
+    """python -m workflow_scripts.euroeval_run ORDER: the evaluations of one order in this interpreter (see
+    run_in_interpreter)."""
     import json
 
     from workflow_scripts.step import run_worker
 
     order = json.loads(Path(argv[0]).read_text())
-    return run_worker(lambda: evaluate(EuroEvalSpec.load(order["spec"]), order["model"], Path(order["output"])), "EuroEval")
+    specs = [EuroEvalSpec.load(params) for params in order["specs"]]
+
+    def work():
+        with EuroEvalSession(any(spec.offline for spec in specs)) as session:
+            documents = {spec.subject: session.evaluate(spec, model) for spec, model in zip(specs, order["models"])}
+        write_json(documents, Path(order["output"]))
+
+    return run_worker(work, "EuroEval")
 
 
-def evaluate(spec: EuroEvalSpec, model: str, output: Path) -> None:
-    """Run every language's datasets on `model` (a directory or a Hub id) in one EuroEval call, which loads the
-    model once, and write the scores per language to `output`."""
-    prepare_environment(spec.offline)
-    from euroeval import Benchmarker
-    from euroeval.exceptions import InvalidBenchmark
+class EuroEvalSession:
+    """EuroEval imported and patched once, and a scratch directory holding this project's metric scripts, which
+    EuroEval and `evaluate` look for in the working directory (they write caches there too; `evaluate` keeps
+    loaded metrics, so the directory lives as long as the session). Evaluates one subject after another, in
+    that directory."""
 
-    install_compat_shims()
-    names = list(dict.fromkeys(name for names in spec.datasets.values() for name in names))
-    datasets = [
-        custom_dataset_config(name, spec.custom_datasets[name]) if name in spec.custom_datasets else name for name in names
-    ]
-    here = Path.cwd()
-    scratch = Path(tempfile.mkdtemp(prefix="euroeval-"))
-    try:
+    def __init__(self, offline: bool):
+        self.offline = offline
+
+    def __enter__(self) -> EuroEvalSession:
+        prepare_environment(self.offline)
+        install_compat_shims()
+        self.here = Path.cwd()
+        self.scratch = Path(tempfile.mkdtemp(prefix="euroeval-"))
         for metric in METRICS_DIR.iterdir():
             if metric.is_dir() and not metric.name.startswith("_"):
-                (scratch / metric.name).symlink_to(metric)
-        os.chdir(scratch)  # EuroEval and `evaluate` look for metric scripts and write caches here
+                (self.scratch / metric.name).symlink_to(metric)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def evaluate(self, spec: EuroEvalSpec, model: str) -> dict:
+        """Every language's datasets on `model` (an absolute directory or a Hub id) in one EuroEval call, which
+        loads the model once: the subject's result, per language."""
+        from euroeval import Benchmarker
+        from euroeval.exceptions import InvalidBenchmark
+
+        names = list(dict.fromkeys(name for names in spec.datasets.values() for name in names))
+        datasets = [
+            custom_dataset_config(name, spec.custom_datasets[name], self.here) if name in spec.custom_datasets else name
+            for name in names
+        ]
         benchmarker = Benchmarker(
             progress_bar=True,
             save_results=False,
             raise_errors=True,
-            cache_dir=str(scratch / "cache"),
+            cache_dir=str(self.scratch / "cache"),
             few_shot=spec.few_shot,
             num_iterations=spec.num_iterations,
             evaluate_test_split=spec.evaluate_test_split,
             gpu_memory_utilization=spec.gpu_memory_utilization,
         )
         field = f"evaluation.euroeval.datasets ({', '.join(spec.datasets)})"
+        os.chdir(self.scratch)
         try:
             benchmark_results = benchmarker.benchmark(model=model, dataset=datasets, language=list(spec.datasets))
         except InvalidBenchmark as exc:
@@ -292,16 +382,23 @@ def evaluate(spec: EuroEvalSpec, model: str, output: Path) -> None:
             if "not found" in str(exc).lower() or "unknown" in str(exc).lower():
                 raise UserError(f"EuroEval does not know one of the datasets {names}: {exc}", field=field) from None
             raise
+        finally:
+            os.chdir(self.here)
         by_name = {result.dataset: result for result in benchmark_results}
         missing = [name for name in names if name not in by_name]
         if missing:
             raise UserError(f"EuroEval returned no result for {missing}", field=field)
         results = {name: dataset_result(by_name[name]) for name in names}
-    finally:
-        os.chdir(here)
-        shutil.rmtree(scratch, ignore_errors=True)
-    write_json(
-        {
+        for lang, lang_names in spec.datasets.items():
+            for name in lang_names:
+                entry = results[name]
+                main = entry["metrics"][entry["primary_metric"]]
+                print(
+                    f"[croco] {spec.subject} {lang} {name}: {entry['primary_metric']} {main['score']:.2f}"
+                    f" ± {main['half_width'] or 0:.2f}",
+                    flush=True,
+                )
+        return {
             "subject": spec.subject,
             "model": spec.model.location,
             "euroeval_version": importlib.metadata.version("euroeval"),
@@ -309,17 +406,7 @@ def evaluate(spec: EuroEvalSpec, model: str, output: Path) -> None:
             "languages": {
                 lang: {"datasets": {name: results[name] for name in lang_names}} for lang, lang_names in spec.datasets.items()
             },
-        },
-        output,
-    )
-    for lang, lang_names in spec.datasets.items():
-        for name in lang_names:
-            entry = results[name]
-            main = entry["metrics"][entry["primary_metric"]]
-            print(
-                f"[croco] {spec.subject} {lang} {name}: {entry['primary_metric']} {main['score']:.2f}"
-                f" ± {main['half_width'] or 0:.2f}"
-            )
+        }
 
 
 def dataset_result(result) -> dict:

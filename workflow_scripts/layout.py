@@ -150,6 +150,18 @@ def checkpoint_name(step: int) -> str:
     return f"checkpoint-{step}"
 
 
+def euroeval_batch(subject: str) -> str:
+    """The EuroEval job a subject shares with its siblings under `evaluation.euroeval.batch: scope`: a base model
+    alone (`<model>`), the adapters of one policy and scope (`<policy>/<scope>`, every source and dataset), or the
+    checkpoints of one curve run (`<policy>/<source>/<scope>/<dataset>/seed-<seed>`)."""
+    base, adapter = parse_subject(subject)
+    if adapter is None:
+        return base
+    if adapter.step is None:
+        return f"{adapter.policy}/{adapter.scope}"
+    return adapter.subject.rsplit("/", 1)[0]
+
+
 def adapter_comparison(subject: str, baseline: str) -> str:
     """The name of the m-ArenaHard comparison of an adapter with a baseline that an experiment asks for
     (`arena_baselines`): the adapter's subject with dots for slashes, `.vs.` and the baseline."""
@@ -193,6 +205,8 @@ ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter
 # a training run with a checkpoint every `training.curves.checkpoint_every` steps: checkpoint-<step>/ adapters
 CURVE_RUN = "results/curves/{policy}/{source}/{scope}/{dataset}/seed-{seed}"
 EUROEVAL = "results/euroeval/{subject}.json"  # every language the subject is evaluated in
+# several subjects' EuroEval results from one job (`evaluation.euroeval.batch: scope`, see euroeval_batch)
+EUROEVAL_BATCH = "results/euroeval-batches/{batch}.json"
 ARENA_PROMPTS = "results/arena/prompts/{lang}.parquet"
 ARENA_ANSWERS = "results/arena/answers/{subject}/{lang}.parquet"
 JUDGMENTS = "results/arena/judgments/{comparison}/{lang}.parquet"

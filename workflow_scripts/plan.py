@@ -15,6 +15,7 @@ from workflow_scripts.layout import (
     ARENA_PROMPTS,
     DATASET,
     EUROEVAL,
+    EUROEVAL_BATCH,
     LANGUAGE_ID,
     MODEL_REVISION,
     PROMPTS,
@@ -31,6 +32,7 @@ from workflow_scripts.layout import (
     Training,
     adapter_comparison,
     dpo_dataset,
+    euroeval_batch,
     language_filtered,
     mono_scope,
     multi_scope,
@@ -172,6 +174,27 @@ def euroeval_files(config: dict, lang: str | None = None) -> list[str]:
     return list(
         dict.fromkeys(EUROEVAL.format(subject=subject) for subject, job_lang in euroeval_jobs(config) if lang in (None, job_lang))
     )
+
+
+def euroeval_batched(config: dict) -> bool:
+    """Whether one EuroEval job evaluates a whole batch of subjects (`evaluation.euroeval.batch: scope`)."""
+    return config["evaluation"]["euroeval"]["batch"] == "scope"
+
+
+def euroeval_batches(config: dict) -> dict[str, list[str]]:
+    """Batch name -> its subjects, in planning order (see layout.euroeval_batch)."""
+    batches: dict[str, list[str]] = {}
+    for subject in dict.fromkeys(subject for subject, _ in euroeval_jobs(config)):
+        batches.setdefault(euroeval_batch(subject), []).append(subject)
+    return batches
+
+
+def euroeval_job_files(config: dict, subjects) -> list[str]:
+    """The files of the EuroEval jobs that evaluate these subjects: to force those jobs (--forcerun) is to
+    evaluate them again. A subject's own result, or under `batch: scope` its batch's."""
+    if euroeval_batched(config):
+        return list(dict.fromkeys(EUROEVAL_BATCH.format(batch=euroeval_batch(subject)) for subject in subjects))
+    return [EUROEVAL.format(subject=subject) for subject in dict.fromkeys(subjects)]
 
 
 def arena_languages(config: dict) -> list[str]:
@@ -416,7 +439,7 @@ def language_roots(config: dict, lang: str) -> list[str]:
     if lang in evaluation_only_languages(config):
         # nothing is trained on it: its evaluations are its first (and only) artifacts; a subject's EuroEval job
         # evaluates all its languages, so the others are evaluated again (with identical results)
-        return euroeval_files(config, lang)
+        return euroeval_job_files(config, [subject for subject, job_lang in euroeval_jobs(config) if job_lang == lang])
     if lang not in config["languages"]:
         raise UserError(f"'{lang}' is not in languages {config['languages']}", field="languages")
     roots = [PROMPTS.format(lang=lang)]
@@ -425,7 +448,7 @@ def language_roots(config: dict, lang: str) -> list[str]:
         roots.insert(0, TRANSLATION.format(translator=translator, lang=lang))
     # the base models' evaluations (an adapter's follow from its training data)
     base_subjects = dict.fromkeys(s for s, job_lang in euroeval_jobs(config) if job_lang == lang and parse_subject(s)[1] is None)
-    roots += [EUROEVAL.format(subject=subject) for subject in base_subjects]
+    roots += euroeval_job_files(config, base_subjects)
     if any(answer_lang == lang for _, answer_lang in arena_jobs(config)["answers"]):
         roots.append(ARENA_PROMPTS.format(lang=lang))
     return roots
