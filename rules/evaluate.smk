@@ -35,6 +35,8 @@ if euroeval_batched(config):
             lambda wc: EUROEVAL_BATCH.format(batch=euroeval_batch(wc.subject)),
         output:
             EUROEVAL,
+        log:
+            "logs/euroeval/{subject}.log",
         localrule: True
         script:
             "scripts/euroeval_subject.py"

@@ -241,12 +241,12 @@ def euroeval_batch_step(snakemake) -> None:
     write_json({"subjects": documents}, output)
 
 
-def write_subject_result(batch_file: str, subject: str, output: str) -> None:
-    """A subject's result out of its batch's file: the same file `batch: subject` writes."""
+def euroeval_subject_step(snakemake) -> None:
+    """A subject's result out of its batch's file (`batch: scope`): the same file `batch: subject` writes."""
     import json
 
-    batch = json.loads(Path(batch_file).read_text())
-    write_json(batch["subjects"][subject], Path(output))
+    batch = json.loads(Path(snakemake.input[0]).read_text())
+    write_json(batch["subjects"][snakemake.wildcards.subject], Path(snakemake.output[0]))
 
 
 @contextlib.contextmanager

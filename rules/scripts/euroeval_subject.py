@@ -1,4 +1,5 @@
-from workflow_scripts.euroeval_run import write_subject_result
+from workflow_scripts.euroeval_run import euroeval_subject_step
+from workflow_scripts.step import run_step
 
 if __name__ == "__main__":
-    write_subject_result(snakemake.input[0], snakemake.wildcards.subject, snakemake.output[0])  # noqa: F821 (injected)
+    run_step(snakemake, euroeval_subject_step)  # noqa: F821 (injected by Snakemake)
