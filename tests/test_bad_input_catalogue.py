@@ -377,12 +377,14 @@ def test_corpus_without_the_field_to_stratify_by(ws):
 
 
 def test_euroeval_interpreter_that_does_not_exist(ws):
+    """Under the demo's `batch: scope`: the base model's batch job fails, and neither file is written."""
     config = config_with(ws, lambda c: c["evaluation"]["euroeval"].update(python=".venv-euroeval/bin/python"))
     target = f"results/euroeval/{MODEL}.json"
-    result = run(ws, target, config, "euroeval")
+    result = run(ws, target, config, "euroeval_batch", "euroeval")
     assert_clear_failure(
         ws, result, None, "evaluation.euroeval.python", output=target, says="no Python interpreter at .venv-euroeval/bin/python"
     )
+    assert not (ws / f"results/euroeval-batches/{MODEL}.json").exists()
 
 
 # ---------------------------------------------------------------- adapters
@@ -391,7 +393,8 @@ def test_euroeval_interpreter_that_does_not_exist(ws):
 def test_adapter_directory_without_its_config(ws):
     (ws / ADAPTER).mkdir(parents=True)
     (ws / ADAPTER / "adapter_model.safetensors").write_bytes(b"")
-    result = run(ws, ADAPTER_EUROEVAL, config_with(ws), "euroeval")
+    # one job for this adapter alone (a batch would also need its siblings' adapters)
+    result = run(ws, ADAPTER_EUROEVAL, config_with(ws, lambda c: c["evaluation"]["euroeval"].update(batch="subject")), "euroeval")
     assert_clear_failure(
         ws, result, ADAPTER, "adapter_config.json", output=ADAPTER_EUROEVAL, says="is not a LoRA adapter directory"
     )

@@ -250,37 +250,36 @@ def euroeval_subject_step(snakemake) -> None:
 
 
 @contextlib.contextmanager
-def subject_model(spec: EuroEvalSpec, workdir: Path, model_dir: str | None, merge_next_to: Path, threads: int) -> Iterator[str]:
+def subject_model(spec: EuroEvalSpec, model_dir: str | None, merge_next_to: Path, threads: int) -> Iterator[str]:
     """What EuroEval loads for a subject: its base model (a directory, or a Hub id at its resolved commit) or,
-    for an adapter, a merged copy made beside `merge_next_to` and removed afterwards. Paths are absolute (from
-    the workflow's directory `workdir`): EuroEval runs in a scratch directory."""
+    for an adapter, a merged copy made beside `merge_next_to` and removed afterwards. Called in the workflow's
+    directory; the paths it gives are absolute, for EuroEval runs in a scratch directory."""
     if model_dir:
-        base = str(workdir / model_dir)
+        base = str(Path(model_dir).resolve())
     else:  # a Hub model, at the commit it resolved to (EuroEval reads <id>@<revision>)
         base = f"{spec.model.location}@{spec.model.revision}" if spec.model.revision else spec.model.location
     adapter = parse_subject(spec.subject)[1]
     if adapter is None:
         yield base
         return
-    adapter_dir = workdir / adapter.adapter_dir  # a checkpoint lies in its curve run (the job's input)
-    with merged_model(spec.model, adapter_dir, workdir / merge_next_to, threads) as merged:
-        yield str(merged)
+    adapter_dir = Path(adapter.adapter_dir)  # a checkpoint lies in its curve run (the job's input)
+    with merged_model(spec.model, adapter_dir, merge_next_to, threads) as merged:
+        yield str(merged.resolve())
 
 
 def evaluate_subjects(specs: list[EuroEvalSpec], model_dir: str | None, output: Path, threads: int) -> dict:
     """subject -> its result, every subject in one EuroEval session (one import, one scratch directory). In this
     interpreter each adapter is merged just before its evaluation; for another interpreter all are merged first
     and evaluated by one child process."""
-    workdir = Path.cwd().resolve()
     merge_at = [output.with_name(f"{output.name}.{index}") for index in range(len(specs))]
     if specs[0].python:
         with contextlib.ExitStack() as stack:
-            models = [stack.enter_context(subject_model(s, workdir, model_dir, at, threads)) for s, at in zip(specs, merge_at)]
+            models = [stack.enter_context(subject_model(s, model_dir, at, threads)) for s, at in zip(specs, merge_at)]
             return run_in_interpreter(specs, models)
     documents = {}
     with EuroEvalSession(any(spec.offline for spec in specs)) as session:
         for spec, at in zip(specs, merge_at):
-            with subject_model(spec, workdir, model_dir, at, threads) as model:
+            with subject_model(spec, model_dir, at, threads) as model:
                 documents[spec.subject] = session.evaluate(spec, model)
     return documents
 
