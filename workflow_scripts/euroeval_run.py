@@ -116,17 +116,11 @@ def euroeval_batch_subjects(config: dict, batch: str) -> list[str]:
 
 
 def euroeval_batch_inputs(config: dict, batch: str) -> dict:
-    """The inputs of every subject of a batch (they share their base model)."""
-    named: dict = {}
-    for subject in euroeval_batch_subjects(config, batch):
-        for key, path in euroeval_inputs(config, subject).items():
-            if key == "adapter":
-                named.setdefault("adapters", {})[path] = None
-            else:
-                named[key] = path
-    if "adapters" in named:
-        named["adapters"] = list(named["adapters"])
-    return named
+    """The inputs of every subject of a batch: their shared base model and their adapters' directories."""
+    per_subject = [euroeval_inputs(config, subject) for subject in euroeval_batch_subjects(config, batch)]
+    named = {key: path for key, path in per_subject[0].items() if key != "adapter"}
+    adapters = list(dict.fromkeys(inputs["adapter"] for inputs in per_subject if "adapter" in inputs))
+    return {**named, "adapters": adapters} if adapters else named
 
 
 def prepare_environment(offline: bool) -> None:
