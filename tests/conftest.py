@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from helpers import make_workspace, snakemake, tiny_config, write_config
+from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
 
 # The modules whose tests read the session's tiny run: they run on one worker, so the run happens once.
 TINY_RUN_MODULES = ("test_workflow_end_to_end", "test_determinism")
@@ -64,21 +64,62 @@ def shared_directory(tmp_path_factory, worker_id: str) -> Path:
     return base if worker_id == "master" else base.parent
 
 
+def build_once(shared: Path, name: str, build) -> Path:
+    """`shared/name`, made by build(workspace) in the first worker that asks; the other waits for it."""
+    ws, done = shared / name, shared / f"{name}.done"
+    with FileLock(shared / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(ws, ignore_errors=True)  # a build that failed in the other worker
+            build(ws)
+            done.touch()
+    return ws
+
+
+def run_to_the_end(ws: Path, *targets: str) -> None:
+    make_workspace(ws)
+    config = write_config(ws, tiny_config())
+    result = snakemake(ws, *targets, "--cores", "2", "--configfile", str(config))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+
+
+@pytest.fixture(scope="session")
+def base_model_snapshot(tmp_path_factory, worker_id):
+    """A workspace whose one result is the demo's base model, materialized by the workflow's base_model rule
+    once per session. Never changed afterwards: modules whose subject is not that rule start from it
+    (seeded_workspace, materialized_model) instead of materializing it again (~30 s each)."""
+
+    def build(ws):
+        run_to_the_end(ws, f"results/models/{MODEL}")
+
+    return build_once(shared_directory(tmp_path_factory, worker_id), "base-model-snapshot", build)
+
+
+@pytest.fixture(scope="session")
+def materialized_model(base_model_snapshot):
+    """The demo's base model as a Hugging Face directory, to read (never to write)."""
+    return base_model_snapshot / "results/models" / MODEL
+
+
+@pytest.fixture(scope="session")
+def seeded_workspace(base_model_snapshot):
+    """seed(dest): a fresh workspace at `dest` that already holds the base model and Snakemake's record of it
+    (so that the base_model job does not run again, as in a project that built it before)."""
+
+    def seed(dest: Path) -> Path:
+        make_workspace(dest)
+        for part in ("results/models", ".snakemake/metadata"):
+            shutil.copytree(base_model_snapshot / part, dest / part, symlinks=True)
+        return dest
+
+    return seed
+
+
 @pytest.fixture(scope="session")
 def tiny_run_snapshot(tmp_path_factory, worker_id):
     """The embedded default at tiny scale, run to the end once per session: the first worker that asks builds
-    it, the other waits for it. Never changed afterwards: tests work on copies (tiny_run, tiny_run_copy)."""
-    shared = shared_directory(tmp_path_factory, worker_id)
-    ws, done = shared / "tiny-run-snapshot", shared / "tiny-run-snapshot.done"
-    with FileLock(shared / "tiny-run-snapshot.lock"):
-        if not done.exists():
-            shutil.rmtree(ws, ignore_errors=True)  # a build that failed in the other worker
-            make_workspace(ws)
-            config = write_config(ws, tiny_config())
-            result = snakemake(ws, "--cores", "2", "--configfile", str(config))
-            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-            done.touch()
-    return ws
+    it, the other waits for it. Never changed afterwards: tests work on copies (tiny_run, tiny_run_copy). It
+    materializes its own base model: its tests are those of the base_model rule."""
+    return build_once(shared_directory(tmp_path_factory, worker_id), "tiny-run-snapshot", run_to_the_end)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, load_default_config, make_workspace, planned_jobs, snakemake, write_config
+from helpers import MODEL, load_default_config, planned_jobs, snakemake, write_config
 
 GENERATIONS = f"results/generations/{MODEL}/da.parquet"
 SCORES = f"results/scores/{MODEL}/da.parquet"
@@ -28,13 +28,9 @@ ADAPTER_EUROEVAL = f"results/euroeval/{MODEL}/{MODEL}/mono-da/maxr.json"  # merg
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """A workspace with the real base model built once (the jobs below read it)."""
-    ws = make_workspace(tmp_path_factory.mktemp("catalogue"))
-    config = write_config(ws, load_default_config())
-    result = snakemake(ws, f"results/models/{MODEL}", "--cores", "1", "--configfile", str(config))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return ws
+def workspace(seeded_workspace, tmp_path_factory):
+    """A workspace with the real base model (the jobs below read it)."""
+    return seeded_workspace(tmp_path_factory.mktemp("catalogue"))
 
 
 @pytest.fixture

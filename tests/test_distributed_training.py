@@ -3,13 +3,13 @@
 
 import json
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
+from helpers import MODEL, snakemake, tiny_config, write_config
 
 ADAPTER = f"results/adapters/{MODEL}/translated/mono-en/sft"
 
 
-def test_two_process_training_writes_one_adapter(tmp_path):
-    ws = make_workspace(tmp_path / "ws")
+def test_two_process_training_writes_one_adapter(seeded_workspace, tmp_path):
+    ws = seeded_workspace(tmp_path / "ws")
     c = tiny_config()
     c["languages"] = ["en"]
     c["prompts"].update(limit=8, translations={})

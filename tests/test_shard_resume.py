@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from workflow_scripts.generate import sample_seed
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
+from helpers import MODEL, snakemake, tiny_config, write_config
 
 GENERATIONS = f"results/generations/{MODEL}/en.parquet"
 SCORES = f"results/scores/{MODEL}/en.parquet"
@@ -40,8 +40,8 @@ def kill_when(ws, config, pattern):
     return sorted(p.relative_to(ws).as_posix() for p in ws.glob(pattern))
 
 
-def test_killed_shards_resume_without_duplicates_or_losses(tmp_path):
-    ws = make_workspace(tmp_path / "ws")
+def test_killed_shards_resume_without_duplicates_or_losses(seeded_workspace, tmp_path):
+    ws = seeded_workspace(tmp_path / "ws")
     c = tiny_config()
     c["languages"] = ["en"]
     c["prompts"].update(limit=PROMPTS, translations={})

