@@ -1,7 +1,8 @@
 """With fixed seeds, two runs of the embedded default at tiny scale in two separate clones produce identical
 translations, generations, scores and pairs on a CPU, and an identical trained adapter. Compared by content
 digest (workflow_scripts.digests), as a user would compare two runs. The first run is the session's shared
-tiny DAG (tests/conftest.py); the second is made here, up to the pairs and one adapter."""
+tiny DAG (tests/conftest.py); the second is made here, up to the pairs and one adapter, from the session's
+other materialization of the base model (base_model_snapshot), made apart from the tiny run's."""
 
 import json
 
@@ -10,7 +11,7 @@ import pytest
 
 from workflow_scripts.digests import digests
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
+from helpers import MODEL, snakemake, tiny_config, write_config
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"
 COMPARED = [
@@ -24,8 +25,8 @@ PROMPTS, SAMPLES = 4, 3  # tiny_config()
 
 
 @pytest.fixture(scope="module")
-def two_runs(tiny_run, tmp_path_factory):
-    ws = make_workspace(tmp_path_factory.mktemp("second"))
+def two_runs(tiny_run, seeded_workspace, tmp_path_factory):
+    ws = seeded_workspace(tmp_path_factory.mktemp("second"))
     config = write_config(ws, tiny_config())
     # The pairs of every experiment, then one adapter trained on them.
     for args in (["--until", "preference_dataset"], [ADAPTER]):
