@@ -13,10 +13,9 @@ def reward_model_dir(materialized_model, tmp_path_factory):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    base = materialized_model  # the session's (tests/conftest.py)
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(materialized_model, num_labels=1, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(materialized_model)
     model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = tmp_path_factory.mktemp("reward-model")
     model.save_pretrained(out)

@@ -39,11 +39,6 @@ PROMPTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def model_dir(materialized_model):
-    return materialized_model  # the session's (tests/conftest.py)
-
-
 def spec_for(model_dir, method: str, **common) -> TrainingSpec:
     from snakemake.utils import validate
 
@@ -60,10 +55,10 @@ def sft_rows():
     return conversational_rows(pa.table({"prompt": PROMPTS, "completion": completions}), "sft")
 
 
-def test_padding_free_sft_gives_the_padded_loss(model_dir, tmp_path):
+def test_padding_free_sft_gives_the_padded_loss(materialized_model, tmp_path):
     from datasets import Dataset
 
-    spec = spec_for(model_dir, "sft")
+    spec = spec_for(materialized_model, "sft")
     tokenizer, model = load_policy(spec)
     trainer, settings = build_trainer(spec, model, tokenizer, Dataset.from_list(sft_rows()), None, tmp_path)
     assert settings["padding_free"] is False  # auto: GPU only
@@ -81,10 +76,10 @@ def test_padding_free_sft_gives_the_padded_loss(model_dir, tmp_path):
     assert losses[1] == pytest.approx(losses[0], rel=1e-5)
 
 
-def test_a_per_device_batch_set_on_the_trainer_keeps_the_global_batch(model_dir, tmp_path):
+def test_a_per_device_batch_set_on_the_trainer_keeps_the_global_batch(materialized_model, tmp_path):
     from datasets import Dataset
 
-    spec = spec_for(model_dir, "sft")
+    spec = spec_for(materialized_model, "sft")
     tokenizer, model = load_policy(spec)
     trainer, _ = build_trainer(spec, model, tokenizer, Dataset.from_list(sft_rows()), None, tmp_path)
     assert (trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps) == (1, 4)  # auto on a CPU
@@ -100,19 +95,19 @@ def test_a_per_device_batch_set_on_the_trainer_keeps_the_global_batch(model_dir,
     )
 
 
-def test_the_gpu_settings_leave_cpu_training_as_it_was(model_dir):
-    spec = spec_for(model_dir, "dpo")
+def test_the_gpu_settings_leave_cpu_training_as_it_was(materialized_model):
+    spec = spec_for(materialized_model, "dpo")
     assert liger_enabled(spec.common, gpu=False) is False and padding_free_enabled(spec.common, "sft", gpu=False) is False
     assert (
         padding_free_enabled(spec.common, "sft", gpu=True) is True and padding_free_enabled(spec.common, "dpo", gpu=True) is False
     )
-    forced = spec_for(model_dir, "dpo", liger_kernel=True)
+    forced = spec_for(materialized_model, "dpo", liger_kernel=True)
     with pytest.raises(UserError) as err:
         liger_enabled(forced.common, gpu=False)
     assert err.value.field == "training.common.liger_kernel" and "CUDA GPU" in str(err.value)
 
 
-def test_a_tiny_dpo_run_learns_and_records_its_throughput(model_dir, tmp_path):
+def test_a_tiny_dpo_run_learns_and_records_its_throughput(materialized_model, tmp_path):
     chosen = [
         "Red.",
         "The sea is calm and blue.",
@@ -128,7 +123,7 @@ def test_a_tiny_dpo_run_learns_and_records_its_throughput(model_dir, tmp_path):
     pq.write_table(
         pa.table({"prompt_id": [f"p{i}" for i in range(8)], "prompt": PROMPTS, "chosen": chosen, "rejected": rejected}), data
     )
-    spec = spec_for(model_dir, "dpo", max_steps=6, logging_steps=1, gradient_accumulation_steps=2)
+    spec = spec_for(materialized_model, "dpo", max_steps=6, logging_steps=1, gradient_accumulation_steps=2)
     spec = TrainingSpec.load({**spec.params(), "learning_rate": 5e-4})
     train(spec, str(data), tmp_path / "adapter", threads=2)
     metrics = json.loads((tmp_path / "adapter/training_metrics.json").read_text())
