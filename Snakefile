@@ -9,6 +9,7 @@
 # `workflow_scripts` package, installed into the environment (envs/setup-cpu.sh, pip install -e .).
 from snakemake.utils import min_version
 
+from workflow_scripts import forkserver
 from workflow_scripts.plan import all_targets
 
 min_version("9.0")
@@ -37,3 +38,15 @@ rule all:
     default_target: True
     input:
         all_targets(config),
+
+
+onstart:
+    forkserver.enable(workflow, config)
+
+
+onsuccess:
+    forkserver.disable()
+
+
+onerror:
+    forkserver.disable()

@@ -20,6 +20,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # typed spec (hashed in params), so they are left out of code fingerprints: adding an artifact or an experiment
 # there reruns nothing that exists.
 PLANNING_MODULES = frozenset(f"{PACKAGE}.{name}" for name in ("layout", "plan", "config_checks"))
+# How a step is run (in the job's process or a forked worker), not what it computes: outside fingerprints too.
+EXECUTION_MODULES = frozenset({f"{PACKAGE}.forkserver"})
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -67,6 +69,8 @@ def _internal_imports(module_path: Path) -> set[str]:
 
 def _module_file(name: str) -> Path | None:
     rel = Path(*name.split(".")[1:])
+    if not rel.parts:  # `from workflow_scripts import x`: x is the module
+        return None
     for candidate in (PACKAGE_DIR / rel.with_suffix(".py"), PACKAGE_DIR / rel / "__init__.py"):
         if candidate.is_file():
             return candidate
@@ -76,7 +80,7 @@ def _module_file(name: str) -> Path | None:
 @cache
 def code_fingerprint(*entry_files: str) -> str:
     """Hash of the given source files plus all `workflow_scripts` modules they import (transitively), planning
-    modules aside."""
+    and execution modules aside."""
     seen: dict[str, Path] = {}
     todo = [Path(f).resolve() for f in entry_files]
     while todo:
@@ -85,7 +89,7 @@ def code_fingerprint(*entry_files: str) -> str:
         if key in seen:
             continue
         seen[key] = path
-        for name in _internal_imports(path) - PLANNING_MODULES:
+        for name in _internal_imports(path) - PLANNING_MODULES - EXECUTION_MODULES:
             mod = _module_file(name)
             if mod is not None:
                 todo.append(mod.resolve())

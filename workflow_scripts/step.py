@@ -57,8 +57,21 @@ def tee_to_log(log_path: str | None):
         log.close()
 
 
-def run_step(snakemake, step: Callable[..., None]) -> None:
-    """Run `step(snakemake)` with its output teed to the rule's log; exit 1 on a UserError."""
+def run_step(snakemake, step: Callable[..., None], loads_models: bool = False) -> None:
+    """Run `step(snakemake)` with its output teed to the rule's log; exit 1 on a UserError. In a local run, the
+    step runs in a worker forked from a preloaded interpreter (workflow_scripts.forkserver), which a step that
+    `loads_models` starts if it is not running yet."""
+    from workflow_scripts.forkserver import delegate
+
+    code = delegate(snakemake, step, loads_models)
+    if code is None:
+        code = run_here(snakemake, step)
+    if code:
+        sys.exit(code)
+
+
+def run_here(snakemake, step: Callable[..., None]) -> int:
+    """Run `step(snakemake)` in this process, teed to the rule's log: 0, or 1 after a UserError."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
     failed = None
     with tee_to_log(log_path):
@@ -71,8 +84,7 @@ def run_step(snakemake, step: Callable[..., None]) -> None:
             print(f"\n[croco] ERROR in rule {snakemake.rule}: {exc}", file=sys.stderr, flush=True)
         else:
             print(f"[croco] rule {snakemake.rule} finished in {time.time() - started:.1f} s", flush=True)
-    if failed is not None:
-        sys.exit(1)
+    return 1 if failed is not None else 0
 
 
 def run_worker(work: Callable[[], None], label: str) -> int:

@@ -1,0 +1,290 @@
+"""A preloaded interpreter that local jobs fork from, so that each job does not import the model libraries again.
+
+Importing torch, transformers, vLLM, PEFT, TRL and datasets takes ~10 s of CPU per job on a laptop, about as much
+as a tiny job's work (measured: 45% of the CPU time of the tests' tiny DAG). For a run on this machine (not on a
+cluster), the Snakefile's `onstart` names a directory in CROCO_FORKSERVER; the first job whose step loads models
+starts the server there (`python -m workflow_scripts.forkserver DIR`), which imports the libraries once and forks
+one worker per job. Each job's own process stays what Snakemake started and waits: it hands the worker its
+standard streams, working directory, environment and `snakemake` object, forwards signals, and exits with the
+worker's exit code. A step's output does not depend on the path taken; without a server (a cluster job, a dry
+run, `forkserver: false`, a server that failed to start), the step runs in the job's own process as before.
+
+The server leaves alone what a library sets up at import for one kind of step only: EuroEval (imported by its
+own helper process) is not preloaded, as it sets global logging levels that would silence the other steps.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import pickle
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+# The directory of this run's server; set by the Snakefile for local runs (enable()).
+ENV_DIRECTORY = "CROCO_FORKSERVER"
+# The Snakemake process the server belongs to: it exits when that process is gone.
+ENV_OWNER = "CROCO_FORKSERVER_OWNER"
+# vLLM first: it configures its logging at import from the environment as it is (TRL sets VLLM_LOGGING_LEVEL).
+PRELOAD = (
+    "torch",
+    "vllm",
+    "transformers",
+    "peft",
+    "datasets",
+    "trl",
+    "pyarrow.parquet",
+    "pandas",
+)
+# Lazily imported attributes the steps use (importing a package does not import them).
+PRELOAD_ATTRIBUTES = {
+    "vllm": ("LLM", "SamplingParams"),
+    "transformers": ("AutoConfig", "AutoTokenizer", "AutoModelForCausalLM", "Trainer"),
+    "trl": ("DPOConfig", "DPOTrainer", "SFTConfig", "SFTTrainer"),
+}
+STARTUP_TIMEOUT_S = 300
+# The project's own modules are imported afresh in each worker, from the job's sys.path (a test workspace holds
+# its own copy of them).
+OWN_PACKAGE = "workflow_scripts"
+HEADER = struct.Struct("!Q")
+CODE = struct.Struct("!i")
+
+
+def enable(workflow, config: dict) -> None:
+    """Snakefile `onstart`: offer a server to this run's jobs, if they run on this machine."""
+    if not config.get("forkserver", True) or not workflow.local_exec or workflow.remote_exec:
+        return
+    os.environ[ENV_DIRECTORY] = tempfile.mkdtemp(prefix="croco-forkserver-")
+    os.environ[ENV_OWNER] = str(os.getpid())
+
+
+def disable() -> None:
+    """Snakefile `onsuccess`/`onerror`: stop this run's server and remove its directory."""
+    directory = os.environ.pop(ENV_DIRECTORY, None)
+    os.environ.pop(ENV_OWNER, None)
+    if not directory:
+        return
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.kill(int((Path(directory) / "pid").read_text()), signal.SIGTERM)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- client: the job's own process
+
+
+def delegate(snakemake, step, loads_models: bool) -> int | None:
+    """Run `step(snakemake)` (through step.run_here) in a worker of this run's server; its exit code, or None
+    when there is no server to use. A step that loads models starts the server if nobody has yet."""
+    directory = os.environ.get(ENV_DIRECTORY)
+    if not directory or not Path(directory).is_dir():
+        return None
+    connection = connect(Path(directory), start=loads_models)
+    if connection is None:
+        return None
+    with connection:
+        request = {
+            "module": step.__module__,
+            "name": step.__qualname__,
+            "snakemake": snakemake,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "path": list(sys.path),
+            "argv": list(sys.argv),
+        }
+        payload = pickle.dumps(request)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        socket.send_fds(connection, [HEADER.pack(len(payload)) + payload], [0, 1, 2])
+        pid = receive_exactly(connection, HEADER.size)
+        if pid is None:
+            return 1
+        worker = HEADER.unpack(pid)[0]
+        forward = lambda signum, _frame: os.kill(worker, signum)  # noqa: E731
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, forward)
+        code = receive_exactly(connection, CODE.size)
+    # No code: the worker died without one (killed, or a crash in native code).
+    return CODE.unpack(code)[0] if code is not None else 1
+
+
+def connect(directory: Path, start: bool) -> socket.socket | None:
+    """A connection to the server, started first if asked and not running; None if there is none to use."""
+    address = str(directory / "socket")
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.connect(address)
+                return connection
+            except BaseException:
+                connection.close()
+                raise
+        server = server_state(directory, start)
+        if server == "absent" or time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)  # starting: waiting costs no CPU, importing beside it would
+
+
+def server_state(directory: Path, start: bool) -> str:
+    """'starting' (the server imports, or this call just started it) or 'absent' (none, and none is started
+    here, or it died)."""
+    import fcntl
+
+    with open(directory / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pid_file = directory / "pid"
+        if pid_file.exists():
+            text = pid_file.read_text()
+            if text == "failed":
+                return "absent"
+            if is_running(int(text)):
+                return "starting"
+            pid_file.write_text("failed")  # it died before it listened: do not start it again
+            return "absent"
+        if not start:
+            return "absent"
+        log = open(directory / "server.log", "ab")
+        server = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(directory)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # not killed with the job that started it: it serves the whole run
+        )
+        pid_file.write_text(str(server.pid))
+        return "starting"
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped) counts as gone.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def receive_exactly(connection: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        try:
+            chunk = connection.recv(size - len(data))
+        except InterruptedError:
+            continue
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+# ---------------------------------------------------------------- server
+
+
+def serve(directory: Path) -> None:
+    owner = int(os.environ.get(ENV_OWNER, "0"))
+    started = time.monotonic()
+    for name in PRELOAD:
+        module = importlib.import_module(name)
+        for attribute in PRELOAD_ATTRIBUTES.get(name, ()):
+            getattr(module, attribute)
+    print(f"[croco] forkserver: {', '.join(PRELOAD)} imported in {time.monotonic() - started:.1f} s", flush=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(directory / "socket"))
+    listener.listen(16)
+    listener.settimeout(1.0)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel; their jobs wait for them
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while owner == 0 or is_running(owner):
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            continue
+        if os.fork() == 0:
+            listener.close()
+            worker(connection)  # never returns
+        connection.close()
+
+
+def worker(connection: socket.socket) -> None:
+    """A forked worker: take over the job's streams and context, run its step, report the exit code."""
+    code = 1
+    finished = threading.Event()
+    try:
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setpgid(0, 0)  # its own group: the helper processes its step starts go with it
+        connection.settimeout(None)
+        header, fds, _, _ = socket.recv_fds(connection, HEADER.size, 3)
+        payload = receive_exactly(connection, HEADER.unpack(header)[0])
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        request = pickle.loads(payload)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[:] = request["path"]
+        sys.argv[:] = request["argv"]
+        for name in [m for m in sys.modules if m == OWN_PACKAGE or m.startswith(OWN_PACKAGE + ".")]:
+            del sys.modules[name]
+        threading.Thread(target=exit_with_job, args=(connection, finished), daemon=True).start()
+        connection.sendall(HEADER.pack(os.getpid()))
+        use_job_threads()
+        from workflow_scripts.step import run_here
+
+        step = getattr(importlib.import_module(request["module"]), request["name"])
+        code = run_here(request["snakemake"], step)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()  # what the job's own process would do on its way out
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finished.set()
+    with contextlib.suppress(OSError):
+        connection.sendall(CODE.pack(code))
+    os._exit(code)
+
+
+def exit_with_job(connection: socket.socket, finished: threading.Event) -> None:
+    """The job's process closed the connection before the step ended (killed: a time limit, a cancelled run):
+    end the step and the helper processes it started."""
+    with contextlib.suppress(OSError):
+        connection.recv(1)
+    if not finished.is_set():
+        os.killpg(0, signal.SIGKILL)
+
+
+def use_job_threads() -> None:
+    """The job's thread count (Snakemake sets OMP_NUM_THREADS to its `threads`), which the OpenMP runtime only
+    reads when it is loaded, here in the server."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads and threads.isdigit():
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]))
