@@ -57,6 +57,8 @@ STARTUP_TIMEOUT_S = 300
 # The project's own modules are imported afresh in each worker, from the job's sys.path (a test workspace holds
 # its own copy of them).
 OWN_PACKAGE = "workflow_scripts"
+# Written into each job's log by a worker.
+WORKER_NOTE = "a worker forked from the preloaded interpreter (workflow_scripts.forkserver)"
 HEADER = struct.Struct("!Q")
 CODE = struct.Struct("!i")
 
@@ -250,7 +252,7 @@ def worker(connection: socket.socket) -> None:
         from workflow_scripts.step import run_here
 
         step = getattr(importlib.import_module(request["module"]), request["name"])
-        code = run_here(request["snakemake"], step)
+        code = run_here(request["snakemake"], step, where=WORKER_NOTE)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:

@@ -70,13 +70,16 @@ def run_step(snakemake, step: Callable[..., None], loads_models: bool = False) -
         sys.exit(code)
 
 
-def run_here(snakemake, step: Callable[..., None]) -> int:
-    """Run `step(snakemake)` in this process, teed to the rule's log: 0, or 1 after a UserError."""
+def run_here(snakemake, step: Callable[..., None], where: str = "") -> int:
+    """Run `step(snakemake)` in this process, teed to the rule's log: 0, or 1 after a UserError. `where` says
+    in the log which process runs it, when not the job's own."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
     failed = None
     with tee_to_log(log_path):
         started = time.time()
         print(f"[croco] rule {snakemake.rule} started: {', '.join(map(str, snakemake.output))}", flush=True)
+        if where:
+            print(f"[croco] running in {where}", flush=True)
         try:
             step(snakemake)
         except UserError as exc:
