@@ -89,7 +89,7 @@ def delegate(snakemake, step, loads_models: bool) -> int | None:
     """Run `step(snakemake)` (through step.run_here) in a worker of this run's server; its exit code, or None
     when there is no server to use. A step that loads models starts the server if nobody has yet."""
     directory = os.environ.get(ENV_DIRECTORY)
-    if not directory or not Path(directory).is_dir():
+    if not directory or not Path(directory).is_dir() or step.__module__ == "__main__":  # a worker imports it by name
         return None
     connection = connect(Path(directory), start=loads_models)
     if connection is None:
@@ -98,7 +98,7 @@ def delegate(snakemake, step, loads_models: bool) -> int | None:
         request = {
             "module": step.__module__,
             "name": step.__qualname__,
-            "snakemake": snakemake,
+            "snakemake": pickle.dumps(snakemake),  # unpickled once the worker has the job's sys.path
             "cwd": os.getcwd(),
             "env": dict(os.environ),
             "path": list(sys.path),
@@ -238,7 +238,7 @@ def worker(connection: socket.socket) -> None:
         for target, fd in zip((0, 1, 2), fds):
             os.dup2(fd, target)
             os.close(fd)
-        request = pickle.loads(payload)
+        request = pickle.loads(payload)  # plain values: imports nothing
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -246,13 +246,14 @@ def worker(connection: socket.socket) -> None:
         sys.argv[:] = request["argv"]
         for name in [m for m in sys.modules if m == OWN_PACKAGE or m.startswith(OWN_PACKAGE + ".")]:
             del sys.modules[name]
+        job = pickle.loads(request["snakemake"])  # may import the job's modules: after the purge
         threading.Thread(target=exit_with_job, args=(connection, finished), daemon=True).start()
         connection.sendall(HEADER.pack(os.getpid()))
         use_job_threads()
         from workflow_scripts.step import run_here
 
         step = getattr(importlib.import_module(request["module"]), request["name"])
-        code = run_here(request["snakemake"], step, where=WORKER_NOTE)
+        code = run_here(job, step, where=WORKER_NOTE)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
