@@ -22,6 +22,7 @@ import importlib.metadata
 import math
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -131,6 +132,14 @@ def prepare_environment(offline: bool) -> None:
     if offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
+        # The Hub libraries read these when imported: already imported (a worker of workflow_scripts.forkserver),
+        # they are told here.
+        if "huggingface_hub" in sys.modules:
+            sys.modules["huggingface_hub"].constants.HF_HUB_OFFLINE = True
+        if "datasets" in sys.modules:
+            import datasets.config
+
+            datasets.config.HF_HUB_OFFLINE = datasets.config.HF_DATASETS_OFFLINE = True
 
 
 def install_compat_shims() -> None:

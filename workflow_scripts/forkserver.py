@@ -154,6 +154,8 @@ def server_state(directory: Path, start: bool) -> str:
             if is_running(int(text)):
                 return "starting"
             pid_file.write_text("failed")  # it died before it listened: do not start it again
+            last = (directory / "server.log").read_text(errors="replace").strip().splitlines()[-1:] or ["no message"]
+            print(f"[croco] the preloaded interpreter did not start ({last[0]}); jobs run their steps themselves", flush=True)
             return "absent"
         if not start:
             return "absent"
@@ -221,6 +223,7 @@ def serve(directory: Path) -> None:
             listener.close()
             worker(connection)  # never returns
         connection.close()
+    shutil.rmtree(directory, ignore_errors=True)  # its run ended without stopping it (killed)
 
 
 def worker(connection: socket.socket) -> None:
@@ -244,6 +247,7 @@ def worker(connection: socket.socket) -> None:
         os.environ.update(request["env"])
         sys.path[:] = request["path"]
         sys.argv[:] = request["argv"]
+        tempfile.tempdir = None  # from the job's TMPDIR, not the server's
         for name in [m for m in sys.modules if m == OWN_PACKAGE or m.startswith(OWN_PACKAGE + ".")]:
             del sys.modules[name]
         job = pickle.loads(request["snakemake"])  # may import the job's modules: after the purge
