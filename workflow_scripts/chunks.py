@@ -32,6 +32,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from workflow_scripts import forkserver
 from workflow_scripts.atomic import atomic_file
 from workflow_scripts.errors import UserError
 from workflow_scripts.step import child_env, run_worker
@@ -143,14 +144,13 @@ def run_workers(work: ChunkedWork, checkpoints: Checkpoints, pending: list[int],
             tmp.write_bytes(pickle.dumps((work, checkpoints, share)))
         env = child_env(**extra)
         print(f"[croco] worker {rank}: {len(share)} chunk(s) on {extra}", flush=True)
-        procs.append(
-            (
-                rank,
-                subprocess.Popen(
-                    [sys.executable, "-m", "workflow_scripts.chunks", str(order), str(rank)], env=env, preexec_fn=_die_with_parent
-                ),
-            )
-        )
+        # Forked from the preloaded interpreter when the run has one (workflow_scripts.forkserver), else started.
+        arguments = [str(order), str(rank)]
+        proc = forkserver.submit("workflow_scripts.chunks", "worker_main", (arguments,), start=False, env=env)
+        if proc is None:
+            command = [sys.executable, "-m", "workflow_scripts.chunks", *arguments]
+            proc = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+        procs.append((rank, proc))
     failed = [(rank, proc.wait()) for rank, proc in procs]
     failed = [(rank, code) for rank, code in failed if code != 0]
     if failed:

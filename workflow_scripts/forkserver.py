@@ -90,37 +90,65 @@ def disable() -> None:
 
 def delegate(snakemake, step, loads_models: bool) -> int | None:
     """Run `step(snakemake)` (through step.run_here) in a worker of this run's server; its exit code, or None
-    when there is no server to use. A step that loads models starts the server if nobody has yet."""
-    directory = os.environ.get(ENV_DIRECTORY)
-    if not directory or not Path(directory).is_dir() or step.__module__ == "__main__":  # a worker imports it by name
+    when there is no server to use. A step that loads models starts the server if nobody has yet. Signals this
+    process gets (a cancelled run, a time limit) are passed on to the worker."""
+    if step.__module__ == "__main__":  # a worker imports the step by name
         return None
-    connection = connect(Path(directory), start=loads_models)
+    forked = submit("workflow_scripts.step", "run_here", (snakemake, step, WORKER_NOTE), start=loads_models)
+    if forked is None:
+        return None
+    forward = lambda signum, _frame: forked.send_signal(signum)  # noqa: E731
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    return forked.wait()
+
+
+class Forked:
+    """A call running in a worker of the server, awaited like a subprocess.Popen. It ends if this process dies
+    or closes it before it finished."""
+
+    def __init__(self, connection: socket.socket, pid: int | None):
+        self.connection, self.pid, self.returncode = connection, pid, None
+
+    def send_signal(self, signum: int) -> None:
+        if self.pid is not None and self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            code = receive_exactly(self.connection, CODE.size) if self.pid is not None else None
+            self.connection.close()
+            # No code: the worker died without one (killed, or a crash in native code).
+            self.returncode = CODE.unpack(code)[0] if code is not None else 1
+        return self.returncode
+
+
+def submit(module: str, function: str, arguments: tuple, start: bool, env: dict | None = None) -> Forked | None:
+    """Call module.function(*arguments) in a worker, with this process's standard streams, directory, sys.path
+    and environment (or `env`); its return value (an int, or None for 0) is the worker's exit code. None when
+    there is no server to use (then the caller runs it itself); `start`: start the server if nobody has yet."""
+    directory = os.environ.get(ENV_DIRECTORY)
+    if not directory or not Path(directory).is_dir():
+        return None
+    connection = connect(Path(directory), start=start)
     if connection is None:
         return None
-    with connection:
-        request = {
-            "module": step.__module__,
-            "name": step.__qualname__,
-            "snakemake": pickle.dumps(snakemake),  # unpickled once the worker has the job's sys.path
-            "cwd": os.getcwd(),
-            "env": dict(os.environ),
-            "path": list(sys.path),
-            "argv": list(sys.argv),
-        }
-        payload = pickle.dumps(request)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        socket.send_fds(connection, [HEADER.pack(len(payload)) + payload], [0, 1, 2])
-        pid = receive_exactly(connection, HEADER.size)
-        if pid is None:
-            return 1
-        worker = HEADER.unpack(pid)[0]
-        forward = lambda signum, _frame: os.kill(worker, signum)  # noqa: E731
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signum, forward)
-        code = receive_exactly(connection, CODE.size)
-    # No code: the worker died without one (killed, or a crash in native code).
-    return CODE.unpack(code)[0] if code is not None else 1
+    request = {
+        "module": module,
+        "function": function,
+        "arguments": pickle.dumps(arguments),  # unpickled once the worker has this process's sys.path
+        "cwd": os.getcwd(),
+        "env": dict(os.environ if env is None else env),
+        "path": list(sys.path),
+        "argv": list(sys.argv),
+    }
+    payload = pickle.dumps(request)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    socket.send_fds(connection, [HEADER.pack(len(payload)) + payload], [0, 1, 2])
+    pid = receive_exactly(connection, HEADER.size)
+    return Forked(connection, HEADER.unpack(pid)[0] if pid is not None else None)
 
 
 def connect(directory: Path, start: bool) -> socket.socket | None:
@@ -238,7 +266,7 @@ def serve(directory: Path) -> None:
 
 
 def worker(connection: socket.socket) -> None:
-    """A forked worker: take over the job's streams and context, run its step, report the exit code."""
+    """A forked worker: take over the caller's streams and context, make the call, report the exit code."""
     code = 1
     finished = threading.Event()
     try:
@@ -261,14 +289,12 @@ def worker(connection: socket.socket) -> None:
         tempfile.tempdir = None  # from the job's TMPDIR, not the server's
         for name in [m for m in sys.modules if m == OWN_PACKAGE or m.startswith(OWN_PACKAGE + ".")]:
             del sys.modules[name]
-        job = pickle.loads(request["snakemake"])  # may import the job's modules: after the purge
         threading.Thread(target=exit_with_job, args=(connection, finished), daemon=True).start()
         connection.sendall(HEADER.pack(os.getpid()))
         use_job_threads()
-        from workflow_scripts.step import run_here
-
-        step = getattr(importlib.import_module(request["module"]), request["name"])
-        code = run_here(job, step, where=WORKER_NOTE)
+        arguments = pickle.loads(request["arguments"])  # may import the job's modules: after the purge
+        result = getattr(importlib.import_module(request["module"]), request["function"])(*arguments)
+        code = 0 if result is None else int(result)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
