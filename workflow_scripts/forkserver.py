@@ -253,16 +253,18 @@ def serve(directory: Path) -> None:
     listener.settimeout(1.0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel; their jobs wait for them
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while owner == 0 or is_running(owner):
-        try:
-            connection, _ = listener.accept()
-        except TimeoutError:
-            continue
-        if os.fork() == 0:
-            listener.close()
-            worker(connection)  # never returns
-        connection.close()
-    shutil.rmtree(directory, ignore_errors=True)  # its run ended without stopping it (killed)
+    try:
+        while owner == 0 or is_running(owner):
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            if os.fork() == 0:
+                listener.close()
+                worker(connection)  # never returns
+            connection.close()
+    finally:  # stopped (SIGTERM), or its run ended without stopping it (killed)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def worker(connection: socket.socket) -> None:
