@@ -1,11 +1,13 @@
 """With fixed seeds, two runs of the embedded default at tiny scale in two separate clones produce identical
 translations, generations, scores and pairs on a CPU, and an identical trained adapter. Compared by content
 digest (workflow_scripts.digests), as a user would compare two runs. The first run is the session's shared
-tiny DAG (tests/conftest.py), whose jobs ran in workers of the preloaded interpreter (workflow_scripts.forkserver);
-the second is made here without it, each step in its job's own process, up to the pairs and one adapter, from the
-session's other materialization of the base model (base_model_snapshot), made apart from the tiny run's."""
+tiny DAG (tests/conftest.py); the second is made here, up to the pairs and one adapter, from the session's
+other materialization of the base model (base_model_snapshot), made apart from the tiny run's. Both ran their
+steps in workers of the preloaded interpreter (workflow_scripts.forkserver); the second then trains its adapter
+and translates again without it, each in its job's own process, which must give the same bytes."""
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -13,9 +15,10 @@ import pytest
 from workflow_scripts.digests import digests
 from workflow_scripts.forkserver import WORKER_NOTE
 
-from helpers import MODEL, snakemake, tiny_config, write_config
+from helpers import MODEL, snakemake, tiny_config, work_jobs, write_config
 
 ADAPTER = f"results/adapters/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"
+TRANSLATION = f"results/translations/{MODEL}/de.parquet"
 COMPARED = [
     f"results/translations/{MODEL}",
     f"results/generations/{MODEL}",
@@ -29,11 +32,20 @@ PROMPTS, SAMPLES = 4, 3  # tiny_config()
 @pytest.fixture(scope="module")
 def two_runs(tiny_run, seeded_workspace, tmp_path_factory):
     ws = seeded_workspace(tmp_path_factory.mktemp("second"))
-    config = write_config(ws, {**tiny_config(), "forkserver": False})
-    # The pairs of every experiment, then one adapter trained on them.
-    for args in (["--until", "preference_dataset"], [ADAPTER]):
-        result = snakemake(ws, *args, "--cores", "2", "--configfile", str(config))
+    config = write_config(ws, tiny_config())
+    unforked = write_config(ws, {**tiny_config(), "forkserver": False}, "unforked.yaml")
+    # The pairs of every experiment, then one adapter trained on them; then that adapter and the German
+    # translation again, without the server (the translation last: nothing below it is asked for).
+    for args, config_file in (
+        (["--until", "preference_dataset"], config),
+        ([ADAPTER], config),
+        ([ADAPTER, "--forcerun", ADAPTER], unforked),
+        ([TRANSLATION, "--forcerun", TRANSLATION], unforked),
+    ):
+        result = snakemake(ws, *args, "--cores", "2", "--configfile", str(config_file))
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+        if config_file == unforked:
+            assert work_jobs(result) and {rule for rule, _ in work_jobs(result)} <= {"train", "translate"}
     return [tiny_run[0], ws]
 
 
@@ -55,11 +67,18 @@ def test_generations_scores_pairs_and_adapter_are_identical(two_runs):
     assert losses[0] == losses[1] and any(loss for _, loss in losses[0])
 
 
-def test_the_first_run_forked_its_steps_and_the_second_did_not(two_runs):
-    train_log = f"logs/train/{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen.log"
-    for log in (train_log, f"logs/generate/{MODEL}/da/shard-0-of-1.log", f"logs/score/{MODEL}/de/shard-0-of-1.log"):
-        first, second = ((ws / log).read_text() for ws in two_runs)
-        assert WORKER_NOTE in first and WORKER_NOTE not in second, log
+def last_run(log: Path) -> str:
+    """What the last run of a job wrote into its log (which may hold the lines of earlier runs too)."""
+    return log.read_text().rsplit(" started: ", 1)[-1]
+
+
+def test_steps_ran_in_workers_and_again_without(two_runs):
+    first, second = two_runs
+    for log in (f"logs/generate/{MODEL}/da/shard-0-of-1.log", f"logs/score/{MODEL}/de/shard-0-of-1.log"):
+        assert WORKER_NOTE in (first / log).read_text() and WORKER_NOTE in (second / log).read_text(), log
+    for log in (f"logs/train/{ADAPTER.removeprefix('results/adapters/')}.log", f"logs/translate/{MODEL}/de.log"):
+        assert WORKER_NOTE in last_run(first / log) and WORKER_NOTE not in last_run(second / log), log
+        assert "finished in" in last_run(second / log), log
 
 
 def test_identical_runs_are_not_degenerate(two_runs):
