@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from workflow_scripts import forkserver
-from workflow_scripts.forkserver import WORKER_NOTE, is_running
+from workflow_scripts.forkserver import WORKER_NOTE, is_running, wanted
 
 TESTS = Path(__file__).parent
 
@@ -119,3 +119,9 @@ def test_the_end_of_the_run_stops_the_server(server_directory):
     while is_running(server) and time.time() < deadline:
         time.sleep(0.1)
     assert not is_running(server) and not server_directory.exists()
+
+
+def test_runs_on_this_machine_use_it_unless_told_or_on_a_gpu_machine():
+    assert wanted("auto", local=True, gpus=False) and wanted(True, local=True, gpus=True)
+    assert not wanted("auto", local=True, gpus=True) and not wanted(False, local=True, gpus=False)
+    assert not wanted(True, local=False, gpus=False)  # cluster jobs run in their own processes

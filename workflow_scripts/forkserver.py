@@ -66,9 +66,16 @@ HEADER = struct.Struct("!Q")
 CODE = struct.Struct("!i")
 
 
+def wanted(setting, local: bool, gpus: bool) -> bool:
+    """Whether a run uses the server: its jobs run on this machine, and `forkserver` is true, or auto on a machine
+    without NVIDIA GPUs (GPU jobs run for minutes, and forking them has not been measured)."""
+    return local and (setting is True or (setting == "auto" and not gpus))
+
+
 def enable(workflow, config: dict) -> None:
     """Snakefile `onstart`: offer a server to this run's jobs, if they run on this machine."""
-    if not config.get("forkserver", True) or not workflow.local_exec or workflow.remote_exec:
+    gpus = Path("/dev/nvidiactl").exists()  # the NVIDIA driver's control device: there are GPUs here
+    if not wanted(config.get("forkserver", "auto"), workflow.local_exec and not workflow.remote_exec, gpus):
         return
     os.environ[ENV_DIRECTORY] = tempfile.mkdtemp(prefix="croco-forkserver-")
     os.environ[ENV_OWNER] = str(os.getpid())
