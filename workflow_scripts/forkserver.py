@@ -1,16 +1,17 @@
 """A preloaded interpreter that local jobs fork from, so that each job does not import the model libraries again.
 
-Importing torch, transformers, vLLM, PEFT, TRL and datasets takes ~10 s of CPU per job on a laptop, about as much
+Importing torch, transformers, vLLM, PEFT, TRL and datasets takes ~10 s of CPU per job on a 2-core machine, as much
 as a tiny job's work (measured: 45% of the CPU time of the tests' tiny DAG). For a run on this machine (not on a
 cluster), the Snakefile's `onstart` names a directory in CROCO_FORKSERVER; the first job whose step loads models
 starts the server there (`python -m workflow_scripts.forkserver DIR`), which imports the libraries once and forks
 one worker per job. Each job's own process stays what Snakemake started and waits: it hands the worker its
 standard streams, working directory, environment and `snakemake` object, forwards signals, and exits with the
 worker's exit code. A step's output does not depend on the path taken; without a server (a cluster job, a dry
-run, `forkserver: false`, a server that failed to start), the step runs in the job's own process as before.
+run, a machine with NVIDIA GPUs under `forkserver: auto`, `forkserver: false`, a server that failed to start),
+the step runs in the job's own process as before.
 
-The server leaves alone what a library sets up at import for one kind of step only: EuroEval (imported by its
-own helper process) is not preloaded, as it sets global logging levels that would silence the other steps.
+The server leaves alone what a library sets up at import for one kind of step only: EuroEval (imported by the
+EuroEval steps themselves) is not preloaded, as it sets global logging levels that would silence the other steps.
 """
 
 from __future__ import annotations
