@@ -164,16 +164,13 @@ def connect(directory: Path, start: bool) -> socket.socket | None:
     address = str(directory / "socket")
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:
-        with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                connection.connect(address)
-                return connection
-            except BaseException:
-                connection.close()
-                raise
-        server = server_state(directory, start)
-        if server == "absent" or time.monotonic() > deadline:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(address)
+            return connection
+        except (FileNotFoundError, ConnectionRefusedError):  # not listening (yet)
+            connection.close()
+        if server_state(directory, start) == "absent" or time.monotonic() > deadline:
             return None
         time.sleep(0.2)  # starting: waiting costs no CPU, importing beside it would
 
@@ -198,14 +195,14 @@ def server_state(directory: Path, start: bool) -> str:
             return "absent"
         if not start:
             return "absent"
-        log = open(directory / "server.log", "ab")
-        server = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(directory)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # not killed with the job that started it: it serves the whole run
-        )
+        with open(directory / "server.log", "ab") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(directory)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # not killed with the job that started it: it serves the whole run
+            )
         pid_file.write_text(str(server.pid))
         return "starting"
 

@@ -74,7 +74,6 @@ def run_here(snakemake, step: Callable[..., None], where: str = "") -> int:
     """Run `step(snakemake)` in this process, teed to the rule's log: 0, or 1 after a UserError. `where` says
     in the log which process runs it, when not the job's own."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
-    failed = None
     with tee_to_log(log_path):
         started = time.time()
         print(f"[croco] rule {snakemake.rule} started: {', '.join(map(str, snakemake.output))}", flush=True)
@@ -83,11 +82,10 @@ def run_here(snakemake, step: Callable[..., None], where: str = "") -> int:
         try:
             step(snakemake)
         except UserError as exc:
-            failed = exc
             print(f"\n[croco] ERROR in rule {snakemake.rule}: {exc}", file=sys.stderr, flush=True)
-        else:
-            print(f"[croco] rule {snakemake.rule} finished in {time.time() - started:.1f} s", flush=True)
-    return 1 if failed is not None else 0
+            return 1
+        print(f"[croco] rule {snakemake.rule} finished in {time.time() - started:.1f} s", flush=True)
+    return 0
 
 
 def run_worker(work: Callable[[], None], label: str) -> int:
