@@ -9,8 +9,8 @@
 # `workflow_scripts` package, installed into the environment (envs/setup-cpu.sh, pip install -e .).
 from snakemake.utils import min_version
 
-from workflow_scripts import forkserver
-from workflow_scripts.plan import all_targets
+from workflow_scripts.runtime import forkserver
+from workflow_scripts.planning.plan import all_targets
 
 min_version("9.0")
 

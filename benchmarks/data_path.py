@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from workflow_scripts.generate import GENERATION_SCHEMA, sample_seed  # noqa: E402
-from workflow_scripts.reward import SCORE_SCHEMA  # noqa: E402
+from workflow_scripts.stages.generation import GENERATION_SCHEMA, sample_seed  # noqa: E402
+from workflow_scripts.stages.scoring import SCORE_SCHEMA  # noqa: E402
 
 LANGUAGES = ["en", "da", "nl", "fr", "de", "it", "es"]
 SENTENCES = REPO / "tests/data/language_id/texts.jsonl"
@@ -166,7 +166,7 @@ def make_data(directory: Path, languages: list[str], prompts: int, samples: int,
 
 def split_shards(directory: Path, lang: str, shards: int) -> None:
     """Cut one language's tables into the shard files the gather steps read."""
-    from workflow_scripts.shards import shard_bounds
+    from workflow_scripts.runtime.scatter import shard_bounds
 
     for kind in ("generations", "scores"):
         source = pq.ParquetFile(directory / f"{kind}/{lang}.parquet")
@@ -191,8 +191,8 @@ def split_shards(directory: Path, lang: str, shards: int) -> None:
 
 
 def step_gather(directory: Path, languages, samples) -> str:
-    from workflow_scripts.generate import GENERATION_SCHEMA
-    from workflow_scripts.shards import expected_generation_keys, expected_score_keys, gather
+    from workflow_scripts.stages.generation import GENERATION_SCHEMA
+    from workflow_scripts.runtime.scatter import expected_generation_keys, expected_score_keys, gather
 
     lang = languages[0]
     shards = sorted((directory / f"shards/generations/{lang}").glob("shard-*.parquet"), key=lambda p: int(p.name.split("-")[1]))
@@ -223,8 +223,8 @@ def paths(directory: Path, kind: str, languages) -> dict[str, str]:
 def step_pairs(
     directory: Path, languages, method: str, regime: str, target: str = "mean_minus_2sigma", prompt_language: str = "chosen"
 ) -> str:
-    from workflow_scripts.atomic import write_parquet
-    from workflow_scripts.pairs import build_dpo, build_maxr
+    from workflow_scripts.runtime.atomic import write_parquet
+    from workflow_scripts.stages.pairs import build_dpo, build_maxr
 
     scopes = [[lang] for lang in languages] if regime == "mono" else [sorted(languages)]
     made = 0
@@ -243,7 +243,7 @@ def step_pairs(
 def step_language_id(directory: Path, languages) -> str:
     import yaml
 
-    from workflow_scripts.language_id import identify_file
+    from workflow_scripts.stages.language_id import identify_file
 
     schema = yaml.safe_load((REPO / "schemas/config.schema.yaml").read_text())
     max_characters = schema["properties"]["language_id"]["properties"]["max_characters"]["default"]
@@ -258,7 +258,7 @@ def step_language_id(directory: Path, languages) -> str:
 
 
 def step_report(directory: Path, languages) -> str:
-    from workflow_scripts.report_figures import reward_plot
+    from workflow_scripts.stages.report.figures import reward_plot
 
     reward_plot(list(paths(directory, "scores", languages).values()), [], directory / "out/rewards.png")
     return f"reward histograms over {len(languages)} score files"

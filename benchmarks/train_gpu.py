@@ -171,8 +171,8 @@ def write_data(tokenizer_dir: Path, out: Path, rows: int, smoke: bool) -> dict[s
 
 def run(model_dir: Path, data: Path, method: str, variant: str, steps: int, training: dict, out: Path) -> dict:
     """One measured training: the project's train() with the preset's settings and the variant's."""
-    from workflow_scripts.specs import ModelRef
-    from workflow_scripts.train import LoraSettings, TrainingSettings, TrainingSpec, train
+    from workflow_scripts.runtime.spec import ModelRef
+    from workflow_scripts.stages.training.train import LoraSettings, TrainingSettings, TrainingSpec, train
 
     common = {**training["common"], **VARIANTS[variant], "max_steps": steps, "eval_fraction": 0.0, "processes": 1}
     common["precision"] = "bf16" if common["precision"] == "bf16" and _cuda() else "fp32"
@@ -225,8 +225,8 @@ def main() -> None:
     if not (tokenizer / "tokenizer.json").is_file() and not (tokenizer / "tokenizer_config.json").is_file():
         if not smoke:
             sys.exit(f"no tokenizer in {tokenizer} (give --tokenizer DIR, a Hugging Face model or tokenizer directory)")
-        from workflow_scripts.materialize import materialize_gguf
-        from workflow_scripts.models import gguf_path
+        from workflow_scripts.stages.models import materialize_gguf
+        from workflow_scripts.planning.models import gguf_path
 
         tokenizer = args.dir / "tokenizer-model"
         if not (tokenizer / "tokenizer.json").is_file():

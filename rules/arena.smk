@@ -1,7 +1,7 @@
 # m-ArenaHard: prompts per language; answers per subject and pairwise judgments per comparison, each with one
 # engine for all languages; win rates per (comparison, language). Adapters answer through vLLM LoRA requests on
 # their base model (no merged copy).
-from workflow_scripts.arena import (
+from workflow_scripts.planning.specs.evaluation import (
     answers_inputs,
     answers_spec,
     arena_prompts_spec,
@@ -9,16 +9,9 @@ from workflow_scripts.arena import (
     judge_spec,
     win_rate_spec,
 )
-from workflow_scripts.layout import (
-    ARENA_ANSWERS,
-    ARENA_PROMPTS,
-    JUDGMENTS,
-    WINRATE,
-    names_pattern,
-    parse_subject,
-    per_language,
-)
-from workflow_scripts.plan import arena_comparisons, arena_languages, grouped_arena_subjects
+from workflow_scripts.names import parse_subject
+from workflow_scripts.planning.layout import ARENA_ANSWERS, ARENA_PROMPTS, JUDGMENTS, WINRATE, names_pattern, per_language
+from workflow_scripts.planning.plan import arena_comparisons, arena_languages, grouped_arena_subjects
 
 
 # A subject's answers in the arena languages, and a configured comparison's judgments, come from one job for all

@@ -8,11 +8,12 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from workflow_scripts.config_checks import check_config, schema_error
 from workflow_scripts.errors import UserError
-from workflow_scripts.layout import DATASET_RE, SCOPE_RE, TRANSLATED, samples_re
-from workflow_scripts.models import model_inputs
-from workflow_scripts.specs import engine_spec
+from workflow_scripts.names import TRANSLATED
+from workflow_scripts.planning.config_checks import check_config, schema_error
+from workflow_scripts.planning.layout import DATASET_RE, SCOPE_RE, samples_re
+from workflow_scripts.planning.models import model_inputs
+from workflow_scripts.planning.specs.common import engine_spec
 
 
 def _invalid_config(error: UserError):

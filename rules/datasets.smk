@@ -1,6 +1,7 @@
 # Training datasets: Paired DPO and Max-R from scored samples; In-Lang / All-Lang SFT from translations.
-from workflow_scripts.layout import DATASET, DATASET_STATS, SAMPLED_DATASET_RE, TRANSLATED
-from workflow_scripts.pairs import dataset_inputs, dataset_spec
+from workflow_scripts.names import TRANSLATED
+from workflow_scripts.planning.layout import DATASET, DATASET_STATS, SAMPLED_DATASET_RE
+from workflow_scripts.planning.specs.training import dataset_inputs, dataset_spec
 
 
 rule preference_dataset:

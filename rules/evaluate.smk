@@ -3,14 +3,14 @@
 # `evaluation.euroeval.batch: scope` one job evaluates a batch of subjects (a base model; one policy's adapters
 # of one scope; one curve run's checkpoints) in one EuroEval import, and a local rule takes each subject's
 # result out of the batch's file: fewer jobs, but a change to one adapter evaluates its siblings again.
-from workflow_scripts.euroeval_run import (
+from workflow_scripts.planning.specs.evaluation import (
     euroeval_batch_inputs,
     euroeval_batch_subjects,
     euroeval_inputs,
     euroeval_spec,
 )
-from workflow_scripts.layout import EUROEVAL, EUROEVAL_BATCH, euroeval_batch
-from workflow_scripts.plan import euroeval_batched
+from workflow_scripts.planning.layout import EUROEVAL, EUROEVAL_BATCH, euroeval_batch
+from workflow_scripts.planning.plan import euroeval_batched
 
 if euroeval_batched(config):
 

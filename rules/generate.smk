@@ -1,8 +1,8 @@
 # On-policy sampling: n responses per prompt and language, in `generation.shards` jobs per language
-# (each a contiguous range of prompts), gathered into one table per language.
-from workflow_scripts.generate import GatherSpec as GatherGenerationsSpec, generation_shards, generation_spec
-from workflow_scripts.layout import GENERATION_SHARD, GENERATIONS, PROMPTS, parse_sample_source
-from workflow_scripts.specs import step_code
+# (each a contiguous range of prompts), gathered into one table per language (workflow_scripts/runtime/scatter.py).
+from workflow_scripts.names import parse_sample_source
+from workflow_scripts.planning.layout import GENERATION_SHARD, GENERATIONS, PROMPTS, shard_files
+from workflow_scripts.planning.specs.sampling import gather_spec, generation_spec
 
 
 rule generate:
@@ -30,7 +30,7 @@ rule generate:
 
 rule gather_generations:
     input:
-        shards=lambda wc: generation_shards(config, wc.samples, wc.lang),
+        shards=lambda wc: shard_files(GENERATIONS, config["generation"]["shards"], samples=wc.samples, lang=wc.lang),
         prompts=PROMPTS,
     output:
         GENERATIONS,
@@ -42,8 +42,6 @@ rule gather_generations:
         **job_resources("light"),
     params:
         # The shards are temporary: what determines them must be visible here to trigger a rerun.
-        spec=lambda wc: GatherGenerationsSpec(
-            generation_spec(config, wc.samples, wc.lang), step_code("gather_generations")
-        ).params(),
+        spec=lambda wc: gather_spec(generation_spec(config, wc.samples, wc.lang), "gather_generations").params(),
     script:
         "scripts/gather_generations.py"

@@ -1,7 +1,7 @@
 # The identified language of every sample (fastText lid.176): the report's language section, and the
 # pools of `+in_language` datasets (pairs.language_filter).
-from workflow_scripts.language_id import language_id_spec
-from workflow_scripts.layout import GENERATIONS, LANGUAGE_ID
+from workflow_scripts.planning.specs.sampling import language_id_spec
+from workflow_scripts.planning.layout import GENERATIONS, LANGUAGE_ID
 
 
 rule language_id:

@@ -1,6 +1,6 @@
 # Base models: GGUF files materialized as Hugging Face model directories.
-from workflow_scripts.layout import MODEL_DIR, MODEL_REVISION
-from workflow_scripts.materialize import base_model_spec, revision_spec
+from workflow_scripts.planning.layout import MODEL_DIR, MODEL_REVISION
+from workflow_scripts.planning.specs.models import base_model_spec, revision_spec
 
 
 rule base_model:

@@ -1,6 +1,6 @@
 # Prompt sets per language: the source prompts (a file, or a stratified sample of a corpus), provided
 # translations, or machine translation; and their token lengths (Figure 3).
-from workflow_scripts.layout import (
+from workflow_scripts.planning.layout import (
     PROMPTS,
     SOURCE_SAMPLE,
     SOURCE_SAMPLE_STATS,
@@ -8,10 +8,13 @@ from workflow_scripts.layout import (
     TRANSLATION,
     TRANSLATION_STATS,
 )
-from workflow_scripts.prompts import prompt_set_inputs, prompt_set_spec
-from workflow_scripts.sample_prompts import sample_spec
-from workflow_scripts.token_lengths import token_lengths_spec
-from workflow_scripts.translate import translate_spec
+from workflow_scripts.planning.specs.prompts import (
+    prompt_set_inputs,
+    prompt_set_spec,
+    sample_spec,
+    token_lengths_spec,
+    translate_spec,
+)
 
 
 rule sample_prompts:

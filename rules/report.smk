@@ -1,7 +1,7 @@
 # Report figures and tables; `snakemake --report` collects them into one self-contained HTML file.
-from workflow_scripts.layout import REPORT_FILES
-from workflow_scripts.plan import report_inputs
-from workflow_scripts.report import report_spec
+from workflow_scripts.planning.layout import REPORT_FILES
+from workflow_scripts.planning.plan import report_inputs
+from workflow_scripts.planning.specs.report import report_spec
 
 
 rule report:

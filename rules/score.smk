@@ -1,8 +1,8 @@
 # Reward scores for every sample, in `reward.shards` jobs per language (each a contiguous range of
-# samples), gathered into one table per language; and the reward of every prompt's reference answer.
-from workflow_scripts.layout import GENERATIONS, PROMPTS, REFERENCE_SCORES, SCORE_SHARD, SCORES
-from workflow_scripts.reward import GatherSpec as GatherScoresSpec, reference_score_spec, score_shards, score_spec
-from workflow_scripts.specs import step_code
+# samples), gathered into one table per language (workflow_scripts/runtime/scatter.py); and the reward of every
+# prompt's reference answer.
+from workflow_scripts.planning.layout import GENERATIONS, PROMPTS, REFERENCE_SCORES, SCORE_SHARD, SCORES, shard_files
+from workflow_scripts.planning.specs.sampling import gather_spec, reference_score_spec, score_spec
 
 
 rule score:
@@ -30,7 +30,7 @@ rule score:
 
 rule gather_scores:
     input:
-        shards=lambda wc: score_shards(config, wc.samples, wc.lang),
+        shards=lambda wc: shard_files(SCORES, config["reward"]["shards"], samples=wc.samples, lang=wc.lang),
         generations=GENERATIONS,
     output:
         SCORES,
@@ -41,7 +41,8 @@ rule gather_scores:
     resources:
         **job_resources("light"),
     params:
-        spec=lambda wc: GatherScoresSpec(score_spec(config), step_code("gather_scores")).params(),
+        # The shards are temporary: what determines them must be visible here to trigger a rerun.
+        spec=lambda wc: gather_spec(score_spec(config), "gather_scores").params(),
     script:
         "scripts/gather_scores.py"
 

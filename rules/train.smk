@@ -1,8 +1,7 @@
 # LoRA adapters with TRL: DPO on pairs, SFT on Max-R or translated data; curve runs (checkpoints every
 # training.curves.checkpoint_every steps, one run per seed) of offline and online DPO.
-from workflow_scripts.layout import ADAPTER, CURVE_RUN, DATASET, ONLINE_DATASET_RE, SAMPLED_DATASET_RE
-from workflow_scripts.online_dpo import online_inputs, online_spec
-from workflow_scripts.train import curve_spec, training_spec
+from workflow_scripts.planning.layout import ADAPTER, CURVE_RUN, DATASET, ONLINE_DATASET_RE, SAMPLED_DATASET_RE
+from workflow_scripts.planning.specs.training import curve_spec, online_inputs, online_spec, training_spec
 
 
 rule train:

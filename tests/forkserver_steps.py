@@ -45,6 +45,6 @@ def sleeping_step(snakemake):
 
 
 def run(step_name: str, rule: str, output: str, log: str, loads_models: bool) -> None:
-    from workflow_scripts.step import run_step
+    from workflow_scripts.runtime.step import run_step
 
     run_step(Job(rule, output, log), globals()[step_name], loads_models=loads_models)

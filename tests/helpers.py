@@ -93,9 +93,9 @@ def tiny_config(evaluation: bool = False) -> dict:
 
 
 def plan_roots(workspace: Path, config: Path, lang: str) -> list[str]:
-    """`python -m workflow_scripts.plan roots <lang>`: the files to --forcerun to rebuild one language."""
+    """`python -m workflow_scripts.planning.plan roots <lang>`: the files to --forcerun to rebuild one language."""
     return subprocess.run(
-        [sys.executable, "-m", "workflow_scripts.plan", "roots", lang, "--configfile", str(config)],
+        [sys.executable, "-m", "workflow_scripts.planning.plan", "roots", lang, "--configfile", str(config)],
         cwd=workspace,
         capture_output=True,
         text=True,

@@ -5,7 +5,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from workflow_scripts.arena import ArenaPromptsSpec, load_arena_prompts, normalize_arena_prompts
+from workflow_scripts.stages.arena.judge import ArenaPromptsSpec, load_arena_prompts, normalize_arena_prompts
 from workflow_scripts.errors import UserError
 
 

@@ -80,7 +80,7 @@ def write(ws, path, table):
 
 def generations(responses: dict[str, list[str]], **override) -> pa.Table:
     """A Danish generations table with the columns the generate step writes."""
-    from workflow_scripts.generate import GENERATION_SCHEMA
+    from workflow_scripts.stages.generation import GENERATION_SCHEMA
 
     rows = [(pid, i, text) for pid, texts in responses.items() for i, text in enumerate(texts)]
     n = len(rows)
@@ -107,7 +107,7 @@ def generations(responses: dict[str, list[str]], **override) -> pa.Table:
 
 
 def scores(rewards: dict[str, list[float]], **override) -> pa.Table:
-    from workflow_scripts.reward import SCORE_SCHEMA
+    from workflow_scripts.stages.scoring import SCORE_SCHEMA
 
     rows = [(pid, i, r) for pid, values in rewards.items() for i, r in enumerate(values)]
     n = len(rows)

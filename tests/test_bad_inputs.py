@@ -3,8 +3,8 @@
 import pytest
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.models import require_adapter_dir
-from workflow_scripts.reward import skip_reasons
+from workflow_scripts.runtime.models import require_adapter_dir
+from workflow_scripts.stages.scoring import skip_reasons
 
 
 def test_empty_responses_are_skipped_with_their_reason_never_scored():

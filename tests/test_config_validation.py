@@ -120,7 +120,7 @@ def test_valid_default_config_dry_runs(workspace):
     ],
 )
 def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hint):
-    from workflow_scripts.config_checks import schema_error
+    from workflow_scripts.planning.config_checks import schema_error
 
     from helpers import REPO
 

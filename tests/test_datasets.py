@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.pairs import build_dpo, build_maxr, random_language
+from workflow_scripts.stages.pairs import build_dpo, build_maxr, random_language
 
 
 def write_language(tmp_path, lang, rewards, statuses=None):

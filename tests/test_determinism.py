@@ -3,7 +3,7 @@ translations, generations, scores and pairs on a CPU, and an identical trained a
 digest (workflow_scripts.digests), as a user would compare two runs. The first run is the session's shared
 tiny DAG (tests/conftest.py); the second is made here, up to the pairs and one adapter, from the session's
 other materialization of the base model (base_model_snapshot), made apart from the tiny run's. Both ran their
-steps in workers of the preloaded interpreter (workflow_scripts.forkserver); the second then trains its adapter
+steps in workers of the preloaded interpreter (workflow_scripts.runtime.forkserver); the second then trains its adapter
 and translates again without it, each in its job's own process, which must give the same bytes."""
 
 import json
@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from workflow_scripts.digests import digests
-from workflow_scripts.forkserver import WORKER_NOTE
+from workflow_scripts.runtime.forkserver import WORKER_NOTE
 
 from helpers import MODEL, snakemake, tiny_config, work_jobs, write_config
 

@@ -1,4 +1,4 @@
-"""The preloaded interpreter that local jobs fork from (workflow_scripts.forkserver), for real: a job's process
+"""The preloaded interpreter that local jobs fork from (workflow_scripts.runtime.forkserver), for real: a job's process
 hands its step to a worker that runs it with the job's directory, environment, streams and thread count; errors
 read as they do without it; a killed or cancelled job takes its worker with it; a step without models does not
 start the server; the run's end stops it. That a whole run gives the same bytes either way is
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from workflow_scripts import forkserver
-from workflow_scripts.forkserver import WORKER_NOTE, is_running, wanted
+from workflow_scripts.runtime.forkserver import WORKER_NOTE, is_running, wanted
 
 TESTS = Path(__file__).parent
 

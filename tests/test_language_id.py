@@ -11,14 +11,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.config_checks import check_config
+from workflow_scripts.planning.config_checks import check_config
 from workflow_scripts.errors import UserError
-from workflow_scripts.generate import GENERATION_SCHEMA
-from workflow_scripts.language_id import LANGUAGE_ID_SCHEMA, identify, identify_file, requested_labels, window
-from workflow_scripts.layout import LANGUAGE_ID, parse_dataset
-from workflow_scripts.pairs import LanguageFilter, build_dpo, build_maxr, dataset_inputs, dataset_spec
-from workflow_scripts.plan import experiment_trainings, report_inputs
-from workflow_scripts.reward import SCORE_SCHEMA
+from workflow_scripts.stages.generation import GENERATION_SCHEMA
+from workflow_scripts.stages.language_id import LANGUAGE_ID_SCHEMA, identify, identify_file, requested_labels, window
+from workflow_scripts.planning.layout import LANGUAGE_ID, parse_dataset
+from workflow_scripts.stages.pairs import LanguageFilter, build_dpo, build_maxr, dataset_inputs, dataset_spec
+from workflow_scripts.planning.plan import experiment_trainings, report_inputs
+from workflow_scripts.stages.scoring import SCORE_SCHEMA
 
 from helpers import REPO, load_default_config
 
@@ -258,7 +258,7 @@ def test_a_scored_sample_without_an_identified_language_is_an_error_naming_the_t
 
 
 def test_the_report_section_counts_what_the_fixture_holds(fixture, tmp_path):
-    from workflow_scripts.report_language import language_plot, language_summary, language_table_html
+    from workflow_scripts.stages.report.language import language_plot, language_summary, language_table_html
 
     scope = ["da", "de"]
     pair_dir = tmp_path / "datasets/fixture/multi-da+de"

@@ -46,7 +46,7 @@ def test_the_schema_and_the_report_use_the_layouts_names():
     assert tuple(experiment["regimes"]["items"]["enum"]) == layout.REGIMES
     assert tuple(experiment["rejection_targets"]["items"]["enum"]) == layout.TARGETS
     assert tuple(experiment["prompt_languages"]["items"]["enum"]) == layout.PROMPT_LANGUAGES
-    from workflow_scripts.report_figures import TARGET_NAMES
+    from workflow_scripts.stages.report.figures import TARGET_NAMES
 
     assert tuple(TARGET_NAMES) == layout.TARGETS
 

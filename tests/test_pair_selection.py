@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.pairs import select
+from workflow_scripts.stages.pairs import select
 
 
 def pick(rewards, target="mean_minus_2sigma", langs=None, samples=None, groups=None):
@@ -118,7 +118,7 @@ def test_matches_reference_on_random_pools(target):
 
 
 def test_online_pairs_follow_the_offline_rule_and_fall_back_to_no_signal():
-    from workflow_scripts.online_dpo import select_pairs
+    from workflow_scripts.stages.training.online_dpo import select_pairs
 
     # prompt 0: rewards 1..4 (mean 2.5, std 1.118: target 0.26, nearest strictly below 4 is 1); prompt 1: all tied;
     # prompt 2: nothing scored

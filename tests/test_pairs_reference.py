@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.pairs import build_dpo, build_maxr
+from workflow_scripts.stages.pairs import build_dpo, build_maxr
 
 LANGS = ["da", "de", "en"]
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from workflow_scripts.layout import euroeval_batch, parse_subject
-from workflow_scripts.plan import euroeval_batches, euroeval_jobs, language_roots
+from workflow_scripts.planning.layout import euroeval_batch, parse_subject
+from workflow_scripts.planning.plan import euroeval_batches, euroeval_jobs, language_roots
 
 from helpers import REPO, make_workspace, snakemake, work_jobs
 
@@ -124,8 +124,8 @@ def test_the_plan_draws_as_svg(tmp_path, flag):
 def test_paper_preset_runs_the_authors_protocol():
     """The preset, validated and filled in as the workflow does, states the authors' settings where the report
     shows them (the same function renders the report's protocol table)."""
-    from workflow_scripts.config_checks import check_config
-    from workflow_scripts.plan import protocol_settings
+    from workflow_scripts.planning.config_checks import check_config
+    from workflow_scripts.planning.plan import protocol_settings
 
     config = paper_config()
     check_config(config, REPO)
@@ -170,8 +170,8 @@ def test_paper_preset_runs_the_authors_protocol():
 
 
 def test_one_experiment_has_its_own_targets():
-    """`python -m workflow_scripts.plan targets <experiment>`: what builds just that experiment (README's table)."""
-    from workflow_scripts.plan import experiment_targets
+    """`python -m workflow_scripts.planning.plan targets <experiment>`: what builds just that experiment (README's table)."""
+    from workflow_scripts.planning.plan import experiment_targets
 
     config = paper_config()
     low = experiment_targets(config, "eurollm_low_resource")

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.prompts import align_translation, load_source_prompts
-from workflow_scripts.tables import read_table
-from workflow_scripts.translate import resolve_format, translation_turn
+from workflow_scripts.stages.prompts.prompt_set import align_translation, load_source_prompts
+from workflow_scripts.runtime.tables import read_table
+from workflow_scripts.stages.prompts.translate import resolve_format, translation_turn
 
 
 def test_translategemma_and_instruction_formats():

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.report_figures import (
+from workflow_scripts.stages.report.figures import (
     euroeval_frame,
     held_out_table_html,
     reference_percentiles,

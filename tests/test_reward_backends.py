@@ -27,8 +27,8 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from workflow_scripts.reward import ScoreSpec, score_step
-    from workflow_scripts.specs import ModelRef
+    from workflow_scripts.stages.scoring import ScoreSpec, score_step
+    from workflow_scripts.runtime.spec import ModelRef
 
     responses = ["Paris is the capital of France.", "I do not know.", "word " * 400, "Berlin."]
     generations = tmp_path / "gen.parquet"
@@ -94,7 +94,7 @@ def test_prompts_that_do_not_fit_the_context_are_named(reward_model_dir):
     from transformers import AutoTokenizer
 
     from workflow_scripts.errors import UserError
-    from workflow_scripts.vllm_engine import require_prompts_fit, token_prompts, too_long_prompts
+    from workflow_scripts.runtime.engines import require_prompts_fit, token_prompts, too_long_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
     prompts = token_prompts(tokenizer, ["short prompt", "word " * 300])
@@ -114,7 +114,7 @@ def test_engine_prompts_keep_the_templates_bos_and_add_none(reward_model_dir):
     from tokenizers.processors import TemplateProcessing
     from transformers import AutoTokenizer
 
-    from workflow_scripts.vllm_engine import token_prompts
+    from workflow_scripts.runtime.engines import token_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
     bos = tokenizer.convert_tokens_to_ids("<|endoftext|>")

@@ -10,7 +10,7 @@ import time
 
 import pyarrow.parquet as pq
 
-from workflow_scripts.generate import sample_seed
+from workflow_scripts.stages.generation import sample_seed
 
 from helpers import MODEL, snakemake, tiny_config, write_config
 

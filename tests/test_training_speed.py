@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.train import (
+from workflow_scripts.stages.training.train import (
     TrainingSpec,
     build_trainer,
     conversational_rows,

@@ -4,8 +4,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from workflow_scripts.arena import JUDGMENT_SCHEMA, game_plan, outcome_for_model, parse_verdict, win_rates
-from workflow_scripts.winrate import lc_win_rate, raw_win_rate, summarize
+from workflow_scripts.stages.arena.judge import JUDGMENT_SCHEMA, game_plan, outcome_for_model, parse_verdict, win_rates
+from workflow_scripts.stages.arena.lc import lc_win_rate, raw_win_rate, summarize
 
 
 def test_without_length_differences_lc_equals_raw_win_rate():
@@ -121,7 +121,7 @@ def test_win_rates_count_unparseable_apart_and_split_by_subcategory():
 
 
 def test_logprob_verdicts_cancel_position_bias():
-    from workflow_scripts.arena import logprob_verdicts
+    from workflow_scripts.stages.arena.judge import logprob_verdicts
 
     games = game_plan(["p1", "p2", "p3"], "both", seed=0)
 
@@ -147,8 +147,8 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
     """A comparison whose judge never wrote a verdict has no win rate: the report says so instead of failing."""
     import json
 
-    from workflow_scripts.arena import clean_nan
-    from workflow_scripts.report_figures import arena_frame, arena_plot, arena_table_html
+    from workflow_scripts.stages.arena.judge import clean_nan
+    from workflow_scripts.stages.report.figures import arena_frame, arena_plot, arena_table_html
 
     rows = {
         "prompt_id": ["p1", "p1"],
@@ -190,7 +190,7 @@ def paper_fixture():
 def test_paper_lc_win_rate_matches_the_authors_numbers(case):
     """tests/data/paper_lc_fixture.json holds judgments and what the authors' own LC function returned for
     them (computed once with their script); ours must give the same numbers to their 2 decimals."""
-    from workflow_scripts.winrate import paper_lc_fit, paper_lc_win_rate
+    from workflow_scripts.stages.arena.lc import paper_lc_fit, paper_lc_win_rate
 
     fixture = paper_fixture()[case]
     diff = np.array(fixture["model_lengths"], float) - np.array(fixture["ref_lengths"], float)
@@ -204,7 +204,7 @@ def test_paper_lc_win_rate_matches_the_authors_numbers(case):
 def test_paper_fit_leaves_more_of_a_length_effect_in_the_intercept():
     """The longer answer wins every game: the near-unpenalized fit attributes it to length (LC near 50%), the
     authors' penalty of 1.0 on the length coefficient keeps much of it in the intercept."""
-    from workflow_scripts.winrate import paper_lc_win_rate
+    from workflow_scripts.stages.arena.lc import paper_lc_win_rate
 
     diff = np.array([100, 200, 300, 150, 250, 120, -100, -200], dtype=float)
     outcomes = (diff > 0).astype(float)  # raw win rate 75%
@@ -227,13 +227,13 @@ def test_paper_fit_leaves_more_of_a_length_effect_in_the_intercept():
     ],
 )
 def test_paper_verdict_parsing(text, verdict):
-    from workflow_scripts.arena import parse_verdict_paper
+    from workflow_scripts.stages.arena.judge import parse_verdict_paper
 
     assert parse_verdict_paper(text) == verdict
 
 
 def test_protocol_defaults_fill_only_what_the_config_leaves_open():
-    from workflow_scripts.plan import effective_judge
+    from workflow_scripts.planning.plan import effective_judge
 
     assert effective_judge({"protocol": "paper", "orders": None, "temperature": None}) == {
         "protocol": "paper",
@@ -286,6 +286,6 @@ def test_paper_win_rates_control_for_characters_and_count_too_long_prompts_apart
     ],
 )
 def test_report_names_methods_as_the_paper_does(subject, label):
-    from workflow_scripts.report_figures import method_label
+    from workflow_scripts.stages.report.figures import method_label
 
     assert method_label(subject) == label

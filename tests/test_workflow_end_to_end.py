@@ -156,7 +156,7 @@ def test_planning_code_change_recomputes_nothing(finished):
 
 def test_model_identity_change_recomputes_everything_that_uses_the_model(finished, tmp_path):
     ws, _ = finished
-    from workflow_scripts.models import gguf_path
+    from workflow_scripts.planning.models import gguf_path
 
     c = tiny_config()
     original = gguf_path(c["models"][MODEL], MODEL)

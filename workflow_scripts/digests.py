@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.fingerprint import file_sha256
+from workflow_scripts.runtime.fingerprint import file_sha256
 
 BATCH_ROWS = 65_536
 

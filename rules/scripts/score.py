@@ -1,5 +1,5 @@
-from workflow_scripts.reward import score_step
-from workflow_scripts.step import run_step
+from workflow_scripts.runtime.step import run_step
+from workflow_scripts.stages.scoring import score_step
 
 if __name__ == "__main__":
     run_step(snakemake, score_step, loads_models=True)  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,113 @@
+"""Specs and inputs of the training jobs (rules/datasets.smk, train.smk): training datasets from scored samples or
+translations, LoRA adapters, curve runs with checkpoints, and online DPO runs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from workflow_scripts.names import TRANSLATED, parse_dataset, scope_languages
+from workflow_scripts.planning.layout import GENERATIONS, LANGUAGE_ID, PROMPTS, SCORES
+from workflow_scripts.planning.models import model_inputs
+from workflow_scripts.planning.plan import curve_checkpoints
+from workflow_scripts.planning.specs.common import TABLE_PACKAGES, TRAINING_PACKAGES, model_ref, software, step_code
+from workflow_scripts.planning.specs.sampling import score_spec
+from workflow_scripts.stages.pairs import DatasetSpec
+from workflow_scripts.stages.training.online_dpo import OnlineSpec
+from workflow_scripts.stages.training.train import CurveSpec, LoraSettings, TrainingSettings, TrainingSpec
+
+
+def dataset_spec(config: dict, scope: str, dataset: str) -> DatasetSpec:
+    filtered = parse_dataset(dataset).get("language_filter", False)
+    return DatasetSpec(
+        scope=scope,
+        dataset=dataset,
+        non_finite=config["reward"]["non_finite"],
+        seed=config["pairs"]["seed"],
+        min_language_probability=config["pairs"]["language_filter"]["min_probability"] if filtered else None,
+        software=software(TABLE_PACKAGES),
+        code=step_code("dataset"),
+    )
+
+
+def dataset_inputs(source: str, scope: str, dataset: str) -> dict[str, list[str]]:
+    """The scope's scores and samples (a sampled source; with the language filter, their language IDs too),
+    or its prompt sets (the translated SFT data)."""
+    langs = scope_languages(scope)
+    if source == TRANSLATED:
+        return {"prompts": [PROMPTS.format(lang=lang) for lang in langs]}
+    inputs = {
+        "scores": [SCORES.format(samples=source, lang=lang) for lang in langs],
+        "generations": [GENERATIONS.format(samples=source, lang=lang) for lang in langs],
+    }
+    if parse_dataset(dataset).get("language_filter"):
+        inputs["language_id"] = [LANGUAGE_ID.format(samples=source, lang=lang) for lang in langs]
+    return inputs
+
+
+def training_processes(config: dict) -> int:
+    processes = config["training"]["common"]["processes"]
+    return (config["resources"]["training"]["gpu"] or 1) if processes == "auto" else processes
+
+
+def training_spec(config: dict, policy: str, dataset: str) -> TrainingSpec:
+    training = config["training"]
+    method = parse_dataset(dataset)["method"]
+    hyper = training["dpo"] if method == "dpo" else training["sft"]
+    return TrainingSpec(
+        model=model_ref(config, policy),
+        policy=policy,
+        method=method,
+        learning_rate=hyper["learning_rate"],
+        beta=hyper.get("beta"),
+        lora=LoraSettings(**training["lora"]),
+        common=TrainingSettings(**{**training["common"], "processes": training_processes(config)}),
+        software=software(TRAINING_PACKAGES),
+        code=step_code("train"),
+    )
+
+
+def curve_training_spec(config: dict, policy: str, dataset: str, seed: int, **overrides) -> TrainingSpec:
+    """The adapter's training spec for a curve run: the run's seed and training.curves.max_steps (and `overrides`
+    of training.common)."""
+    base = training_spec(config, policy, dataset)
+    common = {**base.common.params(), "seed": seed, "max_steps": config["training"]["curves"]["max_steps"], **overrides}
+    return dataclasses.replace(base, common=TrainingSettings(**common))
+
+
+def curve_spec(config: dict, policy: str, dataset: str, seed: int) -> CurveSpec:
+    return CurveSpec(
+        training=curve_training_spec(config, policy, dataset, seed),
+        checkpoints=curve_checkpoints(config),
+        code=step_code("train_curve"),
+    )
+
+
+def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) -> OnlineSpec:
+    online, generation = config["training"]["online"], config["generation"]
+    score = score_spec(config)
+    # on a GPU the reward engine shares the device with the policy being trained
+    score = dataclasses.replace(score, engine={**score.engine, "gpu_memory_utilization": online["reward_gpu_memory_utilization"]})
+    temperature = online["temperature"]
+    if temperature is None:
+        temperature = config["models"][policy].get("temperature", generation["temperature"])
+    return OnlineSpec(
+        # one process on one GPU: the policy generates, is scored and trains in turn (single_process_resources)
+        training=curve_training_spec(config, policy, dataset, seed, processes=1),
+        score=score,
+        target=parse_dataset(dataset)["target"],
+        languages=scope_languages(scope),
+        samples=online["samples"],
+        max_new_tokens=online["max_new_tokens"] or generation["max_tokens"],
+        temperature=temperature,
+        top_p=generation["top_p"],
+        checkpoints=curve_checkpoints(config),
+        code=step_code("train_online"),
+    )
+
+
+def online_inputs(config: dict, policy: str, scope: str) -> dict:
+    return {
+        "prompts": [PROMPTS.format(lang=lang) for lang in scope_languages(scope)],
+        "model": model_inputs(config, policy),
+        "reward_model": model_inputs(config, config["reward"]["model"]),
+    }

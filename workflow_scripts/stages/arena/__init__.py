@@ -1,0 +1,1 @@
+"""m-ArenaHard: prompts, answers, the pairwise judge, and (length-controlled) win rates."""

@@ -1,0 +1,1 @@
+"""The report's tables and figures, and its summary page."""

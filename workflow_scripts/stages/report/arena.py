@@ -1,0 +1,155 @@
+"""m-ArenaHard in the report: length-controlled win rates per language (Figure 4), per training language for
+the adapters of experiments with arena baselines (Figure 5), and every comparison's table."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are files
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from workflow_scripts.stages.report.common import ci, method_label, percent  # noqa: E402
+
+
+def arena_frame(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
+    overall, sub = [], []
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        base = {
+            "comparison": result["comparison"],
+            "language": result["language"],
+            "model": result["model"],
+            "baseline": result["baseline"],
+            "protocol": result.get("protocol", "debiased"),
+            "length_unit": result.get("length_unit", "tokens"),
+        }
+        overall.append({**base, **flatten(result["overall"])})
+        for name, block in result["by_subcategory"].items():
+            sub.append({**base, "subcategory": name, **flatten(block)})
+    return pd.DataFrame(overall), pd.DataFrame(sub)
+
+
+def flatten(block: dict) -> dict:
+    out = dict(block)
+    for key in ("win_rate_ci95", "lc_win_rate_ci95"):
+        low, high = block.get(key) or (None, None)
+        out[f"{key}_low"], out[f"{key}_high"] = low, high
+        out.pop(key, None)
+    return out
+
+
+def lc_win_rate_bars(ax, groups: list[tuple[str, pd.DataFrame]], langs: list[str]) -> None:
+    """One bar per group and language (a group's win-rate rows, one per language) with its 95% interval, and
+    the parity line."""
+    width = 0.8 / max(len(groups), 1)
+    for i, (label, rows) in enumerate(groups):
+        rows = rows.groupby("language").first().reindex(langs)
+        x = np.arange(len(langs)) + (i - (len(groups) - 1) / 2) * width
+        values = rows["lc_win_rate"].to_numpy(float)
+        low = values - rows["lc_win_rate_ci95_low"].to_numpy(float)
+        high = rows["lc_win_rate_ci95_high"].to_numpy(float) - values
+        ax.bar(x, values, width, label=label, yerr=[np.nan_to_num(low), np.nan_to_num(high)], capsize=3)
+    ax.axhline(50, color="black", linestyle="--", linewidth=1)
+    ax.set_xticks(np.arange(len(langs)), langs)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("LC win rate (%)")
+
+
+def arena_plot(overall: pd.DataFrame, path) -> None:
+    comparisons = list(dict.fromkeys(overall["comparison"])) if not overall.empty else []
+    langs = sorted(set(overall["language"])) if not overall.empty else []
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(langs) * max(len(comparisons), 1) + 3), 3.8))
+    lc_win_rate_bars(ax, [(name, overall[overall["comparison"] == name]) for name in comparisons], langs)
+    ax.set_title("m-ArenaHard: LC win rate per language\n(95% bootstrap intervals; dashed: parity)", fontsize=10)
+    if comparisons:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def split_comparisons(overall: pd.DataFrame, adapter_comparisons: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the configured comparisons' rows: Figure 4, the adapter comparisons' rows: Figure 5)."""
+    if overall.empty:
+        return overall, overall
+    by_adapter = overall["comparison"].isin(adapter_comparisons)
+    return overall[~by_adapter], overall[by_adapter]
+
+
+def adapter_arena_plot(overall: pd.DataFrame, path) -> None:
+    """Figure 5: each adapter compared with a baseline in its own language(s), one panel per baseline, one bar
+    per method and language (LC win rate with its 95% interval)."""
+    baselines = list(dict.fromkeys(overall["baseline"])) if not overall.empty else []
+    fig, axes = plt.subplots(1, max(len(baselines), 1), figsize=(max(9.5, 6.5 * len(baselines)), 4.0), squeeze=False)
+    if not baselines:
+        axes[0][0].text(0.5, 0.5, "no experiment sets arena_baselines", ha="center", va="center")
+        axes[0][0].axis("off")
+    for ax, baseline in zip(axes[0], baselines):
+        part = overall[overall["baseline"] == baseline].copy()
+        part["method"] = [" ".join(method_label(model)[1:]) for model in part["model"]]
+        langs = sorted(set(part["language"]))
+        methods = sorted(set(part["method"]))
+        lc_win_rate_bars(ax, [(method, part[part["method"] == method]) for method in methods], langs)
+        ax.set_title(f"adapters vs {baseline}, each in its own language", fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("m-ArenaHard per training language (Figure 5; 95% bootstrap intervals; dashed: parity)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame) -> str:
+    if overall.empty:
+        return "<p>No m-ArenaHard comparisons were configured.</p>"
+
+    def rows(frame, extra):
+        out = []
+        for _, r in frame.iterrows():
+            first = "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in extra)
+            out.append(
+                f"<tr>{first}<td>{r['wins']}/{r['ties']}/{r['losses']}</td><td>{r['unparseable']}</td>"
+                f"<td>{r.get('too_long', 0)}</td>"
+                f"<td>{percent(r['win_rate'])} {ci(r['win_rate_ci95_low'], r['win_rate_ci95_high'])}</td>"
+                f"<td><b>{percent(r['lc_win_rate'])}</b> {ci(r['lc_win_rate_ci95_low'], r['lc_win_rate_ci95_high'])}</td></tr>"
+            )
+        return "".join(out)
+
+    head = (
+        "<th>wins/ties/losses</th><th>unparseable</th><th>too long for the judge</th><th>win rate % [95% CI]</th>"
+        "<th>LC win rate % [95% CI]</th>"
+    )
+    text = (
+        "<table class='results'><thead><tr><th>comparison</th><th>language</th>"
+        + head
+        + "</tr></thead><tbody>"
+        + rows(overall, ["comparison", "language"])
+        + "</tbody></table>"
+    )
+    if not sub.empty:
+        text += (
+            "<h3>Per subcategory</h3><table class='results small'><thead><tr><th>comparison</th><th>language</th>"
+            "<th>subcategory</th>"
+            + head
+            + "</tr></thead><tbody>"
+            + rows(sub, ["comparison", "language", "subcategory"])
+            + "</tbody></table>"
+        )
+    pairs = overall.drop_duplicates("comparison")
+    text += (
+        "<p class='note'>"
+        + "<br>".join(
+            f"{html.escape(r['comparison'])}: {html.escape(r['model'])} vs {html.escape(r['baseline'])} "
+            f"(judge protocol: {html.escape(str(r.get('protocol', 'debiased')))}, "
+            f"LC on {html.escape(str(r.get('length_unit', 'tokens')))})"
+            for _, r in pairs.iterrows()
+        )
+        + "</p>"
+    )
+    return text
+

@@ -1,0 +1,200 @@
+"""EuroEval in the report: every score with its interval (a CSV), the deltas against the base model per
+language (Table 1), the held-out languages (Table 2), and the offline and online DPO checkpoints (Appendix G)."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are files
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from workflow_scripts.names import parse_subject  # noqa: E402
+from workflow_scripts.stages.report.common import method_label  # noqa: E402
+
+EUROEVAL_COLUMNS = [
+    "subject",
+    "policy",
+    "method",
+    "regime",
+    "language",
+    "dataset",
+    "metric",
+    "primary",
+    "score",
+    "ci95_half_width",
+    "run",  # a curve run's adapter name (the subject without seed and step), else the subject
+    "seed",  # a checkpoint's run seed and step (NaN for models and adapters)
+    "step",
+]
+
+
+def euroeval_frame(paths) -> pd.DataFrame:
+    """One row per (subject, language, dataset, metric); checkpoints of curve runs carry their seed and step."""
+    rows = []
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        policy, method, regime = method_label(result["subject"])
+        _, adapter = parse_subject(result["subject"])
+        step = adapter.step if adapter is not None and adapter.step is not None else np.nan
+        seed = adapter.seed if adapter is not None and adapter.step is not None else np.nan
+        run = result["subject"] if np.isnan(step) else result["subject"].rsplit("/", 2)[0]
+        for language, evaluated in result["languages"].items():
+            for name, entry in evaluated["datasets"].items():
+                for metric, value in entry["metrics"].items():
+                    rows.append(
+                        {
+                            "subject": result["subject"],
+                            "policy": policy,
+                            "method": method,
+                            "regime": regime,
+                            "language": language,
+                            "dataset": name,
+                            "metric": metric,
+                            "primary": metric == entry["primary_metric"],
+                            "score": value["score"],
+                            "ci95_half_width": value["half_width"],
+                            "run": run,
+                            "seed": seed,
+                            "step": step,
+                        }
+                    )
+    return pd.DataFrame(rows, columns=EUROEVAL_COLUMNS)
+
+
+def final_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of models and adapters, without the checkpoints of curve runs (Tables 1 and 2)."""
+    return frame[frame["step"].isna()]
+
+
+def euroeval_deltas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (policy, method, regime) and language: mean over datasets of (score - base score)."""
+    frame = frame[frame["primary"].astype(bool)]
+    if frame.empty:
+        return pd.DataFrame()
+    base = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+    tuned = frame[frame["method"] != "base"].copy()
+    keys = list(zip(tuned["policy"], tuned["language"], tuned["dataset"]))
+    tuned["delta"] = [row_score - base.get(key, np.nan) for row_score, key in zip(tuned["score"], keys)]
+    table = tuned.groupby(["policy", "method", "regime", "language"])["delta"].mean().unstack("language")
+    base_scores = frame[frame["method"] == "base"].groupby(["policy", "language"])["score"].mean().unstack("language")
+    base_scores.index = pd.MultiIndex.from_tuples(
+        [(p, "base (absolute)", "-") for p in base_scores.index], names=["policy", "method", "regime"]
+    )
+    return pd.concat([base_scores, table]).sort_index(level=[0, 2], sort_remaining=False)
+
+
+def delta_cell(value: float, absolute: bool) -> str:
+    if pd.isna(value):
+        return "<td class='na'>–</td>"
+    if absolute:
+        return f"<td class='abs'>{value:.1f}</td>"
+    if value == 0:
+        return "<td>±0.0</td>"
+    shade = min(abs(value) / 10, 1.0)
+    color = f"rgba(46,160,67,{0.15 + 0.6 * shade:.2f})" if value > 0 else f"rgba(218,54,51,{0.15 + 0.6 * shade:.2f})"
+    return f"<td style='background:{color}'>{value:+.1f}</td>"
+
+
+def euroeval_table_html(deltas: pd.DataFrame, frame: pd.DataFrame) -> str:
+    if deltas.empty:
+        return "<p>No EuroEval results were configured.</p>"
+    langs = list(deltas.columns)
+    head = "".join(f"<th>{html.escape(lang)}</th>" for lang in langs)
+    body = []
+    for (policy, method, regime), row in deltas.iterrows():
+        absolute = method.startswith("base")
+        cells = "".join(delta_cell(row[lang], absolute) for lang in langs)
+        body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(method)}</td><td>{regime}</td>{cells}</tr>")
+    primary = frame[frame["primary"].astype(bool)]
+    metrics = ", ".join(sorted({f"{d}: {m}" for d, m in zip(primary["dataset"], primary["metric"])}))
+    return (
+        "<table class='results'><thead><tr><th>policy</th><th>method</th><th>regime</th>" + head + "</tr></thead>"
+        "<tbody>" + "".join(body) + "</tbody></table>"
+        f"<p class='note'>Mean over each language's datasets of the primary metric, in points: the base row is "
+        f"absolute, every other row the difference to its base. Primary metrics: {html.escape(metrics)}.</p>"
+    )
+
+
+def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
+    """Table 2: on each held-out language (evaluated, never trained on), every dataset's primary score of the base
+    (absolute) and each adapter's difference to it, in points."""
+    frame = frame[frame["primary"].astype(bool) & frame["language"].isin(held_out)]
+    if frame.empty:
+        return "<p>No held-out languages were evaluated (languages with EuroEval datasets but no training data).</p>"
+    columns = list(dict.fromkeys(zip(frame["language"], frame["dataset"])))
+    columns.sort(key=lambda key: held_out.index(key[0]))
+    scores = frame.set_index(["policy", "method", "regime", "language", "dataset"])["score"]
+    base = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+    rows = list(dict.fromkeys(zip(frame["policy"], frame["method"], frame["regime"])))
+    rows.sort(key=lambda row: (row[0], row[1] != "base", row[2], row[1]))
+    head_langs = "".join(
+        f"<th colspan='{sum(1 for lang, _ in columns if lang == held)}'>{html.escape(held)}</th>"
+        for held in held_out
+        if any(lang == held for lang, _ in columns)
+    )
+    head_sets = "".join(f"<th>{html.escape(name)}</th>" for _, name in columns)
+    body = []
+    for policy, method, regime in rows:
+        cells = []
+        for lang, name in columns:
+            value = scores.get((policy, method, regime, lang, name), np.nan)
+            if method != "base":
+                value = value - base.get((policy, lang, name), np.nan)
+            cells.append(delta_cell(value, method == "base"))
+        label = "base (absolute)" if method == "base" else method
+        body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(label)}</td><td>{regime}</td>{''.join(cells)}</tr>")
+    return (
+        "<table class='results'><thead><tr><th rowspan='2'>policy</th><th rowspan='2'>method</th>"
+        f"<th rowspan='2'>regime</th>{head_langs}</tr><tr>{head_sets}</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table><p class='note'>Held-out languages: evaluated, never trained on. Primary metric per "
+        "dataset, in points: the base row is absolute, every other row the difference to its base.</p>"
+    )
+
+
+def checkpoint_curves_plot(frame: pd.DataFrame, path) -> None:
+    """Appendix G: every curve run's EuroEval score against its step, as the difference to the base model (mean
+    of the language's datasets' primary metric), the mean over seeds with a band of one standard deviation; one
+    panel per policy, scope and language, one line per method (offline and online DPO)."""
+    primary = frame[frame["primary"].astype(bool)]
+    points = primary[primary["step"].notna()]
+    fig_panels = sorted({(r.policy, parse_subject(r.subject)[1].scope, r.language) for r in points.itertuples()}) or [None]
+    fig, axes = plt.subplots(1, len(fig_panels), figsize=(max(9.5, 6 * len(fig_panels)), 3.8), squeeze=False)
+    if fig_panels == [None]:
+        axes[0][0].text(0.5, 0.5, "no experiment sets curves", ha="center", va="center")
+        axes[0][0].axis("off")
+        fig_panels = []
+    base = primary[primary["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+    for ax, (policy, scope, lang) in zip(axes[0], fig_panels):
+        part = points[(points["policy"] == policy) & (points["language"] == lang)]
+        part = part[[parse_subject(s)[1].scope == scope for s in part["subject"]]]
+        keys = list(zip(part["policy"], part["language"], part["dataset"]))
+        part = part.assign(delta=[score - base.get(key, np.nan) for score, key in zip(part["score"], keys)])
+        per_seed = part.groupby(["method", "seed", "step"])["delta"].mean().reset_index()
+        for method, curve in per_seed.groupby("method"):
+            stats = curve.groupby("step")["delta"].agg(["mean", "std", "count"]).reset_index()
+            steps = np.concatenate([[0], stats["step"].to_numpy(float)])
+            mean = np.concatenate([[0.0], stats["mean"].to_numpy(float)])  # step 0 is the base model
+            std = np.concatenate([[0.0], stats["std"].fillna(0).to_numpy(float)])
+            seeds = int(stats["count"].max())
+            line = ax.plot(steps, mean, marker="o", markersize=4, label=f"{method} ({seeds} seed{'s' * (seeds > 1)})")[0]
+            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ax.axhline(0, color="black", linestyle="--", linewidth=1)
+        ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_ylabel("EuroEval: difference to the base (points)")
+        ax.set_title(f"{policy}, {scope}, evaluated in {lang}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Offline and online DPO per checkpoint (Appendix G; bands: one standard deviation over seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+

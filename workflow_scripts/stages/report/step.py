@@ -1,0 +1,112 @@
+"""The report step: its tables and figures (the other modules of this package) and one self-contained summary
+page with all of them. The plotting libraries load in the job, not while the workflow is planned."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from workflow_scripts.runtime.spec import Spec
+
+
+@dataclass(frozen=True)
+class ReportSpec(Spec):
+    title: str  # the config file's name
+    languages: list
+    held_out_languages: list  # evaluated, never trained on (Table 2)
+    policies: list
+    adapter_comparisons: list  # the comparisons of experiments' arena_baselines (Figure 5), not of Figure 4
+    source_language: str
+    language_filter_min_probability: float  # drawn on the language section's probability histogram
+    protocol: dict  # the settings that produced the numbers (protocol.protocol_rows words them)
+    software: dict  # versions of the packages that compute it
+    code: str
+
+
+def report_step(snakemake) -> None:
+    from workflow_scripts.runtime.atomic import atomic_file
+    from workflow_scripts.stages.report.arena import (
+        adapter_arena_plot,
+        arena_frame,
+        arena_plot,
+        arena_table_html,
+        split_comparisons,
+    )
+    from workflow_scripts.stages.report.common import STYLE, embed_png, save_figure, write_text
+    from workflow_scripts.stages.report.data import (
+        domains_plot,
+        pair_language_plot,
+        reward_consistency_plot,
+        reward_plot,
+        token_lengths_plot,
+    )
+    from workflow_scripts.stages.report.euroeval import (
+        checkpoint_curves_plot,
+        euroeval_deltas,
+        euroeval_frame,
+        euroeval_table_html,
+        final_models,
+        held_out_table_html,
+    )
+    from workflow_scripts.stages.report.language import language_plot, language_summary, language_table_html
+    from workflow_scripts.stages.report.protocol import protocol_rows, protocol_table_html
+    from workflow_scripts.stages.report.training import training_plot
+
+    spec = ReportSpec.load(snakemake.params.spec)
+    inputs, out = snakemake.input, snakemake.output
+    scores = euroeval_frame(inputs.euroeval)
+    versions: dict[str, int] = {}
+    for path in inputs.euroeval:
+        version = json.loads(Path(path).read_text()).get("euroeval_version", "?")
+        versions[version] = versions.get(version, 0) + 1
+    protocol_html = protocol_table_html(protocol_rows(spec.protocol), list(inputs.translation_stats), versions)
+    write_text(f"<style>{STYLE}</style>{protocol_html}", out.protocol_table)
+    source = [p for p in inputs.prompts if Path(p).stem == spec.source_language][0]
+    save_figure(domains_plot, out.domains_plot, source, (list(inputs.sample_stats) or [None])[0])
+    save_figure(token_lengths_plot, out.token_lengths_plot, list(inputs.token_lengths))
+    deltas = euroeval_deltas(final_models(scores))
+    with atomic_file(out.euroeval_csv) as tmp:
+        scores.to_csv(tmp, index=False)
+    euroeval_html = euroeval_table_html(deltas, final_models(scores))
+    write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
+    held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
+    save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, scores)
+    write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)
+    overall, sub = arena_frame(inputs.winrates)
+    arena_html = arena_table_html(overall, sub)
+    write_text(f"<style>{STYLE}</style>{arena_html}", out.arena_table)
+    configured, by_adapter = split_comparisons(overall, spec.adapter_comparisons)
+    save_figure(arena_plot, out.arena_plot, configured)
+    save_figure(adapter_arena_plot, out.adapter_arena_plot, by_adapter)
+    save_figure(reward_plot, out.rewards_plot, list(inputs.scores), list(inputs.pairs))
+    references, scores_files = list(inputs.reference_scores), list(inputs.scores)
+    save_figure(reward_consistency_plot, out.reward_consistency_plot, references, scores_files, spec.source_language)
+    save_figure(pair_language_plot, out.pair_languages_plot, list(inputs.pairs))
+    languages = language_summary(list(inputs.language_id), list(inputs.scores), list(inputs.pairs))
+    save_figure(language_plot, out.language_id_plot, languages, spec.language_filter_min_probability)
+    language_html = language_table_html(languages)
+    write_text(f"<style>{STYLE}</style>{language_html}", out.language_id_table)
+    save_figure(training_plot, out.training_plot, list(inputs.adapters))
+    page = f"""<!doctype html><html><head><meta charset='utf-8'><title>CroCo report: {html.escape(spec.title)}</title>
+<style>{STYLE}</style></head><body>
+<h1>CroCo report: {html.escape(spec.title)}</h1>
+<p class='note'>Languages: {html.escape(", ".join(spec.languages))}. Policies: {html.escape(", ".join(spec.policies))}.
+Every number below is read from the workflow's artifacts under results/.</p>
+<h2>Protocol: the settings behind these numbers</h2>{protocol_html}
+<h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>{embed_png(out.domains_plot)}{embed_png(out.token_lengths_plot)}
+<h2>EuroEval: difference to the base model per language (Table 1)</h2>{euroeval_html}
+<h2>EuroEval on the held-out languages (Table 2)</h2>{held_out_html}
+<h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}
+<h2>m-ArenaHard per training language: low-resource adapters (Figure 5)</h2>{embed_png(out.adapter_arena_plot)}
+<h3>Every comparison</h3>{arena_html}
+<h2>Reward distributions</h2>{embed_png(out.rewards_plot)}
+<h2>Reward-model consistency (Appendix B)</h2>{embed_png(out.reward_consistency_plot)}
+<h2>Multilingual pairs: chosen x rejected language</h2>{embed_png(out.pair_languages_plot)}
+<h2>Which language the samples are in (language identification)</h2>{embed_png(out.language_id_plot)}{language_html}
+<h2>Training curves</h2>{embed_png(out.training_plot)}
+<h2>Offline and online DPO per checkpoint (Appendix G)</h2>{embed_png(out.checkpoint_curves_plot)}
+</body></html>"""
+    write_text(page, out.summary)
+    print(f"[croco] report: {out.summary}")
