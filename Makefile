@@ -1,5 +1,5 @@
 # The two commands of the README.
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-fast lint
 
 setup:
 	bash envs/setup-cpu.sh
@@ -17,3 +17,7 @@ lint: setup
 # Two workers, one module (or group) each at a time (tests/conftest.py): a 2-core machine runs the tiny DAGs side by side.
 test: lint
 	.venv/bin/python -m pytest -q -n 2 --durations=20 tests
+
+# The unit tier alone (tests/unit: no Snakemake run, no model, no engine), for the edit-test loop.
+test-fast: setup
+	.venv/bin/python -m pytest -q -n 2 tests/unit

@@ -5,7 +5,7 @@
 #   snakemake -n                                dry run: what would run, and why
 #   snakemake --report results/report.html      one self-contained HTML report of the results
 #
-# Every artifact is a file target under results/ (workflow_scripts/layout.py). The step code is the
+# Every artifact is a file target under results/ (workflow_scripts/planning/layout.py). The step code is the
 # `workflow_scripts` package, installed into the environment (envs/setup-cpu.sh, pip install -e .).
 from snakemake.utils import min_version
 

@@ -191,8 +191,9 @@ def split_shards(directory: Path, lang: str, shards: int) -> None:
 
 
 def step_gather(directory: Path, languages, samples) -> str:
-    from workflow_scripts.stages.generation import GENERATION_SCHEMA
-    from workflow_scripts.runtime.scatter import expected_generation_keys, expected_score_keys, gather
+    from workflow_scripts.runtime.scatter import gather
+    from workflow_scripts.stages.generation import GENERATION_SCHEMA, expected_generation_keys
+    from workflow_scripts.stages.scoring import expected_score_keys
 
     lang = languages[0]
     shards = sorted((directory / f"shards/generations/{lang}").glob("shard-*.parquet"), key=lambda p: int(p.name.split("-")[1]))
@@ -258,7 +259,7 @@ def step_language_id(directory: Path, languages) -> str:
 
 
 def step_report(directory: Path, languages) -> str:
-    from workflow_scripts.stages.report.figures import reward_plot
+    from workflow_scripts.stages.report.data import reward_plot
 
     reward_plot(list(paths(directory, "scores", languages).values()), [], directory / "out/rewards.png")
     return f"reward histograms over {len(languages)} score files"

@@ -225,8 +225,8 @@ def main() -> None:
     if not (tokenizer / "tokenizer.json").is_file() and not (tokenizer / "tokenizer_config.json").is_file():
         if not smoke:
             sys.exit(f"no tokenizer in {tokenizer} (give --tokenizer DIR, a Hugging Face model or tokenizer directory)")
-        from workflow_scripts.stages.models import materialize_gguf
         from workflow_scripts.planning.models import gguf_path
+        from workflow_scripts.stages.models import materialize_gguf
 
         tokenizer = args.dir / "tokenizer-model"
         if not (tokenizer / "tokenizer.json").is_file():

@@ -60,7 +60,7 @@ wildcard_constraints:
     scope=SCOPE_RE,
     dataset=DATASET_RE,
     # A model name, an adapter <policy>/<source>/<scope>/<dataset>, or a checkpoint of a curve run (the adapter's
-    # name and /seed-<seed>/step-<step>; see workflow_scripts/layout.py).
+    # name and /seed-<seed>/step-<step>; see workflow_scripts/names.py).
     subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})(?:/seed-\d+/step-\d+)?)?",
     # a batch of subjects evaluated by one EuroEval job: a model name, <policy>/<scope>, or a curve run
     batch=rf"(?:{MODEL_RE})(?:/{SCOPE_RE}|/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})/seed-\d+)?",

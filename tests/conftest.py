@@ -1,6 +1,9 @@
 """Fixtures shared across test modules (the tiny DAG runs once per session, and every test that reads its
 results, dry-runs against it or extends it with more targets starts from a copy of that one run), and how
-`make test` shares the work between two pytest-xdist workers."""
+`make test` shares the work between two pytest-xdist workers.
+
+tests/unit/ runs no Snakemake and loads no model (`make test-fast`); tests/workflow/ runs the real workflow at
+tiny scale. Module names are unique across both: a module (or the tiny-run group) is the unit of scheduling."""
 
 import shutil
 from pathlib import Path
@@ -27,6 +30,8 @@ LONGEST_FIRST = (
     "test_training_speed",
     "test_bad_input_catalogue",
     "test_hub_revisions",
+    "test_planning",
+    "test_forkserver",
 )
 
 

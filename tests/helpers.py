@@ -12,7 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from workflow_scripts.runtime.fingerprint import CHECK_ENV
+
 REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).resolve().parent / "data"  # fixtures the tests read
 WORKFLOW_PARTS = ["Snakefile", "rules", "workflow_scripts", "schemas", "profiles", "data", "config.yaml", "presets", "report"]
 
 
@@ -35,8 +38,9 @@ def write_config(workspace: Path, config: dict, name: str = "test-config.yaml") 
 
 def snakemake(workspace: Path, *args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
     # The workspace is a copy of the project: its jobs (and their helper processes) import its own
-    # workflow_scripts, not the installed package's.
-    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(workspace)}
+    # workflow_scripts, not the installed package's. Every job fails if its step imported a module of the
+    # project that its code fingerprint leaves out (workflow_scripts/runtime/fingerprint.py).
+    full_env = {**os.environ, CHECK_ENV: "1", **(env or {}), "PYTHONPATH": str(workspace)}
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=workspace,
@@ -75,6 +79,15 @@ def load_default_config() -> dict:
 
 
 MODEL = "smollm2-135m"
+
+
+def paper_config() -> dict:
+    """The paper preset as the workflow sees it: validated, defaults filled in."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "presets/paper.yaml").read_text())
+    validate(config, str(REPO / "schemas/config.schema.yaml"))
+    return config
 
 
 def tiny_config(evaluation: bool = False) -> dict:

@@ -1,9 +1,8 @@
 """The results layout: the one place that says where every artifact lives, and the wildcard patterns of its
 names. Rules use the templates in `output:` (their `{wildcards}` are Snakemake wildcards); planning formats the
 same templates (`PROMPTS.format(lang="da")`). Renaming an artifact is a one-line change here;
-tests/test_layout.py checks that every rule writes a template from here and that the schema's names match
-these. The names themselves (methods, scopes, datasets, subjects) are `workflow_scripts/names.py`: jobs read
-those, never this module.
+tests/workflow/test_planning.py checks that every planned artifact is a template from here. The names themselves
+(methods, scopes, datasets, subjects) are `workflow_scripts/names.py`: jobs read those, never this module.
 """
 
 from __future__ import annotations

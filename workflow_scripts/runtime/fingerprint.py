@@ -11,7 +11,7 @@ Two kinds of module stay out, on purpose:
   an edit there change what the step computes without rerunning it: `code_modules` refuses such a step when the
   workflow is planned, naming the import chain;
 - how a step is run (`EXECUTION_MODULES`: in the job's process or in a worker forked from a preloaded
-  interpreter), which does not change what it computes (tests/test_determinism.py compares both ways).
+  interpreter), which does not change what it computes (tests/workflow/test_determinism.py compares both ways).
 
 `check_step_imports` compares what a step really imported at run time with its fingerprint (the tests turn it on
 for every job they run).
@@ -123,16 +123,18 @@ def code_modules(*entry_files: str) -> dict[str, Path]:
         if path in seen_files:
             continue
         seen_files.add(path)
-        for imported in sorted(_imports(path) - EXECUTION_MODULES):
-            if imported == PLANNING or imported.startswith(PLANNING + "."):
-                chain = [imported, name]
-                while chain[-1] in parent:
-                    chain.append(parent[chain[-1]])
-                raise PlanningImportError(
-                    f"{' <- '.join(chain)}: run-time code imports planning code, whose edits would not rerun the "
-                    "steps that use it; move what it needs out of workflow_scripts/planning (names: "
-                    "workflow_scripts/names.py)"
-                )
+        imports = _imports(path) - EXECUTION_MODULES
+        planning = [m for m in imports if m == PLANNING or m.startswith(PLANNING + ".")]
+        if planning:
+            chain = [max(planning, key=len), name]  # the module itself, not just its package
+            while chain[-1] in parent:
+                chain.append(parent[chain[-1]])
+            raise PlanningImportError(
+                f"{' <- '.join(chain)}: run-time code imports planning code, whose edits would not rerun the "
+                "steps that use it; move what it needs out of workflow_scripts/planning (names: "
+                "workflow_scripts/names.py)"
+            )
+        for imported in sorted(imports):
             if imported not in found:
                 found[imported] = module_file(imported)
                 parent[imported] = name

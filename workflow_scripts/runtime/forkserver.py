@@ -47,6 +47,8 @@ from pathlib import Path
 ENV_DIRECTORY = "CROCO_FORKSERVER"
 # The Snakemake process the server belongs to: it exits when that process is gone.
 ENV_OWNER = "CROCO_FORKSERVER_OWNER"
+# More modules for the server to import (comma-separated), for steps of your own that import other heavy libraries.
+ENV_PRELOAD = "CROCO_FORKSERVER_PRELOAD"
 # vLLM first: it configures its logging at import from the environment as it is (TRL sets VLLM_LOGGING_LEVEL).
 PRELOAD = (
     "torch",
@@ -318,6 +320,8 @@ def serve(directory: Path) -> None:
     if current_platform.is_cpu():
         for name in PRELOAD_CPU_ENGINE:
             importlib.import_module(name)
+    for name in filter(None, os.environ.get(ENV_PRELOAD, "").split(",")):
+        importlib.import_module(name.strip())
     # The imported objects never change: out of the collector's reach, a worker's gc.collect() (vLLM calls it 5
     # times while an engine starts: 1.4 s) does not walk them, nor touch their pages.
     gc.freeze()

@@ -5,7 +5,7 @@ the same whether it was generated in one run or in a resumed one, whatever the b
 
 One job generates one shard of a language's prompts (`generation.shards`); `gather_generations` joins
 the shards (runtime/scatter.py). Inside a job, prompts are done in checkpointed chunks, so a killed job resumes without losing
-or duplicating a sample, and the chunks can be spread over data-parallel engines (see chunks.py).
+or duplicating a sample, and the chunks can be spread over data-parallel engines (see runtime/chunks.py).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def user_turn(prompt: str, language: str, instruction: str | None) -> str:
 
 @dataclass
 class GenerationWork:
-    """The samples of one shard of prompts, in chunks of `prompts_per_chunk` prompts (see chunks.py)."""
+    """The samples of one shard of prompts, in chunks of `prompts_per_chunk` prompts (see runtime/chunks.py)."""
 
     spec: GenerationSpec
     ids: list[str]

@@ -134,7 +134,7 @@ def skip_reasons(responses: list[str | None], lengths: list[int], limit: int, sc
 
 @dataclass
 class ScoringWork:
-    """The samples [start, stop) of a generations table, in chunks of `samples_per_chunk` (see chunks.py)."""
+    """The samples [start, stop) of a generations table, in chunks of `samples_per_chunk` (see runtime/chunks.py)."""
 
     spec: ScoreSpec
     reader: RowRangeReader

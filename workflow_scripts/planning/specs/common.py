@@ -26,9 +26,10 @@ PER_MODEL_ENGINE_KEYS = ("tensor_parallel_size", "max_model_len")
 EXECUTION_ONLY_ENGINE_KEYS = ("data_parallel_size",)
 
 
-def step_code(name: str) -> str:
-    """Fingerprint of a step's glue script and every workflow_scripts module it imports."""
-    return code_fingerprint(str(REPO_ROOT / "rules" / "scripts" / f"{name}.py"))
+def step_code(name: str, *files: Path) -> str:
+    """Fingerprint of a step's glue script and every workflow_scripts module it imports, and of other `files` its
+    code reads (scripts it loads by path)."""
+    return code_fingerprint(str(REPO_ROOT / "rules" / "scripts" / f"{name}.py"), *map(str, files))
 
 
 def model_ref(config: dict, name: str, base_dir: str | os.PathLike | None = None) -> ModelRef:

@@ -28,7 +28,7 @@ from workflow_scripts.stages.arena.answers import VLLM_LORA_RANKS, AnswersSpec
 from workflow_scripts.stages.arena.judge import JudgeSettings, JudgeSpec
 from workflow_scripts.stages.arena.prompts import ArenaPromptsSpec
 from workflow_scripts.stages.arena.win_rates import WinRateSpec
-from workflow_scripts.stages.euroeval.run import SPLITS, EuroEvalSpec
+from workflow_scripts.stages.euroeval.run import METRICS_DIR, SPLITS, EuroEvalSpec
 
 # ---------------------------------------------------------------- EuroEval
 
@@ -57,7 +57,8 @@ def euroeval_spec(config: dict, subject: str) -> EuroEvalSpec:
         **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline", "python")},
         gpu_memory_utilization=config["engine"]["gpu_memory_utilization"],
         software={"euroeval": euroeval_software, **({"merge": software(MERGE_PACKAGES)} if adapter else {})},
-        code=step_code("euroeval"),
+        # EuroEval loads the metric scripts by path: they compute its scores
+        code=step_code("euroeval", *sorted(METRICS_DIR.glob("*/*.py"))),
     )
 
 

@@ -23,5 +23,3 @@ def revision_spec(config: dict, model: str) -> RevisionSpec:
     return RevisionSpec(
         hub=spec["hub"], revision=spec["revision"], commit=commit, resolved_from=how, code=step_code("resolve_model")
     )
-
-

@@ -5,7 +5,7 @@ Official datasets are named as EuroEval names them (they need the Hugging Face H
 local CSV files in EuroEval's custom-dataset format (one file per split; `text` and `label` columns), so
 the CPU demo runs fully offline. EuroEval loads its metrics with `evaluate.load(<name>)`; offline, the
 job runs in a scratch directory holding this project's own metric scripts under those names
-(workflow_scripts/evaluate_metrics), which `evaluate` finds before trying the Hub.
+(workflow_scripts/stages/euroeval/metrics), which `evaluate` finds before trying the Hub.
 
 Two compatibility shims for EuroEval 16.11 (the last release for Python 3.11), both applied only inside
 this step:

@@ -152,4 +152,3 @@ def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame) -> str:
         + "</p>"
     )
     return text
-

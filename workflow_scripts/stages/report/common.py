@@ -73,4 +73,3 @@ def write_text(text: str, path) -> None:
 def save_figure(plot, path, *args) -> None:
     with atomic_file(path) as tmp:
         plot(*args, tmp)
-

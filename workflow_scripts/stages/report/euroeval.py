@@ -197,4 +197,3 @@ def checkpoint_curves_plot(frame: pd.DataFrame, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
-

@@ -37,7 +37,8 @@ def protocol_rows(values: dict) -> list[tuple[str, str, str]]:
             (
                 "prompts",
                 "source",
-                f"{sample['file'] or sample['hub']}: {sample['size']} stratified by {sample['stratify_by']}, seed {sample['seed']}",
+                f"{sample['file'] or sample['hub']}: {sample['size']} stratified by "
+                f"{sample['stratify_by']}, seed {sample['seed']}",
             )
         )
     if prompts["limit"]:
@@ -45,7 +46,9 @@ def protocol_rows(values: dict) -> list[tuple[str, str, str]]:
     translation = values["translation"]
     if translation:
         rows.append(("translation", "model", translation["model"]))
-        rows += [("translation", key, str(translation[key])) for key in ("max_tokens", "max_input_tokens", "too_long", "temperature")]
+        rows += [
+            ("translation", key, str(translation[key])) for key in ("max_tokens", "max_input_tokens", "too_long", "temperature")
+        ]
     gen = values["generation"]
     rows.append(("generation", "samples per prompt", str(gen["samples"])))
     rows += [("generation", f"temperature ({g})", str(t)) for g, t in gen["temperatures"].items()]
@@ -140,4 +143,3 @@ def protocol_table_html(settings, translation_stats, euroeval_versions: dict) ->
             + "</tbody></table>"
         )
     return text
-

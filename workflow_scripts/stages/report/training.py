@@ -42,4 +42,3 @@ def training_plot(adapter_dirs, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
-

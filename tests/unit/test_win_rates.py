@@ -4,8 +4,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from workflow_scripts.stages.arena.judge import JUDGMENT_SCHEMA, game_plan, outcome_for_model, parse_verdict, win_rates
+from workflow_scripts.stages.arena.judge import JUDGMENT_SCHEMA, game_plan, outcome_for_model, parse_verdict
 from workflow_scripts.stages.arena.lc import lc_win_rate, raw_win_rate, summarize
+from workflow_scripts.stages.arena.win_rates import win_rates
+
+from helpers import TEST_DATA
 
 
 def test_without_length_differences_lc_equals_raw_win_rate():
@@ -147,8 +150,8 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
     """A comparison whose judge never wrote a verdict has no win rate: the report says so instead of failing."""
     import json
 
-    from workflow_scripts.stages.arena.judge import clean_nan
-    from workflow_scripts.stages.report.figures import arena_frame, arena_plot, arena_table_html
+    from workflow_scripts.stages.arena.win_rates import clean_nan
+    from workflow_scripts.stages.report.arena import arena_frame, arena_plot, arena_table_html
 
     rows = {
         "prompt_id": ["p1", "p1"],
@@ -181,9 +184,8 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
 
 def paper_fixture():
     import json
-    from pathlib import Path
 
-    return json.loads((Path(__file__).parent / "data/paper_lc_fixture.json").read_text())["cases"]
+    return json.loads((TEST_DATA / "paper_lc_fixture.json").read_text())["cases"]
 
 
 @pytest.mark.parametrize("case", ["length_correlated", "no_length_signal", "equal_lengths", "separable"])
@@ -286,6 +288,6 @@ def test_paper_win_rates_control_for_characters_and_count_too_long_prompts_apart
     ],
 )
 def test_report_names_methods_as_the_paper_does(subject, label):
-    from workflow_scripts.stages.report.figures import method_label
+    from workflow_scripts.stages.report.common import method_label
 
     assert method_label(subject) == label

@@ -7,14 +7,13 @@ protocol table, Figure 2 and Figure 3."""
 import json
 import math
 import shutil
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, snakemake, tiny_config, work_jobs, write_config
+from helpers import MODEL, TEST_DATA, snakemake, tiny_config, work_jobs, write_config
 
-CORPUS = Path(__file__).parent / "data/dolci_corpus.jsonl"
+CORPUS = TEST_DATA / "dolci_corpus.jsonl"
 JUDGE = "smollm2-judge"
 MULTI_DPO = f"{MODEL}/{MODEL}/multi-de+en/dpo-mean_minus_2sigma-chosen"
 INSTRUCTED_DPO = f"results/adapters/{MODEL}/{MODEL}+instructed/mono-de/dpo-mean_minus_2sigma-chosen"

@@ -104,26 +104,3 @@ def test_valid_default_config_dry_runs(workspace):
         "arena_winrate",
         "report",
     } <= rules
-
-
-@pytest.mark.parametrize(
-    "change, field, hint",
-    [
-        (lambda c: c["generation"].update(temprature=0.5), "generation.temprature", "did you mean 'temperature'?"),
-        (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples' or 'training.online.samples'?"),
-        (
-            lambda c: c["training"].update(lerning_rate=1e-5),
-            "training.lerning_rate",
-            "did you mean 'training.dpo.learning_rate' or 'training.sft.learning_rate'?",
-        ),
-        (lambda c: c.update(colour="red"), "colour", "(known here: engine, evaluation, "),  # nothing close: no guess
-    ],
-)
-def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hint):
-    from workflow_scripts.planning.config_checks import schema_error
-
-    from helpers import REPO
-
-    error = schema_error(mutate(change), REPO / "schemas/config.schema.yaml")
-    assert error.field == field and error.message.startswith("unknown key") and hint in error.message
-    assert "did you mean" not in error.message or "colour" not in field

@@ -5,8 +5,8 @@ import json
 import pyarrow as pa
 import pytest
 
-from workflow_scripts.stages.arena.judge import ArenaPromptsSpec, load_arena_prompts, normalize_arena_prompts
 from workflow_scripts.errors import UserError
+from workflow_scripts.stages.arena.prompts import ArenaPromptsSpec, load_arena_prompts, normalize_arena_prompts
 
 
 def spec(lang: str, file: str | None = None, hub: str | None = None) -> ArenaPromptsSpec:

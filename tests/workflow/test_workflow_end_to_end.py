@@ -10,7 +10,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import MODEL, make_workspace, plan_roots, snakemake, tiny_config, work_jobs, write_config
+from workflow_scripts.runtime.fingerprint import code_modules
+
+from helpers import MODEL, REPO, make_workspace, plan_roots, snakemake, tiny_config, work_jobs, write_config
 
 LANGS = ["da", "de", "en"]
 
@@ -80,7 +82,7 @@ def test_touching_files_without_changing_them_recomputes_nothing(finished):
         f"results/models/{MODEL}",
         f"results/models/{MODEL}/config.json",
         "rules/scripts/generate.py",
-        "workflow_scripts/pairs.py",
+        "workflow_scripts/stages/pairs.py",
     ]:
         os.utime(ws / path)
     assert dry(ws, config) == []
@@ -128,7 +130,7 @@ def test_input_content_change_recomputes_that_language_and_the_pools_with_it(fin
 
 def test_step_code_change_recomputes_that_step_and_downstream(finished):
     ws, config = finished
-    module = ws / "workflow_scripts/reward.py"
+    module = ws / "workflow_scripts/stages/scoring.py"
     original = module.read_text()
     try:
         module.write_text(original + "\n# a change in the scoring code\n")
@@ -138,11 +140,35 @@ def test_step_code_change_recomputes_that_step_and_downstream(finished):
     assert rules_of(jobs) == {"score": 3, "gather_scores": 3, "preference_dataset": 8, "train": 8}
 
 
-def test_planning_code_change_recomputes_nothing(finished):
-    """layout.py, plan.py and config_checks.py name and plan artifacts (a new artifact or experiment is an edit
-    there); what they decide reaches a step through its paths or its spec, so an edit alone reruns nothing."""
+def test_an_edit_to_run_time_names_reruns_the_steps_that_read_them_and_nothing_else(finished):
+    """workflow_scripts/names.py is imported by the dataset and training steps (they parse dataset names): an edit
+    to its dataset-name parser reruns exactly those jobs and what they feed, because their code fingerprints hold
+    names.py and the other steps' do not."""
     ws, config = finished
-    modules = [ws / f"workflow_scripts/{name}.py" for name in ("layout", "plan", "config_checks")]
+    module = ws / "workflow_scripts/names.py"
+    original = module.read_text()
+    first_line = "    if dataset.endswith(IN_LANGUAGE):\n"
+    assert original.count(first_line) == 1
+    try:
+        module.write_text(original.replace(first_line, "    dataset = str(dataset)\n" + first_line))
+        jobs = dry(ws, config)
+    finally:
+        module.write_text(original)
+    assert rules_of(jobs) == {"preference_dataset": 8, "translated_dataset": 4, "train": 12}
+    glue = {
+        script: "workflow_scripts.names" in code_modules(str(REPO / "rules/scripts" / f"{script}.py"))
+        for script in ("dataset", "train", "base_model", "prompt_set", "translate", "generate", "gather_generations")
+        + ("score", "gather_scores")
+    }
+    assert {script for script, reads in glue.items() if reads} == {"dataset", "train"}
+
+
+def test_planning_code_change_recomputes_nothing(finished):
+    """Planning code names and plans artifacts (a new artifact or experiment is an edit there); what it decides
+    reaches a step through its paths or its spec, so an edit alone reruns nothing."""
+    ws, config = finished
+    modules = sorted((ws / "workflow_scripts/planning").rglob("*.py"))
+    assert len(modules) >= 10
     originals = [module.read_text() for module in modules]
     try:
         for module, original in zip(modules, originals):

@@ -11,16 +11,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.planning.config_checks import check_config
 from workflow_scripts.errors import UserError
+from workflow_scripts.names import parse_dataset
+from workflow_scripts.planning.config_checks import check_config
+from workflow_scripts.planning.layout import LANGUAGE_ID
+from workflow_scripts.planning.plan import experiment_trainings, report_inputs
+from workflow_scripts.planning.specs.training import dataset_inputs, dataset_spec
 from workflow_scripts.stages.generation import GENERATION_SCHEMA
 from workflow_scripts.stages.language_id import LANGUAGE_ID_SCHEMA, identify, identify_file, requested_labels, window
-from workflow_scripts.planning.layout import LANGUAGE_ID, parse_dataset
-from workflow_scripts.stages.pairs import LanguageFilter, build_dpo, build_maxr, dataset_inputs, dataset_spec
-from workflow_scripts.planning.plan import experiment_trainings, report_inputs
+from workflow_scripts.stages.pairs import LanguageFilter, build_dpo, build_maxr
 from workflow_scripts.stages.scoring import SCORE_SCHEMA
 
-from helpers import REPO, load_default_config
+from helpers import REPO, TEST_DATA, load_default_config
 
 
 def default_config(change) -> dict:
@@ -33,7 +35,7 @@ def default_config(change) -> dict:
     return config
 
 
-TEXTS = [json.loads(line) for line in (Path(__file__).parent / "data/language_id/texts.jsonl").read_text().splitlines()]
+TEXTS = [json.loads(line) for line in (TEST_DATA / "language_id/texts.jsonl").read_text().splitlines()]
 TEXT = {row["language"]: row["text"] for row in TEXTS}
 
 

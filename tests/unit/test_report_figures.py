@@ -7,13 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.stages.report.figures import (
-    euroeval_frame,
-    held_out_table_html,
-    reference_percentiles,
-    reward_consistency_plot,
-    spearman,
-)
+from workflow_scripts.stages.report.data import reference_percentiles, reward_consistency_plot, spearman
+from workflow_scripts.stages.report.euroeval import euroeval_frame, held_out_table_html
 
 MODEL = "m"
 ADAPTER = "m/m/multi-da+en/dpo-mean_minus_2sigma-chosen"

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.stages.prompts.prompt_set import align_translation, load_source_prompts
 from workflow_scripts.runtime.tables import read_table
+from workflow_scripts.stages.prompts.prompt_set import align_translation, load_source_prompts
 from workflow_scripts.stages.prompts.translate import resolve_format, translation_turn
 
 

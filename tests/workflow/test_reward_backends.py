@@ -27,8 +27,8 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from workflow_scripts.stages.scoring import ScoreSpec, score_step
     from workflow_scripts.runtime.spec import ModelRef
+    from workflow_scripts.stages.scoring import ScoreSpec, score_step
 
     responses = ["Paris is the capital of France.", "I do not know.", "word " * 400, "Berlin."]
     generations = tmp_path / "gen.parquet"

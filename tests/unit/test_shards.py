@@ -4,9 +4,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_scripts.runtime.chunks import Checkpoints, data_parallel_size, worker_devices
 from workflow_scripts.errors import UserError
-from workflow_scripts.runtime.scatter import RowRangeReader, expected_generation_keys, gather, shard_bounds
+from workflow_scripts.runtime.chunks import Checkpoints, data_parallel_size, worker_devices
+from workflow_scripts.runtime.scatter import RowRangeReader, gather, shard_bounds
+from workflow_scripts.stages.generation import expected_generation_keys
 
 SCHEMA = pa.schema([("prompt_id", pa.string()), ("language", pa.string()), ("sample_index", pa.int32()), ("value", pa.int64())])
 
