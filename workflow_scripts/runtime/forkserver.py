@@ -17,9 +17,9 @@ Forking is safe only from a single-threaded process: a lock another thread held 
 child forever. The server imports with the threads libraries would start at import turned off (OpenBLAS's
 thread servers, pyarrow's jemalloc background thread), checks before every fork that it still runs one thread,
 and otherwise refuses: the job then runs its step in its own process, and its log says why. Each worker takes
-its job's thread counts (torch, OpenBLAS), reseeds Python's and numpy's global generators from the job's
-entropy and resets torch's to its initial seed (what a fresh process would have), and ends its whole process
-tree however it ends (runtime/processes.py).
+its job's thread counts (torch, OpenBLAS), reseeds Python's, numpy's and torch's global generators from the
+job's entropy (as a fresh process seeds them from the OS), and ends its whole process tree however it ends
+(runtime/processes.py).
 """
 
 from __future__ import annotations
@@ -442,15 +442,15 @@ def use_job_threads() -> None:
 
 
 def reseed(entropy: int) -> None:
-    """A worker's random state: Python's and numpy's global generators from the job's entropy (a fresh process
-    seeds them from the OS), torch's back at its initial seed (a fresh process starts there), instead of the
-    state every worker would otherwise inherit from the server."""
+    """A worker's random state: Python's, numpy's and torch's global generators seeded from the job's entropy, as a
+    fresh process seeds them from the OS, instead of the one state every worker would inherit from the server.
+    (What must be reproducible is seeded explicitly by the steps: training's seed, vLLM's per-request seeds.)"""
     import numpy as np
     import torch
 
     random.seed(entropy)
     np.random.seed(entropy % 2**32)
-    torch.manual_seed(torch.initial_seed())
+    torch.manual_seed(entropy)
 
 
 if __name__ == "__main__":
