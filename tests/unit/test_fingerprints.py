@@ -94,6 +94,7 @@ def imports_check(extra_import: str = "") -> str:
         f"""
         import importlib
         from workflow_scripts.runtime.fingerprint import check_step_imports
+        from workflow_scripts.runtime.step import run_step  # what a rule's glue script imports
         from workflow_scripts.stages.pairs import dataset_step
         {extra_import}
         print(check_step_imports(dataset_step))

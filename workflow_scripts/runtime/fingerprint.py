@@ -158,10 +158,11 @@ def code_fingerprint(*entry_files: str) -> str:
 def unfingerprinted_modules(step_module: str) -> list[str]:
     """The modules of this package loaded in this process that the fingerprint of a step defined in `step_module`
     leaves out (its rule's glue script imports that module and workflow_scripts.runtime.step)."""
-    entries = [module_file(step_module), module_file(f"{PACKAGE}.runtime.step")]
+    entry_modules = (step_module, f"{PACKAGE}.runtime.step")
+    entries = [module_file(name) for name in entry_modules]
     covered = set(code_modules(*(str(path) for path in entries if path is not None)))
-    covered.add(step_module)
-    covered.update(m for name in (step_module, f"{PACKAGE}.runtime.step") for m in _parents(name))
+    covered.update(entry_modules)
+    covered.update(m for name in entry_modules for m in _parents(name))
     loaded = {name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")}
     return sorted(loaded - covered - EXECUTION_MODULES)
 
