@@ -62,3 +62,28 @@ def test_no_code_edits_the_import_path():
     for path in [REPO / "Snakefile", *(REPO / "rules").rglob("*.smk"), *(REPO / "workflow_scripts").rglob("*.py")]:
         text = path.read_text()
         assert "sys.path.insert" not in text and "sys.path.append" not in text and '"PYTHONPATH"' not in text, path
+
+
+def test_the_plan_command_prints_the_roots_and_targets_planning_computes():
+    """`python -m workflow_scripts.planning.plan` from any directory (a user's shell), on the embedded default."""
+    import subprocess
+    import sys
+
+    from snakemake.utils import validate
+
+    from workflow_scripts.planning.plan import experiment_targets, language_roots
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    validate(config, str(REPO / "schemas/config.schema.yaml"))
+    command = [sys.executable, "-m", "workflow_scripts.planning.plan"]
+    for args, expected in (
+        (["roots", "da"], language_roots(config, "da")),
+        (["targets", "main"], experiment_targets(config, "main")),
+    ):
+        out = subprocess.run(
+            [*command, *args, "--configfile", str(REPO / "config.yaml")], capture_output=True, text=True, cwd="/"
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split() == expected and expected
+    unknown = subprocess.run([*command, "roots", "xx", "--configfile", str(REPO / "config.yaml")], capture_output=True, text=True)
+    assert unknown.returncode != 0 and "'xx' is not in languages" in unknown.stderr

@@ -13,6 +13,8 @@ from job_steps import gone, start, wait_for_record
 from workflow_scripts.runtime.forkserver import is_running
 from workflow_scripts.runtime.processes import descendants
 
+from helpers import REPO
+
 
 def test_a_sigterm_ends_the_step_like_an_exception_and_leaves_no_process(tmp_path):
     job = start(tmp_path, "family_step", loads_models=True)  # no server directory: the step runs in this process
@@ -51,3 +53,36 @@ def test_descendants_are_the_whole_tree_and_nothing_else():
         os.kill(grandchild, signal.SIGKILL)
         parent.wait()
         time.sleep(0.1)
+
+
+def test_a_started_helper_dies_with_its_parent_without_code_between_fork_and_exec(tmp_path):
+    """A data-parallel engine started without the preloaded interpreter asks for PDEATHSIG itself (the parent
+    runs no preexec_fn): when its parent dies, it dies; if the parent died before it asked, it dies at once."""
+    helper = "import os, sys, time; from workflow_scripts.runtime.processes import die_with_parent; "
+    helper += "die_with_parent(int(sys.argv[1])); time.sleep(60)"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {helper!r}, str(os.getpid())])\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(2)\n",  # the child has asked by then; the parent then exits
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = int(parent.stdout.readline())
+    assert is_running(child)
+    parent.wait(timeout=30)
+    assert gone([child], timeout=10)
+    # a parent gone before the child asked: the child ends itself
+    late = subprocess.run(
+        [sys.executable, "-c", helper, "1"], capture_output=True, timeout=30
+    )  # pid 1 is not its parent: as if the parent had died
+    assert late.returncode == -signal.SIGKILL
+
+
+def test_no_step_code_runs_between_fork_and_exec():
+    for path in (REPO / "workflow_scripts").rglob("*.py"):
+        assert "preexec_fn" not in path.read_text(), path

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from workflow_scripts.errors import UserError
+from workflow_scripts.planning.specs.training import training_spec
 from workflow_scripts.stages.training.train import (
     TrainingSpec,
     build_trainer,
@@ -22,7 +23,6 @@ from workflow_scripts.stages.training.train import (
     padding_free_enabled,
     set_per_device_batch,
     train,
-    training_spec,
 )
 
 from helpers import REPO, load_default_config

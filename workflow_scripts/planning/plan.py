@@ -368,7 +368,7 @@ def main(argv=None) -> None:
     parser.add_argument("--configfile", default="config.yaml")
     args = parser.parse_args(argv)
     config = yaml.safe_load(Path(args.configfile).read_text())
-    validate(config, str(Path(__file__).resolve().parents[1] / "schemas/config.schema.yaml"))
+    validate(config, str(Path(__file__).resolve().parents[2] / "schemas/config.schema.yaml"))
     try:
         if args.command == "roots":
             if len(args.names) != 1:
