@@ -11,6 +11,8 @@ from pathlib import Path
 
 from workflow_scripts.errors import UserError
 
+TESTS = Path(__file__).resolve().parent
+
 # A child that starts a grandchild in a session of its own, as torchrun starts its ranks (a process-group signal
 # misses it), says the grandchild's pid, and waits.
 CHILD = (
@@ -91,7 +93,8 @@ def start(work: Path, step: str, loads_models: bool = True, **env) -> subprocess
     return subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=work,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1", **env},
+        # this module, and the workflow_scripts of the repository under test (not another installed copy)
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]), "OMP_NUM_THREADS": "1", **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
