@@ -1,6 +1,7 @@
-"""A step run in its job's own process (a cluster job, `forkserver: false`) ends like an exception on SIGTERM and
-takes every process it started with it, a grandchild in a session of its own included; the process-tree walk
-finds exactly a process's descendants."""
+"""A step run in its job's own process (a cluster job, `forkserver: false`) reports a crash with its traceback in
+the job's log, ends like an exception on SIGTERM and takes every process it started with it (a grandchild in a
+session of its own included); the process-tree walk finds exactly a process's descendants; a started helper dies
+with its parent."""
 
 import os
 import signal
@@ -86,3 +87,14 @@ def test_a_started_helper_dies_with_its_parent_without_code_between_fork_and_exe
 def test_no_step_code_runs_between_fork_and_exec():
     for path in (REPO / "workflow_scripts").rglob("*.py"):
         assert "preexec_fn" not in path.read_text(), path
+
+
+def test_a_crash_leaves_its_traceback_in_the_jobs_log(tmp_path):
+    """On a cluster the job's log is where a failure is read: a bug's traceback must be there, not only on the
+    terminal of a process nobody watches."""
+    job = start(tmp_path, "crashing_step", loads_models=False)
+    out, err = job.communicate(timeout=60)
+    assert job.returncode == 1 and "ValueError: an unexpected failure" in err
+    log = (tmp_path / "logs/demo.log").read_text()
+    assert "Traceback" in log and "ValueError: an unexpected failure" in log
+    assert "[croco] ERROR in rule demo_rule: the step failed (traceback above)" in log

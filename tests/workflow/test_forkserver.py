@@ -78,6 +78,8 @@ def test_errors_read_as_without_the_server(server_directory, tmp_path):
     assert "Traceback" not in err
     rc, _, err = finish(start_job(server_directory, tmp_path, "crashing_step"))
     assert rc == 1 and "Traceback" in err and "ValueError: an unexpected failure" in err
+    log = (tmp_path / "logs/demo.log").read_text()  # the job's log has it too, not only the terminal
+    assert "Traceback" in log and "ValueError: an unexpected failure" in log and "[croco] ERROR in rule demo_rule" in log
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def run_step(snakemake, step: Callable[..., None], loads_models: bool = False) -
 
 
 def run_here(snakemake, step: Callable[..., None], where: str = "", note: str = "") -> int:
-    """Run `step(snakemake)` in this process, teed to the rule's log: 0, or 1 after a UserError. `where` says
+    """Run `step(snakemake)` in this process, teed to the rule's log: 0, or 1 after an error (a UserError in one
+    line, anything else with its traceback, both in the log). `where` says
     in the log which process runs it, when not the job's own; `note`, why it runs here when a worker would have.
     A SIGTERM ends the step like an exception, and every process the step started ends with it
     (runtime/processes.py)."""
@@ -96,6 +98,11 @@ def run_here(snakemake, step: Callable[..., None], where: str = "", note: str = 
             step(snakemake)
         except UserError as exc:
             print(f"\n[croco] ERROR in rule {snakemake.rule}: {exc}", file=sys.stderr, flush=True)
+            return 1
+        except Exception:
+            # a bug, not bad input: its traceback goes into the job's log too, where a cluster job's reader looks
+            traceback.print_exc()
+            print(f"\n[croco] ERROR in rule {snakemake.rule}: the step failed (traceback above)", file=sys.stderr, flush=True)
             return 1
         gap = check_step_imports(step)
         if gap:
