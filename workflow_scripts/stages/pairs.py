@@ -279,6 +279,14 @@ def fetch_texts(generation_paths: dict[str, str], wanted: dict[str, set], prompt
                 responses[(lang, row["prompt_id"], row["sample_index"])] = row["response"]
             for row in group.filter(phit).select(["prompt_id", "prompt"]).to_pylist():
                 prompts.setdefault((lang, row["prompt_id"]), row["prompt"])
+        missing = sorted((pid, sample) for pid, sample in want if (lang, pid, sample) not in responses)
+        if missing:
+            raise UserError(
+                f"{len(missing)} scored sample(s) are not in the generations, e.g. prompt {missing[0][0]} sample "
+                f"{missing[0][1]}: the scores are not of these generations (rebuild them)",
+                file=str(path),
+                field="prompt_id, sample_index",
+            )
     return responses, prompts
 
 

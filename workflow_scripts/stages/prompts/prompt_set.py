@@ -85,15 +85,33 @@ def load_source_prompts(path, language: str, limit: int | None = None) -> pa.Tab
 
 
 def align_translation(
-    source: pa.Table, translation: pa.Table, path, language: str, origin: str, dropped: set[str] = frozenset()
+    source: pa.Table,
+    translation: pa.Table,
+    path,
+    language: str,
+    origin: str,
+    dropped: set[str] = frozenset(),
+    source_ids: set[str] | None = None,
 ) -> pa.Table:
     """Return the translation in the source's order, checking it covers every source prompt id but the
-    `dropped` ones (conversations the translation step dropped and counted), which the language goes without."""
+    `dropped` ones (conversations the translation step dropped and counted), which the language goes without, and
+    holds no id the source lacks (`source_ids`: every id of the source file, before prompts.limit)."""
     if translation.num_rows == 0:
         raise UserError("the translation file is empty", file=str(path), field=f"prompts.translations.{language}")
     require_columns(translation, path, {"prompt_id": "string", "prompt": "string", "reference": "string"})
     check_prompt_ids(translation, path)
-    index = {pid: i for i, pid in enumerate(translation.column("prompt_id").to_pylist())}
+    ids = translation.column("prompt_id").to_pylist()
+    unknown = [
+        pid for pid in ids if pid not in (set(source.column("prompt_id").to_pylist()) if source_ids is None else source_ids)
+    ]
+    if unknown:
+        raise UserError(
+            f"{len(unknown)} prompt id(s) the source does not have: {', '.join(map(str, unknown[:10]))} (every language "
+            "holds exactly the source's ids)",
+            file=str(path),
+            field="prompt_id",
+        )
+    index = {pid: i for i, pid in enumerate(ids)}
     if dropped:
         source = source.filter(pc.invert(pc.is_in(source.column("prompt_id"), value_set=pa.array(sorted(dropped), pa.string()))))
     source_ids = source.column("prompt_id").to_pylist()
@@ -133,7 +151,9 @@ def prompt_set_step(snakemake) -> None:
         if snakemake.input.get("translation_stats"):
             stats = json.loads(Path(snakemake.input.translation_stats).read_text())
             dropped = {d["prompt_id"] for d in stats["dropped_conversations"]}
-        table = align_translation(source, read_table(path), path, spec.language, spec.origin, dropped)
+        # the whole source's ids, prompts.limit aside: a translation may cover more of the source than is used
+        source_ids = set(map(str, read_table(spec.prompt_file, ["prompt_id"]).column("prompt_id").to_pylist()))
+        table = align_translation(source, read_table(path), path, spec.language, spec.origin, dropped, source_ids)
     write_parquet(table, snakemake.output[0])
     gone = source.num_rows - table.num_rows
     print(
