@@ -33,3 +33,22 @@ def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hin
     error = schema_error(mutate(change), REPO / "schemas/config.schema.yaml")
     assert error.field == field and error.message.startswith("unknown key") and hint in error.message
     assert "did you mean" not in error.message or "colour" not in field
+
+
+def test_monolingual_dpo_from_one_sample_is_refused_before_any_job():
+    """A pool of one prompt in one language has one sample at generation.samples: 1, and no pair: the config check
+    says so; multilingual pools (one sample per language) can still pair."""
+    from snakemake.utils import validate
+
+    from workflow_scripts.errors import UserError
+    from workflow_scripts.planning.config_checks import check_config
+
+    def checked(change):
+        config = mutate(change)
+        validate(config, str(REPO / "schemas/config.schema.yaml"))
+        check_config(config, REPO)
+
+    with pytest.raises(UserError, match="at least 2 samples") as error:
+        checked(lambda c: c["generation"].update(samples=1))
+    assert error.value.field == "generation.samples"
+    checked(lambda c: (c["generation"].update(samples=1), c["experiments"]["main"].update(regimes=["multi"])))

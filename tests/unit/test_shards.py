@@ -111,3 +111,24 @@ def test_checkpoints_are_kept_for_the_same_work_and_dropped_for_other_work(tmp_p
     first.write(0, pa.table({"a": [1]}))
     assert Checkpoints(out, ["spec", 1]).path(0).is_file()
     assert not Checkpoints(out, ["spec", 2]).path(0).exists()
+
+
+def test_a_killed_writers_temporary_files_are_swept_by_the_next_writer(tmp_path):
+    """A job killed before its rename leaves `.<name>.<random>.tmp` beside its output (a file, or an adapter's
+    directory): the rerun's writer removes it, and nothing of another output."""
+    from workflow_scripts.runtime.atomic import atomic_directory, atomic_file
+
+    adapter = tmp_path / "adapters/maxr"
+    stale_dir = tmp_path / "adapters/.maxr.k1ll3d.tmp"
+    stale_dir.mkdir(parents=True)
+    (stale_dir / "adapter_model.safetensors").write_bytes(b"half")
+    other = tmp_path / "adapters/.sft.k1ll3d.tmp"
+    other.mkdir()
+    with atomic_directory(adapter) as tmp:
+        (tmp / "adapter_config.json").write_text("{}")
+    assert not stale_dir.exists() and other.exists() and (adapter / "adapter_config.json").is_file()
+    table = tmp_path / "scores.parquet"
+    (tmp_path / ".scores.parquet.k1ll3d.tmp").write_bytes(b"half")
+    with atomic_file(table) as tmp:
+        tmp.write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapters", "scores.parquet"]

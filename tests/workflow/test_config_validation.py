@@ -62,6 +62,11 @@ CASES = [
     ),
     ("zero generation shards", lambda c: c["generation"].update(shards=0), "generation.shards"),
     (
+        "monolingual DPO from one sample per prompt (no pool can form a pair)",
+        lambda c: c["generation"].update(samples=1),
+        "generation.samples",
+    ),
+    (
         "data parallel size that is neither a count nor auto",
         lambda c: c["engine"].update(data_parallel_size="all"),
         "engine.data_parallel_size",

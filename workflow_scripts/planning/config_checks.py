@@ -139,6 +139,12 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
         for key in ("methods", "regimes", "rejection_targets", "prompt_languages"):
             if not exp[key]:
                 raise UserError("must not be empty", field=f"{field}.{key}")
+        if "dpo" in exp["methods"] and "mono" in exp["regimes"] and config["generation"]["samples"] < 2:
+            raise UserError(
+                f"experiment '{name}' asks for monolingual Paired DPO, whose pools (one prompt, one language) need at "
+                f"least 2 samples to form a pair; generation.samples is {config['generation']['samples']}",
+                field="generation.samples",
+            )
         if uses_language_filter(config, exp):
             check_language_filter(config, exp, field)
     check_evaluation(config, base_dir)

@@ -1,12 +1,14 @@
 """Atomic artifact writes: a killed job never leaves a file or directory that looks complete.
 
 Everything is written to a temporary sibling first and renamed into place (rename is atomic on POSIX
-within one file system).
+within one file system). A writer killed before the rename leaves its temporary sibling; the next writer of
+the same output removes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -18,11 +20,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+def sweep_stale(path: Path) -> None:
+    """Remove what a killed writer of `path` left beside it (`.<name>.*.tmp`, which a kill gives no chance to remove).
+    Nobody else writes it now: Snakemake runs one job per output at a time."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it onto `path`, else remove it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -39,6 +52,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory beside `path`; on success it replaces `path` whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
