@@ -443,3 +443,141 @@ def test_unparseable_judge_outputs_are_counted_never_guessed(ws):
     assert overall["wins"] == overall["ties"] == overall["losses"] == 0
     assert overall["win_rate"] is None and overall["lc_win_rate"] is None
     assert "6 unparseable" in (ws / "logs/arena_winrate/multi-maxr-vs-base/da.log").read_text()
+
+
+# ---------------------------------------------------------------- beyond the inputs: corrupt artifacts, disagreeing tables,
+# lengths, the output directory, a killed writer's leftovers
+
+ARENA_SUBJECT = f"{MODEL}/{MODEL}/multi-da+de+en/dpo-mean_minus_2sigma-chosen"  # the demo's multi-dpo-vs-base model
+ARENA_ADAPTER = f"results/adapters/{ARENA_SUBJECT}"
+ARENA_ANSWERS = f"results/arena/answers/{ARENA_SUBJECT}/da.parquet"
+
+
+def truncated_adapter(ws, directory: str) -> str:
+    """An adapter directory whose weights were cut short (a full disk, an interrupted copy)."""
+    import torch
+    from safetensors.torch import save_file
+
+    (ws / directory).mkdir(parents=True, exist_ok=True)
+    (ws / directory / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 16}')
+    weights = ws / directory / "adapter_model.safetensors"
+    save_file({"base_model.model.lm_head.lora_A.weight": torch.zeros(16, 64)}, weights)
+    weights.write_bytes(weights.read_bytes()[:200])
+    return f"{directory}/adapter_model.safetensors"
+
+
+def test_truncated_adapter_weights_are_named_before_euroeval_loads_anything(ws):
+    weights = truncated_adapter(ws, ADAPTER)
+    result = run(ws, ADAPTER_EUROEVAL, config_with(ws, lambda c: c["evaluation"]["euroeval"].update(batch="subject")), "euroeval")
+    assert_clear_failure(ws, result, weights, "adapter_model.safetensors", output=ADAPTER_EUROEVAL, says="truncated or corrupt")
+    assert "EuroEval runs in" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("fault", ["no adapter_config.json", "truncated weights"])
+def test_a_bad_adapter_is_named_before_the_arena_engine_starts(ws, fault):
+    if fault == "truncated weights":
+        file, field, says = truncated_adapter(ws, ARENA_ADAPTER), "adapter_model.safetensors", "truncated or corrupt"
+    else:
+        (ws / ARENA_ADAPTER).mkdir(parents=True)
+        file, field, says = ARENA_ADAPTER, "adapter_config.json", "is not a LoRA adapter directory"
+    result = run(ws, ARENA_ANSWERS, config_with(ws), "arena_prompts", "arena_answers")
+    assert_clear_failure(ws, result, file, field, output=ARENA_ANSWERS, says=says)
+
+
+def test_a_local_model_whose_config_does_not_describe_a_model(ws):
+    (ws / "not-a-model").mkdir(exist_ok=True)
+    (ws / "not-a-model/config.json").write_text('{"hidden_size": 64}')
+    result = run(ws, "results/prompts/en.parquet", config_with(ws, lambda c: c["models"].update(broken={"path": "not-a-model"})))
+    assert_clear_failure(ws, result, None, "models.broken.path", says="does not describe a model (no model_type)")
+    assert "not-a-model/config.json" in result.stderr
+
+
+def test_scores_of_prompts_the_generations_lack(ws):
+    write(ws, GENERATIONS, generations({"p1": RESPONSES["p1"]}))  # the generations lost p2
+    write(ws, SCORES, scores(REWARDS))
+    result = run(ws, MAXR, config_with(ws), "preference_dataset")
+    assert_clear_failure(
+        ws, result, GENERATIONS, "prompt_id, sample_index", output=MAXR, says="are not in the generations, e.g. prompt p2"
+    )
+
+
+def test_a_translation_holding_a_prompt_the_source_lacks(ws):
+    lines = (ws / "data/translations/da.jsonl").read_text().splitlines()
+    extra = json.dumps({"prompt_id": "not-in-english", "prompt": "Ekstra", "reference": "Ekstra"}, ensure_ascii=False)
+    (ws / "data/translations/da-extra.jsonl").write_text("\n".join(lines + [extra]) + "\n")
+    config = config_with(ws, lambda c: c["prompts"]["translations"].update(da="data/translations/da-extra.jsonl"))
+    result = run(ws, "results/prompts/da.parquet", config)
+    assert_clear_failure(
+        ws,
+        result,
+        "data/translations/da-extra.jsonl",
+        "prompt_id",
+        output="results/prompts/da.parquet",
+        says="1 prompt id(s) the source does not have: not-in-english",
+    )
+
+
+def test_prompts_longer_than_the_engines_context_are_named_before_it_starts(ws):
+    config = config_with(ws, lambda c: c["engine"].update(max_model_len=16))
+    shard = f"results/generations/{MODEL}/da/shard-0-of-1.parquet"
+    result = run(ws, shard, config, "prompt_set", "generate")
+    assert_clear_failure(
+        ws, result, "results/prompts/da.parquet", "prompt", output=shard, says="do not fit engine.max_model_len=16"
+    )
+
+
+def test_conversations_too_long_to_translate_stop_the_translation_when_asked(ws):
+    def change(c):
+        c["languages"] = ["en", "da", "de"]
+        c["prompts"]["translations"] = {"da": "data/translations/da.jsonl"}  # German is machine-translated
+        c["translation"] = {"model": MODEL, "max_input_tokens": 8, "too_long": "error"}
+
+    target = f"results/translations/{MODEL}/de.parquet"
+    result = run(ws, target, config_with(ws, change), "prompt_set", "translate")
+    assert_clear_failure(
+        ws, result, "results/prompts/en.parquet", "translation.max_input_tokens", output=target, says="do not fit 8 tokens"
+    )
+
+
+@pytest.mark.parametrize("missing", ["id", "messages"])
+def test_corpus_without_ids_or_messages(ws, missing):
+    rows = [
+        {
+            "id": f"c{i}",
+            "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+            "domain": "chat",
+        }
+        for i in range(4)
+    ]
+    (ws / "corpus.jsonl").write_text("".join(json.dumps({k: v for k, v in row.items() if k != missing}) + "\n" for row in rows))
+    config = config_with(
+        ws,
+        lambda c: c.update(prompts={"sample": {"file": "corpus.jsonl", "size": 2}, "translations": c["prompts"]["translations"]}),
+    )
+    result = run(ws, "results/source_prompts/sample.parquet", config)
+    assert_clear_failure(
+        ws, result, "corpus.jsonl", missing, output="results/source_prompts/sample.parquet", says="missing column"
+    )
+
+
+def test_an_output_directory_the_run_cannot_write(ws):
+    blocker = ws / "results/prompts"  # a file where the run writes a directory
+    blocker.write_text("")
+    try:
+        result = run(ws, "results/prompts/en.parquet", config_with(ws))
+    finally:
+        blocker.unlink()
+    text = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in text, text[-3000:]
+    assert "Cannot run [file results/prompts]: the run writes into this path, which is a file, not a directory" in text
+
+
+def test_a_killed_writers_hidden_leftover_is_swept_by_the_rerun(ws):
+    """A job killed before its rename leaves its hidden temporary output beside the real one; the rerun removes it."""
+    write(ws, GENERATIONS, generations(RESPONSES))
+    write(ws, SCORES, scores(REWARDS))
+    leftover = ws / MAXR.replace("maxr.parquet", ".maxr.parquet.k1ll3d.tmp")
+    leftover.write_bytes(b"half a table")
+    result = run(ws, MAXR, config_with(ws), "preference_dataset")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (ws / MAXR).is_file() and not leftover.exists() and leftovers(ws) == []

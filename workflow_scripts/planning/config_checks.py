@@ -118,6 +118,7 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
             path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
             if not (path / "config.json").is_file():
                 raise UserError(f"model directory not found or without config.json: {path}", field=f"models.{name}.path")
+            check_model_config(path / "config.json", f"models.{name}.path")
     for name, exp in config["experiments"].items():
         field = f"experiments.{name}"
         model_spec(config, exp["policy"], field=f"{field}.policy")
@@ -148,6 +149,39 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
         if uses_language_filter(config, exp):
             check_language_filter(config, exp, field)
     check_evaluation(config, base_dir)
+
+
+def check_model_config(path: Path, field: str) -> None:
+    """A local model's config.json must describe a model (JSON with its `model_type`), or every job that loads it
+    fails in transformers."""
+    import json
+
+    try:
+        described = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"config.json is not valid JSON ({exc})", file=str(path), field=field) from None
+    if not isinstance(described, dict) or not described.get("model_type"):
+        raise UserError(
+            "config.json does not describe a model (no model_type): not a Hugging Face model directory",
+            file=str(path),
+            field=field,
+        )
+
+
+def check_output_directories(base_dir: Path, templates) -> None:
+    """Where the run writes must be writable directories: a file in the place of one (results/prompts) or a
+    read-only file system fails every job that writes there, in Snakemake's own traceback."""
+    roots = {Path("results"), Path("logs"), Path(".snakemake")}
+    for template in templates:
+        prefix = template.split("{", 1)[0]  # the directories before the first wildcard
+        static = Path(prefix) if prefix.endswith("/") else Path(prefix).parent
+        roots.update(p for p in [static, *static.parents] if str(p) != ".")
+    for relative in sorted(roots):
+        path = base_dir / relative
+        if path.exists() and not path.is_dir():
+            raise UserError("the run writes into this path, which is a file, not a directory", file=str(relative))
+        if path.is_dir() and not os.access(path, os.W_OK):
+            raise UserError("the run writes into this directory, which is not writable", file=str(relative))
 
 
 def check_language_filter(config: dict, exp: dict, field: str) -> None:

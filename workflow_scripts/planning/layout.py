@@ -133,3 +133,11 @@ def per_language(template: str, languages: list[str]) -> dict[str, str]:
     """{lang_<code>: the template with {lang} filled in, other wildcards kept}: the named outputs of a job that
     writes every language (named, as Snakemake's between-workflow cache requires of several outputs)."""
     return {f"lang_{lang.replace('-', '_')}": template.replace("{lang}", lang) for lang in languages}
+
+
+def artifact_templates() -> list[str]:
+    """Every artifact path template above (the directories a run writes into)."""
+    found = [
+        value for name, value in globals().items() if name.isupper() and isinstance(value, str) and value.startswith("results/")
+    ]
+    return found + list(REPORT_FILES.values())

@@ -48,9 +48,7 @@ ANSWER_SCHEMA = pa.schema(
 def answers_step(snakemake) -> None:
     """Greedy (or configured) answers of one model, optionally through a LoRA adapter, to every language's
     prompts: one engine, one batch per language (so a language's answers do not depend on the others)."""
-    from vllm import SamplingParams
-
-    from workflow_scripts.runtime.engines import context_length, make_llm
+    from workflow_scripts.runtime.models import require_adapter_dir
 
     spec = AnswersSpec.load(snakemake.params.spec)
     model = spec.model
@@ -59,10 +57,12 @@ def answers_step(snakemake) -> None:
         adapter = adapter[0] if len(adapter) else None
     extra = {}
     if adapter:
-        from workflow_scripts.runtime.models import require_adapter_dir
-
-        require_adapter_dir(adapter)  # before the engine starts
+        require_adapter_dir(adapter)  # before vLLM is imported and its engine starts
         extra = {"enable_lora": True, "max_lora_rank": spec.max_lora_rank, "max_loras": 1}
+    from vllm import SamplingParams
+
+    from workflow_scripts.runtime.engines import context_length, make_llm
+
     prompt_tables = [pq.read_table(path) for path in snakemake.input.prompts]  # all read before the engine starts
     llm = make_llm(spec.engine, model.location, model.revision, **extra)
     params = SamplingParams(max_tokens=spec.max_tokens, temperature=spec.temperature, seed=spec.seed)

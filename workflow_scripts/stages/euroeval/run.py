@@ -30,6 +30,7 @@ from pathlib import Path
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.runtime.atomic import write_json
+from workflow_scripts.runtime.models import require_adapter_dir
 from workflow_scripts.runtime.spec import ModelRef, Spec
 from workflow_scripts.runtime.tables import require_utf8
 from workflow_scripts.stages.euroeval.merge import merged_model
@@ -204,6 +205,9 @@ def evaluate_subjects(specs: list[EuroEvalSpec], model_dir: str | None, output: 
     """subject -> its result, every subject in one EuroEval session (one import, one scratch directory). In this
     interpreter each adapter is merged just before its evaluation; for another interpreter all are merged first
     and evaluated by one child process."""
+    for spec in specs:  # every adapter whole before EuroEval is imported and any model loaded
+        if spec.adapter is not None:
+            require_adapter_dir(spec.adapter)
     merge_at = [output.with_name(f"{output.name}.{index}") for index in range(len(specs))]
     if specs[0].python:
         with contextlib.ExitStack() as stack:

@@ -62,19 +62,21 @@ def too_long_conversations(ids: list[str], lengths: dict[str, list[int]], limit:
 
 
 def translate_step(snakemake) -> None:
-    from vllm import SamplingParams
+    from transformers import AutoTokenizer
 
     from workflow_scripts.errors import UserError
     from workflow_scripts.runtime.atomic import write_json
     from workflow_scripts.runtime.engines import context_length, make_llm, user_turn_prompts
+    from workflow_scripts.runtime.models import loading_model
 
     spec = TranslateSpec.load(snakemake.params.spec)
     model = spec.model
     source = read_table(snakemake.input.prompts)
     require_columns(source, snakemake.input.prompts, {"prompt_id": "string", "prompt": "string", "reference": "string"})
     fmt = resolve_format(spec.format, model.location)
-    llm = make_llm(spec.engine, model.location, model.revision)
-    tokenizer = llm.get_tokenizer()
+    # the lengths are checked with the model's tokenizer before the engine starts (the engine uses the same one)
+    with loading_model(model.location, model.revision):
+        tokenizer = AutoTokenizer.from_pretrained(model.location, revision=model.revision)
     ids = source.column("prompt_id").to_pylist()
     turns = {"prompt": source.column("prompt").to_pylist(), "reference": source.column("reference").to_pylist()}
     requests = {
@@ -100,10 +102,15 @@ def translate_step(snakemake) -> None:
         )
     gone = {d["prompt_id"] for d in dropped}
     keep = [i for i, pid in enumerate(ids) if pid not in gone]
-    params = SamplingParams(temperature=spec.temperature, max_tokens=spec.max_tokens, seed=0)
     n = len(keep)
     engine_prompts = [requests["prompt"][i] for i in keep] + [requests["reference"][i] for i in keep]
-    outputs = llm.generate(engine_prompts, params, use_tqdm=True) if engine_prompts else []
+    outputs = []
+    if engine_prompts:
+        from vllm import SamplingParams
+
+        llm = make_llm(spec.engine, model.location, model.revision)
+        params = SamplingParams(temperature=spec.temperature, max_tokens=spec.max_tokens, seed=0)
+        outputs = llm.generate(engine_prompts, params, use_tqdm=True)
     translated = [o.outputs[0].text.strip() for o in outputs]
     cut = [o.outputs[0].finish_reason == "length" for o in outputs]
     if any(cut):
