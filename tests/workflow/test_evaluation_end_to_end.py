@@ -89,9 +89,11 @@ def test_euroeval_scores_every_subject_with_intervals(evaluated):
                 assert entry["task"] in ("sentiment-classification", "knowledge")
                 assert len(entry["iterations"]) == 2 and entry["split"] == "test"
                 main = entry["metrics"][entry["primary_metric"]]
-                assert -100 <= main["score"] <= 100
+                # the score is the mean over EuroEval's iterations of the raw metric (a fraction), in points
+                raw = [iteration[entry["primary_metric"]] for iteration in entry["iterations"]]
+                assert main["score"] == pytest.approx(100 * sum(raw) / len(raw))
                 low, high = main["ci95"]
-                assert low <= main["score"] <= high
+                assert low <= main["score"] <= high and (high - low == 0) == (len(set(raw)) == 1)
     assert not list((ws / "results").rglob("*.merged-model")), "merged model copies are temporary"
     log = (ws / f"logs/euroeval-batches/{MODEL}/multi-da+de+en.log").read_text()
     assert log.count("[croco] merged") == 2 and log.count("EuroEval runs in") == 1  # both adapters, one EuroEval process
