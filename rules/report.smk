@@ -33,6 +33,12 @@ rule report:
         checkpoint_curves_plot=report(
             REPORT_FILES["checkpoint_curves_plot"], category="5. Training", caption="../report/checkpoint_curves.rst"
         ),
+        checkpoint_curves_csv=report(
+            REPORT_FILES["checkpoint_curves_csv"], category="5. Training", caption="../report/checkpoint_curves.rst"
+        ),
+        adapter_arena_csv=report(
+            REPORT_FILES["adapter_arena_csv"], category="3. m-ArenaHard", caption="../report/arena_adapters.rst"
+        ),
     log:
         "logs/report/report.log",
     resources:

@@ -136,6 +136,8 @@ def test_report_holds_the_new_figures_and_renders(ran, tmp_path):
         assert image.shape[1] > 1000 and image.std() > 0.05, name
     table = (ws / "results/report/euroeval_deltas.html").read_text()
     assert "seed-" not in table and "Online DPO" not in table  # checkpoints are curves, not Table 1 rows
+    check_the_values_behind_figure_5(ws)
+    check_the_values_behind_appendix_g(ws)
     report = snakemake(ws, "--configfile", str(config), "--report", "results/report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     if CHROMIUM:
@@ -143,3 +145,40 @@ def test_report_holds_the_new_figures_and_renders(ran, tmp_path):
         assert shot.std() > 0.05
     again = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert again.returncode == 0 and work_jobs(again) == [], "a finished run reruns nothing"
+
+
+def check_the_values_behind_figure_5(ws):
+    """Each bar of Figure 5 is its comparison's LC win rate and interval, from the win-rate files."""
+    import pandas as pd
+
+    bars = pd.read_csv(ws / "results/report/arena_adapters_lc_win_rates.csv")
+    assert len(bars) == len(LOW_RESOURCE) and set(bars["language"]) == {"gl"} and set(bars["baseline"]) == {MODEL}
+    for bar in bars.itertuples():
+        comparison = f"{bar.model.replace('/', '.')}.vs.{MODEL}"
+        overall = json.loads((ws / f"results/arena/winrates/{comparison}/gl.json").read_text())["overall"]
+        assert (bar.lc_win_rate, bar.lc_win_rate_ci95_low, bar.lc_win_rate_ci95_high) == pytest.approx(
+            (overall["lc_win_rate"], *overall["lc_win_rate_ci95"])
+        )
+    assert set(bars["method"]) == {"Paired DPO (μ−2σ) mono", "Max-R mono", "In-Lang SFT mono"}
+
+
+def check_the_values_behind_appendix_g(ws):
+    """Each point of Appendix G is, per method and step, the mean over seeds of the checkpoint's EuroEval score
+    minus the base's (recomputed here from the EuroEval files), and step 0 is the base (0)."""
+    import numpy as np
+    import pandas as pd
+
+    points = pd.read_csv(ws / "results/report/checkpoint_curves.csv")
+    assert set(points["method"]) == {"Paired DPO (μ−2σ)", "Online DPO (μ−2σ)"} and set(points["step"]) == {0, 2}
+
+    def score(subject):
+        entry = json.loads((ws / f"results/euroeval/{subject}.json").read_text())["languages"]["da"]["datasets"]
+        return np.mean([d["metrics"][d["primary_metric"]]["score"] for d in entry.values()])
+
+    base = score(MODEL)
+    for run, method in ((OFFLINE_RUN, "Paired DPO (μ−2σ)"), (ONLINE_RUN, "Online DPO (μ−2σ)")):
+        deltas = [score(f"{run}/seed-{seed}/step-2") - base for seed in SEEDS]
+        row = points[(points["method"] == method) & (points["step"] == 2)].iloc[0]
+        assert (row["mean"], row["std"], row["seeds"]) == pytest.approx((np.mean(deltas), np.std(deltas, ddof=1), 2))
+        start = points[(points["method"] == method) & (points["step"] == 0)].iloc[0]
+        assert (start["mean"], start["std"]) == (0, 0)

@@ -126,6 +126,8 @@ REPORT_FILES = {
     "language_id_table": "results/report/language_id.html",
     "training_plot": "results/report/training_curves.png",
     "checkpoint_curves_plot": "results/report/checkpoint_curves.png",
+    "checkpoint_curves_csv": "results/report/checkpoint_curves.csv",  # the values behind the figure
+    "adapter_arena_csv": "results/report/arena_adapters_lc_win_rates.csv",
 }
 
 

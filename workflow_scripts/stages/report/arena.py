@@ -82,17 +82,35 @@ def split_comparisons(overall: pd.DataFrame, adapter_comparisons: list[str]) -> 
     return overall[~by_adapter], overall[by_adapter]
 
 
-def adapter_arena_plot(overall: pd.DataFrame, path) -> None:
-    """Figure 5: each adapter compared with a baseline in its own language(s), one panel per baseline, one bar
-    per method and language (LC win rate with its 95% interval)."""
-    baselines = list(dict.fromkeys(overall["baseline"])) if not overall.empty else []
+ADAPTER_POINT_COLUMNS = [
+    "baseline",
+    "method",
+    "model",
+    "language",
+    "lc_win_rate",
+    "lc_win_rate_ci95_low",
+    "lc_win_rate_ci95_high",
+]
+
+
+def adapter_arena_points(overall: pd.DataFrame) -> pd.DataFrame:
+    """Figure 5's bars: each adapter compared with a baseline in its own language(s), by the paper's method name."""
+    if overall.empty:
+        return pd.DataFrame(columns=ADAPTER_POINT_COLUMNS)
+    points = overall.assign(method=[" ".join(method_label(model)[1:]) for model in overall["model"]])
+    return points[ADAPTER_POINT_COLUMNS].sort_values(["baseline", "method", "language"]).reset_index(drop=True)
+
+
+def adapter_arena_plot(points: pd.DataFrame, path) -> None:
+    """Figure 5 from adapter_arena_points: one panel per baseline, one bar per method and language (LC win rate with
+    its 95% interval)."""
+    baselines = list(dict.fromkeys(points["baseline"]))
     fig, axes = plt.subplots(1, max(len(baselines), 1), figsize=(max(9.5, 6.5 * len(baselines)), 4.0), squeeze=False)
     if not baselines:
         axes[0][0].text(0.5, 0.5, "no experiment sets arena_baselines", ha="center", va="center")
         axes[0][0].axis("off")
     for ax, baseline in zip(axes[0], baselines):
-        part = overall[overall["baseline"] == baseline].copy()
-        part["method"] = [" ".join(method_label(model)[1:]) for model in part["model"]]
+        part = points[points["baseline"] == baseline]
         langs = sorted(set(part["language"]))
         methods = sorted(set(part["method"]))
         lc_win_rate_bars(ax, [(method, part[part["method"] == method]) for method in methods], langs)

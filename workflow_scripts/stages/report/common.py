@@ -73,3 +73,8 @@ def write_text(text: str, path) -> None:
 def save_figure(plot, path, *args) -> None:
     with atomic_file(path) as tmp:
         plot(*args, tmp)
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    with atomic_file(path) as tmp:
+        frame.to_csv(tmp, index=False)

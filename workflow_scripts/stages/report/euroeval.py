@@ -159,31 +159,48 @@ def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
     )
 
 
-def checkpoint_curves_plot(frame: pd.DataFrame, path) -> None:
-    """Appendix G: every curve run's EuroEval score against its step, as the difference to the base model (mean
-    of the language's datasets' primary metric), the mean over seeds with a band of one standard deviation; one
-    panel per policy, scope and language, one line per method (offline and online DPO)."""
+CURVE_COLUMNS = ["policy", "scope", "language", "method", "step", "seeds", "mean", "std"]
+
+
+def checkpoint_curve_points(frame: pd.DataFrame) -> pd.DataFrame:
+    """Appendix G's points: per policy, scope, language and method, each checkpoint's EuroEval score as the difference
+    to the base model (the mean of the language's datasets' primary metric), the mean over seeds and its standard
+    deviation; step 0 is the base model itself (0, 0)."""
     primary = frame[frame["primary"].astype(bool)]
     points = primary[primary["step"].notna()]
-    fig_panels = sorted({(r.policy, parse_subject(r.subject)[1].scope, r.language) for r in points.itertuples()}) or [None]
-    fig, axes = plt.subplots(1, len(fig_panels), figsize=(max(9.5, 6 * len(fig_panels)), 3.8), squeeze=False)
-    if fig_panels == [None]:
-        axes[0][0].text(0.5, 0.5, "no experiment sets curves", ha="center", va="center")
-        axes[0][0].axis("off")
-        fig_panels = []
     base = primary[primary["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
-    for ax, (policy, scope, lang) in zip(axes[0], fig_panels):
-        part = points[(points["policy"] == policy) & (points["language"] == lang)]
-        part = part[[parse_subject(s)[1].scope == scope for s in part["subject"]]]
+    rows = []
+    for (policy, lang), part in points.groupby(["policy", "language"], sort=True):
+        part = part.assign(scope=[parse_subject(subject)[1].scope for subject in part["subject"]])
         keys = list(zip(part["policy"], part["language"], part["dataset"]))
         part = part.assign(delta=[score - base.get(key, np.nan) for score, key in zip(part["score"], keys)])
-        per_seed = part.groupby(["method", "seed", "step"])["delta"].mean().reset_index()
-        for method, curve in per_seed.groupby("method"):
+        per_seed = part.groupby(["scope", "method", "seed", "step"])["delta"].mean().reset_index()
+        for (scope, method), curve in per_seed.groupby(["scope", "method"], sort=True):
             stats = curve.groupby("step")["delta"].agg(["mean", "std", "count"]).reset_index()
-            steps = np.concatenate([[0], stats["step"].to_numpy(float)])
-            mean = np.concatenate([[0.0], stats["mean"].to_numpy(float)])  # step 0 is the base model
-            std = np.concatenate([[0.0], stats["std"].fillna(0).to_numpy(float)])
             seeds = int(stats["count"].max())
+            rows.append((policy, scope, lang, method, 0, seeds, 0.0, 0.0))
+            for step in stats.itertuples():
+                rows.append(
+                    (policy, scope, lang, method, int(step.step), seeds, float(step.mean), float(np.nan_to_num(step.std)))
+                )
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def checkpoint_curves_plot(curves: pd.DataFrame, path) -> None:
+    """Appendix G: every curve run's points (checkpoint_curve_points) against the step, the mean over seeds with a band
+    of one standard deviation; one panel per policy, scope and language, one line per method (offline and online
+    DPO)."""
+    panels = list(dict.fromkeys(zip(curves["policy"], curves["scope"], curves["language"]))) or [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(9.5, 6 * len(panels)), 3.8), squeeze=False)
+    if panels == [None]:
+        axes[0][0].text(0.5, 0.5, "no experiment sets curves", ha="center", va="center")
+        axes[0][0].axis("off")
+        panels = []
+    for ax, (policy, scope, lang) in zip(axes[0], panels):
+        part = curves[(curves["policy"] == policy) & (curves["scope"] == scope) & (curves["language"] == lang)]
+        for method, curve in part.groupby("method", sort=True):
+            steps, mean, std = (curve[column].to_numpy(float) for column in ("step", "mean", "std"))
+            seeds = int(curve["seeds"].max())
             line = ax.plot(steps, mean, marker="o", markersize=4, label=f"{method} ({seeds} seed{'s' * (seeds > 1)})")[0]
             ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
         ax.axhline(0, color="black", linestyle="--", linewidth=1)

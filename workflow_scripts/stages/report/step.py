@@ -26,15 +26,15 @@ class ReportSpec(Spec):
 
 
 def report_step(snakemake) -> None:
-    from workflow_scripts.runtime.atomic import atomic_file
     from workflow_scripts.stages.report.arena import (
         adapter_arena_plot,
+        adapter_arena_points,
         arena_frame,
         arena_plot,
         arena_table_html,
         split_comparisons,
     )
-    from workflow_scripts.stages.report.common import STYLE, embed_png, save_figure, write_text
+    from workflow_scripts.stages.report.common import STYLE, embed_png, save_figure, write_csv, write_text
     from workflow_scripts.stages.report.data import (
         domains_plot,
         pair_language_plot,
@@ -43,6 +43,7 @@ def report_step(snakemake) -> None:
         token_lengths_plot,
     )
     from workflow_scripts.stages.report.euroeval import (
+        checkpoint_curve_points,
         checkpoint_curves_plot,
         euroeval_deltas,
         euroeval_frame,
@@ -67,19 +68,22 @@ def report_step(snakemake) -> None:
     save_figure(domains_plot, out.domains_plot, source, (list(inputs.sample_stats) or [None])[0])
     save_figure(token_lengths_plot, out.token_lengths_plot, list(inputs.token_lengths))
     deltas = euroeval_deltas(final_models(scores))
-    with atomic_file(out.euroeval_csv) as tmp:
-        scores.to_csv(tmp, index=False)
+    write_csv(scores, out.euroeval_csv)
     euroeval_html = euroeval_table_html(deltas, final_models(scores))
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
     held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
-    save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, scores)
+    curves = checkpoint_curve_points(scores)  # the values behind Appendix G, also as a table
+    write_csv(curves, out.checkpoint_curves_csv)
+    save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, curves)
     write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)
     overall, sub = arena_frame(inputs.winrates)
     arena_html = arena_table_html(overall, sub)
     write_text(f"<style>{STYLE}</style>{arena_html}", out.arena_table)
     configured, by_adapter = split_comparisons(overall, spec.adapter_comparisons)
     save_figure(arena_plot, out.arena_plot, configured)
-    save_figure(adapter_arena_plot, out.adapter_arena_plot, by_adapter)
+    adapter_points = adapter_arena_points(by_adapter)  # the values behind Figure 5, also as a table
+    write_csv(adapter_points, out.adapter_arena_csv)
+    save_figure(adapter_arena_plot, out.adapter_arena_plot, adapter_points)
     save_figure(reward_plot, out.rewards_plot, list(inputs.scores), list(inputs.pairs))
     references, scores_files = list(inputs.reference_scores), list(inputs.scores)
     save_figure(reward_consistency_plot, out.reward_consistency_plot, references, scores_files, spec.source_language)
