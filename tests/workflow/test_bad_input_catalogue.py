@@ -42,8 +42,12 @@ def ws(workspace):
             shutil.rmtree(path)
 
 
-def config_with(ws, change=None, name="case.yaml"):
+def config_with(ws, change=None, name="case.yaml", preload=False):
     config = copy.deepcopy(load_default_config())
+    # Most cases are one short job that fails before any model loads: a preloaded interpreter would cost more to
+    # start than it saves (`preload` for the cases that run a model; both paths give the same errors:
+    # tests/workflow/test_forkserver.py).
+    config["forkserver"] = preload
     if change:
         change(config)
     return write_config(ws, config, name)
@@ -326,7 +330,7 @@ def test_scores_with_a_duplicated_sample(ws):
 def test_empty_responses_are_skipped_and_counted_never_scored(ws):
     responses = {"p1": ["København er Danmarks hovedstad.", "", "   \n", "Det er København."]}
     write(ws, GENERATIONS, generations(responses))
-    result = run(ws, SCORES, config_with(ws), "score", "gather_scores")
+    result = run(ws, SCORES, config_with(ws, preload=True), "score", "gather_scores")
     assert result.returncode == 0, result.stderr[-3000:]
     table = pq.read_table(ws / SCORES).to_pandas()
     assert table.status.tolist() == ["scored", "skipped", "skipped", "scored"]
@@ -340,7 +344,8 @@ def test_empty_responses_are_scored_under_the_authors_protocol(ws):
     """reward.empty_responses: score (the paper preset): the authors scored every sample that fit."""
     responses = {"p1": ["København er Danmarks hovedstad.", "", "Det er København."]}
     write(ws, GENERATIONS, generations(responses))
-    result = run(ws, SCORES, config_with(ws, lambda c: c["reward"].update(empty_responses="score")), "score", "gather_scores")
+    config = config_with(ws, lambda c: c["reward"].update(empty_responses="score"), preload=True)
+    result = run(ws, SCORES, config, "score", "gather_scores")
     assert result.returncode == 0, result.stderr[-3000:]
     table = pq.read_table(ws / SCORES).to_pandas()
     assert table.status.tolist() == ["scored"] * 3 and table.reward.map(math.isfinite).all()
@@ -432,7 +437,7 @@ def test_unparseable_judge_outputs_are_counted_never_guessed(ws):
         c["evaluation"]["arena"]["languages"] = ["da"]  # the judge job judges every arena language
 
     target = "results/arena/winrates/multi-maxr-vs-base/da.json"
-    result = run(ws, target, config_with(ws, generate_one_token), "arena_judge", "arena_winrate")
+    result = run(ws, target, config_with(ws, generate_one_token, preload=True), "arena_judge", "arena_winrate")
     assert result.returncode == 0, result.stderr[-3000:]
     judgments = pq.read_table(ws / "results/arena/judgments/multi-maxr-vs-base/da.parquet").to_pandas()
     assert len(judgments) == 6  # 3 prompts, both orders
@@ -577,6 +582,7 @@ def test_a_killed_writers_hidden_leftover_is_swept_by_the_rerun(ws):
     write(ws, GENERATIONS, generations(RESPONSES))
     write(ws, SCORES, scores(REWARDS))
     leftover = ws / MAXR.replace("maxr.parquet", ".maxr.parquet.k1ll3d.tmp")
+    leftover.parent.mkdir(parents=True, exist_ok=True)
     leftover.write_bytes(b"half a table")
     result = run(ws, MAXR, config_with(ws), "preference_dataset")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -136,12 +136,16 @@ def test_a_tiny_dpo_run_learns_and_records_its_throughput(materialized_model, tm
     assert speed["liger_kernel"] is False and speed["padding_free"] is False
 
 
-def test_the_gpu_benchmark_refuses_a_cpu_and_runs_at_tiny_shapes(tmp_path):
+def test_the_gpu_benchmark_refuses_a_cpu_and_runs_at_tiny_shapes(materialized_model, tmp_path):
     script = str(REPO / "benchmarks/train_gpu.py")
     refused = subprocess.run([sys.executable, script], capture_output=True, text=True, cwd=REPO)
     assert refused.returncode == 2 and "needs a CUDA GPU" in refused.stderr
     smoke = subprocess.run(
-        [sys.executable, script, "--cpu-smoke", "--dir", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=900
+        [sys.executable, script, "--cpu-smoke", "--steps", "1", "--tokenizer", str(materialized_model), "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
     )
     assert smoke.returncode == 0, smoke.stdout[-2000:] + smoke.stderr[-3000:]
     assert "tokens/s" in smoke.stdout and "preset" in smoke.stdout and "tuned" in smoke.stdout
