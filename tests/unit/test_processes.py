@@ -9,12 +9,11 @@ import subprocess
 import sys
 import time
 
-from job_steps import gone, start, wait_for_record
-
 from workflow_scripts.runtime.forkserver import is_running
 from workflow_scripts.runtime.processes import descendants
 
 from helpers import REPO
+from job_steps import gone, start, wait_for_record
 
 
 def test_a_sigterm_ends_the_step_like_an_exception_and_leaves_no_process(tmp_path):

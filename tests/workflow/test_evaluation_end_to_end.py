@@ -1,16 +1,24 @@
 """Evaluation at tiny scale, for real: adapters merged inside their EuroEval job, EuroEval in batches of subjects (offline custom
 datasets, local metric scripts, vLLM), m-ArenaHard answers through LoRA, a log-probability judge, win rates, the report figures,
 `snakemake --report`, and both pages rendered by headless Chromium. It extends a copy of the session's tiny run
-(tests/conftest.py): its samples, scores, pairs and adapters are not made again, only evaluated."""
+(tests/conftest.py): its samples, scores, pairs and adapters are not made again, only evaluated.
+
+The tiny run's adapters take one optimizer step and barely move the model, so their scores could equal the base's
+even if every job evaluated the base. One of them (multilingual DPO) is therefore replaced, before the evaluation,
+by an adapter of the same shape trained to saturation to answer "negativ" (Danish for negative) to everything, and
+the Danish sentiment set labels every test document negative: evaluating that adapter must score 100 and answer
+m-ArenaHard with that word, where the base does neither."""
 
 import json
 import shutil
 import sys
 
 import matplotlib.image
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from fixed_answer import train_fixed_answer_adapter
 from helpers import CHROMIUM, MODEL, plan_roots, screenshot, snakemake, tiny_config, work_jobs, write_config
 
 MULTI = f"{MODEL}/{MODEL}/multi-da+de+en"
@@ -23,9 +31,9 @@ def evaluation_config():
     euroeval = c["evaluation"]["euroeval"]
     # English has none: not evaluated. Norwegian is evaluation-only (held out, like the paper's Table 2); its
     # set is the Danish knowledge set registered as Norwegian, which exercises the plumbing, not Norwegian.
-    euroeval["datasets"] = {"da": ["demo-sentiment-da"], "no": [HELD_OUT_SET]}
+    euroeval["datasets"] = {"da": [NEGATIVE_SET], "no": [HELD_OUT_SET]}
     euroeval["custom_datasets"] = {
-        "demo-sentiment-da": euroeval["custom_datasets"]["demo-sentiment-da"],
+        NEGATIVE_SET: {"task": "sentiment-classification", "language": "da", "dir": NEGATIVE_SET},
         HELD_OUT_SET: {"task": "knowledge", "language": "no", "dir": "data/euroeval/demo-knowledge-da"},
     }
     euroeval["num_iterations"] = 2
@@ -43,6 +51,37 @@ def evaluation_config():
 
 
 HELD_OUT_SET = "demo-knowledge-da-as-no"
+# The demo's Danish sentiment documents with every test label negative: a model that answers "negativ" to
+# everything scores 100 (macro-F1), one that answers anything else for some document scores less.
+NEGATIVE_SET = "sentiment-da-all-negative"
+FIXED_ANSWER = "negativ"
+SENTIMENT_INSTRUCTION = (  # EuroEval's zero-shot Danish sentiment prompt, on the demo's training documents
+    "Dokument: {text}\n\nKlassificer sentimentet i dokumentet. Svar kun med 'positiv', 'neutral' eller 'negativ', og intet andet."
+)
+
+
+def write_all_negative_set(ws):
+    source, target = ws / "data/euroeval/demo-sentiment-da", ws / NEGATIVE_SET
+    target.mkdir()
+    for split in ("train", "val"):
+        shutil.copy(source / f"{split}.csv", target / f"{split}.csv")
+    test = pd.read_csv(source / "test.csv").assign(label="negative")
+    test.to_csv(target / "test.csv", index=False)
+    return pd.read_csv(source / "train.csv").text.tolist()
+
+
+def replace_with_fixed_answer_adapter(ws, train_texts):
+    """Multilingual DPO's weights become an adapter (same LoRA settings) that answers FIXED_ANSWER; trained on
+    sentiment prompts of the training documents and English m-ArenaHard prompts, evaluated on the test documents
+    and the Danish m-ArenaHard prompts, which it never saw."""
+    english_arena = [json.loads(line)["prompt"] for line in (ws / "data/arena/en.jsonl").read_text().splitlines()]
+    prompts = [SENTIMENT_INSTRUCTION.format(text=text) for text in train_texts[:3]] + english_arena[:3]
+    loss = train_fixed_answer_adapter(
+        ws / "results/models" / MODEL, ws / "results/adapters" / MULTI_DPO, prompts, FIXED_ANSWER, steps=12
+    )
+    assert loss < 0.01, loss
+
+
 # One EuroEval file per subject, with the languages it is evaluated in: the held-out language for the base and
 # the multilingual adapters, never for a monolingual one.
 EXPECTED_EUROEVAL = {
@@ -61,6 +100,7 @@ EXPECTED_BATCHES = [BASE_BATCH, f"results/euroeval-batches/{MODEL}/mono-da.json"
 @pytest.fixture(scope="module")
 def evaluated(tiny_run_copy, tmp_path_factory):
     ws = tiny_run_copy(tmp_path_factory.mktemp("evaluation") / "ws")
+    replace_with_fixed_answer_adapter(ws, write_all_negative_set(ws))
     config = write_config(ws, evaluation_config())
     planned = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert planned.returncode == 0, planned.stderr[-3000:]
@@ -84,7 +124,7 @@ def test_euroeval_scores_every_subject_with_intervals(evaluated):
         result = json.loads((ws / path).read_text())
         assert list(result["languages"]) == langs
         for lang, evaluated_in in result["languages"].items():
-            assert set(evaluated_in["datasets"]) == ({"demo-sentiment-da"} if lang == "da" else {HELD_OUT_SET})
+            assert set(evaluated_in["datasets"]) == ({NEGATIVE_SET} if lang == "da" else {HELD_OUT_SET})
             for entry in evaluated_in["datasets"].values():
                 assert entry["task"] in ("sentiment-classification", "knowledge")
                 assert len(entry["iterations"]) == 2 and entry["split"] == "test"
@@ -100,6 +140,23 @@ def test_euroeval_scores_every_subject_with_intervals(evaluated):
     batch = json.loads((ws / MULTI_BATCH).read_text())["subjects"]
     assert list(batch) == [MULTI_DPO, f"{MULTI}/maxr"]
     assert batch[MULTI_DPO] == json.loads((ws / f"results/euroeval/{MULTI_DPO}.json").read_text())  # taken out as is
+
+
+def test_the_evaluated_model_is_the_adapter(evaluated):
+    ws, _ = evaluated
+
+    def sentiment_iterations(subject):
+        entry = json.loads((ws / f"results/euroeval/{subject}.json").read_text())["languages"]["da"]["datasets"][NEGATIVE_SET]
+        return [iteration["macro_f1"] for iteration in entry["iterations"]]
+
+    # EuroEval of the adapter read "negativ" for every document; of the base, something else for some
+    assert sentiment_iterations(MULTI_DPO) == [1.0, 1.0]
+    assert max(sentiment_iterations(MODEL)) < 1.0
+    # m-ArenaHard answers through the adapter (vLLM's LoRA) are its answer; the base's never are
+    adapter = pq.read_table(ws / f"results/arena/answers/{MULTI_DPO}/da.parquet").column("answer").to_pylist()
+    base = pq.read_table(ws / f"results/arena/answers/{MODEL}/da.parquet").column("answer").to_pylist()
+    assert [answer.strip() for answer in adapter] == [FIXED_ANSWER] * 4
+    assert not any(answer.strip() == FIXED_ANSWER for answer in base)
 
 
 def test_arena_answers_judgments_and_win_rates(evaluated):

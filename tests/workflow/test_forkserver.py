@@ -13,10 +13,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from job_steps import gone, start, wait_for_record
 
 from workflow_scripts.runtime import forkserver
 from workflow_scripts.runtime.forkserver import WORKER_NOTE, is_running, wanted
+
+from job_steps import gone, start, wait_for_record
 
 
 def new_server_directory() -> Path:

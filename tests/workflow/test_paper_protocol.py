@@ -2,7 +2,12 @@
 translation that drops and counts over-long conversations, sampling without a language instruction (and an
 instructed ablation), a held-out split with its eval loss, the authors' judge protocol (one random order,
 last verdict, character-length LC fit) with an over-long judge prompt dropped and counted, and the report's
-protocol table, Figure 2 and Figure 3."""
+protocol table, Figure 2 and Figure 3.
+
+The 135M model writes no verdict when asked to judge, so a run with it as the judge would show unparseable games
+only. The judge here is a local model directory: the demo model merged with an adapter trained to saturation to
+answer JUDGE_ANSWER, a tie and then [[1]]: the authors' reading (the last verdict) must count every game that fits
+as judged, for output 1, and so as a win exactly where the evaluated model came first."""
 
 import json
 import math
@@ -11,10 +16,14 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
+from workflow_scripts.stages.arena.judge import judge_prompt
+
+from fixed_answer import merge_into_model, train_fixed_answer_adapter
 from helpers import MODEL, TEST_DATA, snakemake, tiny_config, work_jobs, write_config
 
 CORPUS = TEST_DATA / "dolci_corpus.jsonl"
 JUDGE = "smollm2-judge"
+JUDGE_ANSWER = "At first sight a tie, [[T]]; read closely, output 1 answers better.\n[[1]]"
 MULTI_DPO = f"{MODEL}/{MODEL}/multi-de+en/dpo-mean_minus_2sigma-chosen"
 INSTRUCTED_DPO = f"results/adapters/{MODEL}/{MODEL}+instructed/mono-de/dpo-mean_minus_2sigma-chosen"
 TRANSLATION_LIMIT = 300  # tokens: the corpus's long answers (~850 tokens to translate) exceed it, the rest do not
@@ -28,7 +37,7 @@ def paper_config():
     c["languages"] = ["en", "de"]
     c["prompts"] = {"sample": {"file": "corpus.jsonl", "size": 8, "stratify_by": "domain", "seed": 42}, "translations": {}}
     c["translation"] = {"model": MODEL, "format": "instruction", "max_tokens": 16, "max_input_tokens": TRANSLATION_LIMIT}
-    c["models"][JUDGE] = {**c["models"][MODEL], "max_model_len": 300}  # the same weights with a short context
+    c["models"][JUDGE] = {"path": "judge-model", "temperature": 0.7, "max_model_len": 400}  # a short context
     c["generation"].update(samples=3, max_tokens=12)
     c["training"]["common"].update(eval_fraction=0.25, seed=42)
     c["experiments"] = {
@@ -46,10 +55,20 @@ def paper_config():
     arena["languages"] = ["en"]
     arena["prompts"] = {"files": {"en": "arena-en.jsonl"}}
     arena["generation"] = {"max_tokens": 8}
-    arena["judge"] = {"model": JUDGE, "mode": "generate", "protocol": "paper", "max_tokens": 8, "seed": 1337}
+    arena["judge"] = {"model": JUDGE, "mode": "generate", "protocol": "paper", "max_tokens": 40, "seed": 1337}
     arena["comparisons"] = {"dpo-vs-base": {"model": MULTI_DPO, "baseline": MODEL}}
     arena["bootstrap_samples"] = 50
     return c
+
+
+def build_judge(ws, questions):
+    """The judge model, trained on the authors' judge prompt around other m-ArenaHard questions than the judged
+    ones, with other answers."""
+    base = ws / "results/models" / MODEL
+    prompts = [judge_prompt("paper", True, "English", question, "Yes.", "It depends.") for question in questions]
+    loss = train_fixed_answer_adapter(base, ws / "judge-adapter", prompts, JUDGE_ANSWER, steps=12)
+    assert loss < 0.01, loss
+    merge_into_model(base, ws / "judge-adapter", ws / "judge-model")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +78,7 @@ def finished(seeded_workspace, tmp_path_factory):
     arena = [json.loads(line) for line in (ws / "data/arena/en.jsonl").read_text().splitlines()[:2]]
     arena.append({"prompt_id": "arena-long", "category": "writing", "subcategory": "summary", "prompt": LONG_ARENA_PROMPT})
     (ws / "arena-en.jsonl").write_text("".join(json.dumps(row) + "\n" for row in arena))
+    build_judge(ws, [json.loads(line)["prompt"] for line in (ws / "data/arena/en.jsonl").read_text().splitlines()[2:4]])
     config = write_config(ws, paper_config())
     result = snakemake(ws, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-8000:]
@@ -138,13 +158,16 @@ def test_the_authors_judge_protocol(finished):
     assert len(judgments) == 3 and judgments.prompt_id.is_unique  # one seeded random order per prompt
     assert judgments.set_index("prompt_id").at["arena-long", "status"] == "too_long"  # dropped and counted
     fitted = judgments[judgments.prompt_id != "arena-long"]
-    assert set(fitted.status) <= {"judged", "unparseable"} and fitted.judge_output.notna().all()
-    assert set(judgments.verdict.dropna()) <= {"1", "2", "T"}
+    assert (fitted.status == "judged").all() and fitted.judge_output.str.contains(r"(?s)\[\[T\]\].*\[\[1\]\]", regex=True).all()
+    assert (fitted.verdict == "1").all()  # the last of the verdicts the judge wrote
+    # output 1 is the evaluated model's answer exactly where it was shown first (the seeded random order)
+    assert fitted.outcome.tolist() == [1.0 if first else 0.0 for first in fitted.model_is_first]
     assert (judgments.model_chars >= 0).all() and (judgments.status == "judged").eq(judgments.outcome.notna()).all()
     result = json.loads((ws / "results/arena/winrates/dpo-vs-base/en.json").read_text())
     overall = result["overall"]
     assert result["protocol"] == "paper" and result["length_unit"] == "chars"
-    assert overall["too_long"] == 1 and overall["games"] + overall["unparseable"] + overall["too_long"] == 3
+    assert overall["too_long"] == 1 and overall["games"] == 2 and overall["unparseable"] == 0
+    assert overall["wins"] == int(fitted.model_is_first.sum()) and overall["losses"] == 2 - overall["wins"]
     assert "mean_model_chars" in overall and "win_rate_standard_error" in overall
 
 
