@@ -10,6 +10,7 @@
 from snakemake.utils import min_version
 
 from workflow_scripts.runtime import forkserver
+from workflow_scripts.planning.cluster import warn_on_unset_slurm_settings
 from workflow_scripts.planning.plan import all_targets
 
 min_version("9.0")
@@ -41,6 +42,7 @@ rule all:
 
 
 onstart:
+    warn_on_unset_slurm_settings(workflow)
     forkserver.enable(workflow, config)
 
 

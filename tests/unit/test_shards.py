@@ -1,5 +1,8 @@
 """Shard ranges, row-range reads, gathering with key checks, and the data-parallel device split."""
 
+import os
+import stat
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -132,3 +135,35 @@ def test_a_killed_writers_temporary_files_are_swept_by_the_next_writer(tmp_path)
     with atomic_file(table) as tmp:
         tmp.write_bytes(b"whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapters", "scores.parquet"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_what_is_renamed_into_place_has_the_modes_the_umask_gives(tmp_path, umask):
+    """Temporary files and directories are private (mkstemp, mkdtemp), and safetensors writes its files 0600:
+    renamed into place as they are, a collaborator on shared storage could not read them. Results get what
+    a plain open() or mkdir would give under the umask, and an executable keeps its execute bits."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from workflow_scripts.runtime.atomic import atomic_directory, atomic_file, write_json
+
+    previous = os.umask(umask)
+    try:
+        write_json({"a": 1}, tmp_path / "result.json")
+        with atomic_file(tmp_path / "table.parquet") as tmp:
+            tmp.write_bytes(b"whole")
+        with atomic_directory(tmp_path / "adapter") as tmp:
+            save_file({"w": np.zeros(2, dtype=np.float32)}, tmp / "adapter_model.safetensors")
+            (tmp / "checkpoint-1").mkdir(mode=0o700)
+            (tmp / "checkpoint-1/run.sh").write_text("#!/bin/sh\n")
+            os.chmod(tmp / "checkpoint-1/run.sh", 0o700)
+    finally:
+        os.umask(previous)
+
+    def mode(relative):
+        return stat.S_IMODE((tmp_path / relative).stat().st_mode)
+
+    assert mode("result.json") == mode("table.parquet") == 0o666 & ~umask
+    assert mode("adapter/adapter_model.safetensors") == 0o666 & ~umask
+    assert mode("adapter") == mode("adapter/checkpoint-1") == 0o777 & ~umask
+    assert mode("adapter/checkpoint-1/run.sh") == 0o777 & ~umask

@@ -82,6 +82,9 @@ def test_dag_runs_through_real_sbatch_and_gpu_rules_ask_for_gpus(cluster, tmp_pa
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert (ws / ADAPTER / "adapter_config.json").is_file()
+    # the profile leaves partition and account to the user: unset, the run says so at its start, naming the rules
+    for setting in ("slurm_partition", "slurm_account"):
+        assert re.search(rf"WARNING: {setting} is not set for \d+ rule\(s\) \([a-z_, ]*\btrain\b", output), output[:3000]
     calls = {}
     for line in output.splitlines():
         if "sbatch call:" in line:

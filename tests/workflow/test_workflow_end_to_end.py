@@ -5,6 +5,7 @@ import copy
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,6 +66,22 @@ def test_every_artifact_is_written(finished):
         assert metrics["log_history"] and "loss" in metrics["log_history"][0]
     assert (ws / "logs/generate" / MODEL / "en/shard-0-of-1.log").read_text().strip()
     assert not list(r.rglob("*.tmp")), "temporary files left behind"
+
+
+def test_results_have_the_modes_the_umask_gives(finished):
+    """Collaborators on shared storage read the results: every file and directory the run wrote has the mode a
+    plain open() or mkdir gives under the umask Snakemake ran with (this process's), none is private."""
+    ws, _ = finished
+    mask = os.umask(0o022)
+    os.umask(mask)
+    wrong = {}
+    for path in [ws / "results", *(ws / "results").rglob("*")]:
+        if path.is_symlink():
+            continue
+        expected = (0o777 if path.is_dir() else 0o666) & ~mask
+        if stat.S_IMODE(path.stat().st_mode) != expected:
+            wrong[str(path.relative_to(ws))] = oct(stat.S_IMODE(path.stat().st_mode))
+    assert not wrong, wrong
 
 
 def test_second_run_does_nothing(finished):
