@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from workflow_scripts.runtime.forkserver import is_running
 from workflow_scripts.runtime.processes import descendants
 
@@ -93,7 +95,41 @@ def test_a_crash_leaves_its_traceback_in_the_jobs_log(tmp_path):
     terminal of a process nobody watches."""
     job = start(tmp_path, "crashing_step", loads_models=False)
     out, err = job.communicate(timeout=60)
-    assert job.returncode == 1 and "ValueError: an unexpected failure" in err
+    error = "[croco] ERROR in rule demo_rule: ValueError: an unexpected failure (traceback in logs/demo.log)"
     log = (tmp_path / "logs/demo.log").read_text()
-    assert "Traceback" in log and "ValueError: an unexpected failure" in log
-    assert "[croco] ERROR in rule demo_rule: the step failed (traceback above)" in log
+    assert error in log and "Traceback" in log.split(error)[1]  # the error line, then its traceback
+    assert job.returncode == 1 and error in err and "Traceback" in err  # from the error on, the terminal shows all
+
+
+@pytest.mark.parametrize("verbose", ["", "1"])
+def test_library_output_goes_to_the_log_and_to_the_terminal_only_when_verbose(tmp_path, verbose):
+    """A step's own prints stand for a library's (vLLM, TRL, EuroEval): thousands of lines in a run, kept in the
+    job's log; the terminal shows the workflow's [croco] lines unless CROCO_VERBOSE is set."""
+    job = start(tmp_path, "context_step", loads_models=False, CROCO_VERBOSE=verbose)
+    out, err = job.communicate(timeout=60)
+    assert job.returncode == 0, err
+    log = (tmp_path / "logs/demo.log").read_text()
+    assert "step: hello from the step" in log and "[croco] rule demo_rule finished" in log
+    assert "[croco] rule demo_rule started" in err and "[croco] rule demo_rule finished" in err
+    assert ("step: hello from the step" in err) == bool(verbose)
+
+
+def test_the_terminal_filter_keeps_workflow_lines_and_everything_from_an_error_on():
+    from workflow_scripts.runtime.step import TerminalFilter
+
+    terminal = TerminalFilter(verbose=False)
+    chunks = [
+        b"[croco] rule score sta",  # a line split across reads
+        b"rted: x.parquet\nINFO 12-03 vLLM engine\nProcessed prompts:  50%\rProcessed prompts: 100%\n",
+        b"  [croco] scored 12 samples\n\n[croco] ERROR in rule score: [file x] bad\n  a second line of it\nTraceback",
+    ]
+    shown = b"".join(terminal.feed(chunk) for chunk in chunks) + terminal.flush()
+    assert shown.decode().splitlines() == [
+        "[croco] rule score started: x.parquet",
+        "  [croco] scored 12 samples",
+        "[croco] ERROR in rule score: [file x] bad",
+        "  a second line of it",
+        "Traceback",
+    ]
+    everything = TerminalFilter(verbose=True)
+    assert b"".join(everything.feed(chunk) for chunk in chunks) == b"".join(chunks)

@@ -1,8 +1,10 @@
 """Glue between a Snakemake `script:` job and a step function.
 
-`run_step` tees everything the step prints, including native libraries and child processes writing
-to file descriptors 1 and 2, into the rule's log file while keeping it visible on the terminal, and
-turns a `UserError` into one clear message instead of a traceback. The step runs in a worker forked from
+`run_step` writes everything the step prints, including native libraries and child processes writing
+to file descriptors 1 and 2, into the rule's log file. The terminal gets the workflow's own `[croco]` lines
+(a step's start, its summary lines, its end) and, from an error on, everything: one run of the demo is dozens
+of lines there instead of thousands of library lines; `CROCO_VERBOSE=1` shows the libraries' output too. A
+`UserError` becomes one clear message instead of a traceback. The step runs in a worker forked from
 the run's preloaded interpreter where there is one (runtime/forkserver.py), else in the job's own process;
 in both, a SIGTERM ends it like an exception and the processes it started end with it.
 """
@@ -20,6 +22,42 @@ from pathlib import Path
 
 from workflow_scripts.errors import UserError
 
+VERBOSE_ENV = "CROCO_VERBOSE"
+WORKFLOW_PREFIX = b"[croco]"
+ERROR_PREFIX = b"[croco] ERROR"
+
+
+class TerminalFilter:
+    """Which of a step's output lines the terminal shows: the `[croco]` ones until an `[croco] ERROR` line, then
+    every line (a message may span several); with `verbose`, every line. Bytes, fed in arbitrary chunks."""
+
+    def __init__(self, verbose: bool):
+        self.everything = verbose
+        self.partial = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.everything:
+            return chunk
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        shown = []
+        for line in lines:
+            text = line.rsplit(b"\r", 1)[-1].lstrip()  # a progress bar redraws its line after \r
+            if text.startswith(ERROR_PREFIX):
+                self.everything = True
+            if self.everything or text.startswith(WORKFLOW_PREFIX):
+                shown.append(line + b"\n")
+        return b"".join(shown)
+
+    def flush(self) -> bytes:
+        rest, self.partial = self.partial, b""
+        text = rest.rsplit(b"\r", 1)[-1].lstrip()
+        return rest + b"\n" if rest and (self.everything or text.startswith(WORKFLOW_PREFIX)) else b""
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
 
 @contextlib.contextmanager
 def tee_to_log(log_path: str | None):
@@ -30,14 +68,20 @@ def tee_to_log(log_path: str | None):
     log = open(log_path, "ab", buffering=0)
     read_end, write_end = os.pipe()
     saved_out, saved_err = os.dup(1), os.dup(2)
+    terminal = TerminalFilter(verbose())
 
     def pump():
         while True:
             chunk = os.read(read_end, 1 << 16)
             if not chunk:
                 break
-            os.write(saved_err, chunk)
             log.write(chunk)
+            shown = terminal.feed(chunk)
+            if shown:
+                os.write(saved_err, shown)
+        shown = terminal.flush()
+        if shown:
+            os.write(saved_err, shown)
 
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
@@ -99,10 +143,16 @@ def run_here(snakemake, step: Callable[..., None], where: str = "", note: str = 
         except UserError as exc:
             print(f"\n[croco] ERROR in rule {snakemake.rule}: {exc}", file=sys.stderr, flush=True)
             return 1
-        except Exception:
-            # a bug, not bad input: its traceback goes into the job's log too, where a cluster job's reader looks
+        except Exception as exc:
+            # a bug, not bad input: its traceback goes into the job's log, where a cluster job's reader looks
+            # (and, after this line, to the terminal)
+            where_logged = f" (traceback in {log_path})" if log_path else ""
+            print(
+                f"\n[croco] ERROR in rule {snakemake.rule}: {type(exc).__name__}: {exc}{where_logged}",
+                file=sys.stderr,
+                flush=True,
+            )
             traceback.print_exc()
-            print(f"\n[croco] ERROR in rule {snakemake.rule}: the step failed (traceback above)", file=sys.stderr, flush=True)
             return 1
         gap = check_step_imports(step)
         if gap:
