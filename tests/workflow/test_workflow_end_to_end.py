@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -121,6 +123,29 @@ def test_parameter_change_recomputes_exactly_its_dependents(finished, tmp_path):
         "train": 8,
     }
     assert not [j for j in jobs if "/translated/" in j[1]]
+
+
+def test_why_explains_every_planned_job_in_one_line(finished):
+    """`snakemake -n` gives a changed parameter's reason as both whole specs; the why command gives the keys."""
+    ws, _ = finished
+    c = tiny_config()
+    c["training"]["dpo"]["beta"] = 0.2
+    config = write_config(ws, c, "beta.yaml")
+    planned = dry(ws, config)
+    result = subprocess.run(
+        [sys.executable, "-m", "workflow_scripts.planning.why", "--configfile", str(config)],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ws)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert sorted(line.split(":", 1)[0] for line in lines) == sorted(f"{rule} {out}" for rule, out in planned)
+    trains = [line for line in lines if line.startswith("train ")]
+    assert len(trains) == 4 and all("/dpo-" in line and line.endswith(": beta 0.1 → 0.2") for line in trains), trains
+    assert all(len(line) < 250 for line in lines) and result.stderr.strip().endswith(f"{len(planned)} job(s) planned")
 
 
 def test_input_content_change_recomputes_that_language_and_the_pools_with_it(finished):
