@@ -14,12 +14,13 @@ MODEL = "m"
 ADAPTER = "m/m/multi-da+en/dpo-mean_minus_2sigma-chosen"
 
 
-def euroeval_file(tmp_path, subject, scores):
+def euroeval_file(tmp_path, subject, scores, half_widths=None):
     import json
 
     languages = {}
     for (lang, name), value in scores.items():
-        entry = {"primary_metric": "mcc", "metrics": {"mcc": {"score": value, "half_width": 1.0}}}
+        half = (half_widths or {}).get((lang, name), 1.0)
+        entry = {"primary_metric": "mcc", "metrics": {"mcc": {"score": value, "half_width": half}}}
         languages.setdefault(lang, {"datasets": {}})["datasets"][name] = entry
     path = tmp_path / f"{subject.replace('/', '_')}.json"
     path.write_text(json.dumps({"subject": subject, "languages": languages}))
@@ -34,7 +35,42 @@ def test_held_out_table_shows_base_absolute_and_adapter_deltas_per_dataset(tmp_p
     assert "<th>n1</th><th>n2</th><th>s1</th>" in html and "d1" not in html  # Danish is trained on: not here
     base_row, tuned_row = html.split("<tr><td>")[1:3]
     assert "base (absolute)" in base_row and ">30.0<" in base_row and ">20.0<" in base_row
-    assert ">+2.5<" in tuned_row and ">-3.0<" in tuned_row and ">±0.0<" in tuned_row
+    # each difference's half-width: hypot(1, 1) = 1.41; coloured where it excludes 0
+    assert "title='95% interval excludes 0'>+2.5 <small>±1.4</small>" in tuned_row
+    assert "title='95% interval excludes 0'>-3.0 <small>±1.4</small>" in tuned_row
+    assert "title='95% interval includes 0'>±0.0 <small>±1.4</small>" in tuned_row
+
+
+def test_table_1_marks_a_delta_only_when_its_interval_excludes_zero(tmp_path):
+    """Danish: +10 with half-width sqrt(2² + 2²) = 2.83, marked. German: the mean of +3 and +1 over two datasets,
+    half-width sqrt(3² + 3² + 4² + 4²) / 2 = 3.54, so +2.0 is not marked. English: no half-width for the
+    adapter's score (one iteration), so no interval and no mark."""
+    from workflow_scripts.stages.report.euroeval import euroeval_deltas, euroeval_table_html
+
+    base = euroeval_file(
+        tmp_path,
+        MODEL,
+        {("da", "d1"): 50.0, ("de", "e1"): 50.0, ("de", "e2"): 40.0, ("en", "f1"): 70.0},
+        {("da", "d1"): 2.0, ("de", "e1"): 3.0, ("de", "e2"): 4.0, ("en", "f1"): 1.0},
+    )
+    tuned = euroeval_file(
+        tmp_path,
+        ADAPTER,
+        {("da", "d1"): 60.0, ("de", "e1"): 53.0, ("de", "e2"): 41.0, ("en", "f1"): 75.0},
+        {("da", "d1"): 2.0, ("de", "e1"): 3.0, ("de", "e2"): 4.0, ("en", "f1"): None},
+    )
+    frame = euroeval_frame([base, tuned])
+    deltas, halves = euroeval_deltas(frame)
+    row = (MODEL, "Paired DPO (μ−2σ, prompt: chosen)", "multi")
+    assert deltas.loc[row].to_dict() == {"da": 10.0, "de": 2.0, "en": 5.0}
+    assert halves.loc[row, "da"] == pytest.approx(8**0.5) and halves.loc[row, "de"] == pytest.approx(50**0.5 / 2)
+    assert np.isnan(halves.loc[row, "en"]) and halves.loc[(MODEL, "base (absolute)", "-")].isna().all()
+    html = euroeval_table_html(deltas, halves, frame)
+    tuned_row = html.split("<tr><td>")[2]
+    assert "title='95% interval excludes 0'>+10.0 <small>±2.8</small>" in tuned_row
+    assert "title='95% interval includes 0'>+2.0 <small>±3.5</small>" in tuned_row
+    assert "title='no interval'>+5.0 <small>(±?)</small>" in tuned_row
+    assert "coloured only where its interval excludes 0" in html
 
 
 def test_held_out_table_says_when_nothing_is_held_out(tmp_path):

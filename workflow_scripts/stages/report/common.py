@@ -55,7 +55,7 @@ h1{font-size:22px} h2{font-size:18px;margin-top:28px;border-bottom:1px solid #d0
 table.results{border-collapse:collapse;font-size:13px;margin:8px 0}
 table.results td,table.results th{border:1px solid #d0d7de;padding:3px 8px;text-align:center}
 table.results td:nth-child(-n+3){text-align:left}
-table.small{font-size:11px} td.abs{font-weight:bold;background:#f6f8fa} td.na{color:#999}
+table.small{font-size:11px} td.abs{font-weight:bold;background:#f6f8fa} td.na{color:#999} td.ns{color:#6e7781}
 .note{font-size:12px;color:#57606a} img{max-width:100%;border:1px solid #d0d7de;margin:6px 0}
 """
 

@@ -73,36 +73,60 @@ def final_models(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["step"].isna()]
 
 
-def euroeval_deltas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per (policy, method, regime) and language: mean over datasets of (score - base score)."""
+def euroeval_deltas(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per (policy, method, regime) and language: the mean over datasets of (score - base score), and its 95%
+    half-width. EuroEval gives each score's half-width h; a difference's is sqrt(h² + h_base²), a mean's over k
+    datasets sqrt(sum of those²) / k. That treats the two evaluations as independent: they see the same
+    documents, whose shared difficulty cancels in the difference, so the true interval is narrower, never wider.
+    The base rows hold the absolute scores and no half-width."""
     frame = frame[frame["primary"].astype(bool)]
     if frame.empty:
-        return pd.DataFrame()
-    base = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+        return pd.DataFrame(), pd.DataFrame()
+    base_rows = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])
+    base, base_half = base_rows["score"], base_rows["ci95_half_width"].astype(float)
     tuned = frame[frame["method"] != "base"].copy()
     keys = list(zip(tuned["policy"], tuned["language"], tuned["dataset"]))
     tuned["delta"] = [row_score - base.get(key, np.nan) for row_score, key in zip(tuned["score"], keys)]
-    table = tuned.groupby(["policy", "method", "regime", "language"])["delta"].mean().unstack("language")
+    tuned["variance"] = [
+        float(h) ** 2 + float(base_half.get(key, np.nan)) ** 2 for h, key in zip(tuned["ci95_half_width"].astype(float), keys)
+    ]
+    groups = tuned.groupby(["policy", "method", "regime", "language"])
+    table = groups["delta"].mean().unstack("language")
+    # NaN (an unknown half-width) stays NaN: such a delta is never marked
+    half = (groups["variance"].agg(lambda v: np.sqrt(v.sum(skipna=False)) / len(v))).unstack("language")
     base_scores = frame[frame["method"] == "base"].groupby(["policy", "language"])["score"].mean().unstack("language")
     base_scores.index = pd.MultiIndex.from_tuples(
         [(p, "base (absolute)", "-") for p in base_scores.index], names=["policy", "method", "regime"]
     )
-    return pd.concat([base_scores, table]).sort_index(level=[0, 2], sort_remaining=False)
+    deltas = pd.concat([base_scores, table]).sort_index(level=[0, 2], sort_remaining=False)
+    return deltas, half.reindex(index=deltas.index, columns=deltas.columns)
 
 
-def delta_cell(value: float, absolute: bool) -> str:
+def delta_cell(value: float, absolute: bool, half_width: float = np.nan) -> str:
+    """A score (absolute) or a difference with its 95% half-width, coloured only when the interval excludes 0."""
     if pd.isna(value):
         return "<td class='na'>–</td>"
     if absolute:
         return f"<td class='abs'>{value:.1f}</td>"
-    if value == 0:
-        return "<td>±0.0</td>"
+    text = f"{value:+.1f}" if value != 0 else "±0.0"
+    if pd.isna(half_width):
+        return f"<td class='ns' title='no interval'>{text} <small>(±?)</small></td>"
+    text += f" <small>±{half_width:.1f}</small>"
+    if abs(value) <= half_width:
+        return f"<td class='ns' title='95% interval includes 0'>{text}</td>"
     shade = min(abs(value) / 10, 1.0)
     color = f"rgba(46,160,67,{0.15 + 0.6 * shade:.2f})" if value > 0 else f"rgba(218,54,51,{0.15 + 0.6 * shade:.2f})"
-    return f"<td style='background:{color}'>{value:+.1f}</td>"
+    return f"<td style='background:{color}' title='95% interval excludes 0'>{text}</td>"
 
 
-def euroeval_table_html(deltas: pd.DataFrame, frame: pd.DataFrame) -> str:
+INTERVAL_NOTE = (
+    "± is the 95% half-width of the difference, from EuroEval's own half-widths of the two scores (combined as if "
+    "independent, so rather too wide than too narrow); a difference is coloured only where its interval excludes "
+    "0, grey otherwise."
+)
+
+
+def euroeval_table_html(deltas: pd.DataFrame, half_widths: pd.DataFrame, frame: pd.DataFrame) -> str:
     if deltas.empty:
         return "<p>No EuroEval results were configured.</p>"
     langs = list(deltas.columns)
@@ -110,7 +134,7 @@ def euroeval_table_html(deltas: pd.DataFrame, frame: pd.DataFrame) -> str:
     body = []
     for (policy, method, regime), row in deltas.iterrows():
         absolute = method.startswith("base")
-        cells = "".join(delta_cell(row[lang], absolute) for lang in langs)
+        cells = "".join(delta_cell(row[lang], absolute, half_widths.at[(policy, method, regime), lang]) for lang in langs)
         body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(method)}</td><td>{regime}</td>{cells}</tr>")
     primary = frame[frame["primary"].astype(bool)]
     metrics = ", ".join(sorted({f"{d}: {m}" for d, m in zip(primary["dataset"], primary["metric"])}))
@@ -118,7 +142,8 @@ def euroeval_table_html(deltas: pd.DataFrame, frame: pd.DataFrame) -> str:
         "<table class='results'><thead><tr><th>policy</th><th>method</th><th>regime</th>" + head + "</tr></thead>"
         "<tbody>" + "".join(body) + "</tbody></table>"
         f"<p class='note'>Mean over each language's datasets of the primary metric, in points: the base row is "
-        f"absolute, every other row the difference to its base. Primary metrics: {html.escape(metrics)}.</p>"
+        f"absolute, every other row the difference to its base. {INTERVAL_NOTE} Primary metrics: "
+        f"{html.escape(metrics)}.</p>"
     )
 
 
@@ -130,8 +155,10 @@ def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
         return "<p>No held-out languages were evaluated (languages with EuroEval datasets but no training data).</p>"
     columns = list(dict.fromkeys(zip(frame["language"], frame["dataset"])))
     columns.sort(key=lambda key: held_out.index(key[0]))
-    scores = frame.set_index(["policy", "method", "regime", "language", "dataset"])["score"]
-    base = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
+    indexed = frame.set_index(["policy", "method", "regime", "language", "dataset"])
+    scores, halves = indexed["score"], indexed["ci95_half_width"].astype(float)
+    base_rows = frame[frame["method"] == "base"].set_index(["policy", "language", "dataset"])
+    base, base_half = base_rows["score"], base_rows["ci95_half_width"].astype(float)
     rows = list(dict.fromkeys(zip(frame["policy"], frame["method"], frame["regime"])))
     rows.sort(key=lambda row: (row[0], row[1] != "base", row[2], row[1]))
     head_langs = "".join(
@@ -145,9 +172,12 @@ def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
         cells = []
         for lang, name in columns:
             value = scores.get((policy, method, regime, lang, name), np.nan)
+            half = np.nan
             if method != "base":
                 value = value - base.get((policy, lang, name), np.nan)
-            cells.append(delta_cell(value, method == "base"))
+                half_own = halves.get((policy, method, regime, lang, name), np.nan)
+                half = float(np.hypot(half_own, base_half.get((policy, lang, name), np.nan)))
+            cells.append(delta_cell(value, method == "base", half))
         label = "base (absolute)" if method == "base" else method
         body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(label)}</td><td>{regime}</td>{''.join(cells)}</tr>")
     return (
@@ -155,7 +185,7 @@ def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
         f"<th rowspan='2'>regime</th>{head_langs}</tr><tr>{head_sets}</tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table><p class='note'>Held-out languages: evaluated, never trained on. Primary metric per "
-        "dataset, in points: the base row is absolute, every other row the difference to its base.</p>"
+        "dataset, in points: the base row is absolute, every other row the difference to its base. " + INTERVAL_NOTE + "</p>"
     )
 
 

@@ -67,9 +67,9 @@ def report_step(snakemake) -> None:
     source = [p for p in inputs.prompts if Path(p).stem == spec.source_language][0]
     save_figure(domains_plot, out.domains_plot, source, (list(inputs.sample_stats) or [None])[0])
     save_figure(token_lengths_plot, out.token_lengths_plot, list(inputs.token_lengths))
-    deltas = euroeval_deltas(final_models(scores))
+    deltas, delta_half_widths = euroeval_deltas(final_models(scores))
     write_csv(scores, out.euroeval_csv)
-    euroeval_html = euroeval_table_html(deltas, final_models(scores))
+    euroeval_html = euroeval_table_html(deltas, delta_half_widths, final_models(scores))
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
     held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
     curves = checkpoint_curve_points(scores)  # the values behind Appendix G, also as a table
