@@ -173,10 +173,45 @@ def test_report_shows_a_dash_where_every_verdict_was_unparseable(tmp_path):
     path = tmp_path / "da.json"
     path.write_text(json.dumps(clean_nan(result)))
     overall, sub = arena_frame([path])
-    html = arena_table_html(overall, sub)
-    assert "<td>0/0/0</td><td>2</td><td>0</td><td>– –</td><td><b>–</b> –</td>" in html
-    arena_plot(overall, tmp_path / "plot.png")
+    html = arena_table_html(overall, sub, 30)
+    assert "<td>1</td><td>0/0/0</td><td>2</td><td>0</td><td>– –</td><td class='ns'><b>–</b> –†</td>" in html
+    arena_plot(overall, 30, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_the_report_marks_lc_win_rates_from_few_prompts_or_with_a_narrower_interval_and_folds_small_rows(tmp_path):
+    """The demo's Danish DPO case: 6 prompts, raw 83.3 [50, 100], LC 99.5 [97.9, 100] (the length fit saturates).
+    Marked † (fewer than 30 prompts) and ‡ (the LC interval is narrower than the raw one); a 40-prompt cell with a
+    wider LC interval is not marked; subcategories under 30 prompts are folded, the one with 31 is not."""
+    import json
+
+    from workflow_scripts.stages.report.arena import arena_frame, arena_table_html
+
+    def block(prompts, raw, lc):
+        return {
+            "prompts": prompts, "games": 2 * prompts, "wins": prompts, "ties": 0, "losses": prompts,
+            "unparseable": 0, "too_long": 0, "win_rate": raw[0], "win_rate_ci95": raw[1:],
+            "lc_win_rate": lc[0], "lc_win_rate_ci95": lc[1:],
+        }  # fmt: skip
+
+    paths = []
+    for lang, overall, subs in [
+        ("da", block(6, (83.3, 50.0, 100.0), (99.5, 97.9, 100.0)), {"poem": block(1, (100, 100, 100), (100, 100, 100))}),
+        ("de", block(40, (55.0, 45.0, 65.0), (56.0, 44.0, 68.0)), {"story": block(31, (50, 40, 60), (50, 38, 62))}),
+    ]:
+        result = {"comparison": "dpo-vs-base", "language": lang, "model": "m", "baseline": "b", "overall": overall,
+                  "by_subcategory": subs}  # fmt: skip
+        paths.append(tmp_path / f"{lang}.json")
+        paths[-1].write_text(json.dumps(result))
+    overall, sub = arena_frame(paths)
+    html = arena_table_html(overall, sub, 30)
+    main, subcategories = html.split("<h3>Per subcategory</h3>")
+    assert "<td>dpo-vs-base</td><td>da</td><td>6</td>" in main and "[97.9, 100.0]†‡</td>" in main
+    assert "<td>dpo-vs-base</td><td>de</td><td>40</td>" in main and "[44.0, 68.0]</td>" in main
+    assert "narrower than the raw win rate's" in main and "fewer than 30 prompts" in main
+    shown, folded = subcategories.split("<details>")
+    assert "<td>story</td>" in shown and "<td>poem</td>" not in shown
+    assert "1 subcategory row(s) from fewer than 30 prompts each" in folded and "<td>poem</td>" in folded
 
 
 # ---------------------------------------------------------------- the authors' protocol (judge.protocol: paper)

@@ -20,6 +20,7 @@ def report_spec(config: dict, title: str) -> ReportSpec:
         adapter_comparisons=[name for name, pair in arena_comparisons(config).items() if not pair["configured"]],
         source_language=config["source_language"],
         language_filter_min_probability=config["pairs"]["language_filter"]["min_probability"],
+        arena_min_prompts=config["evaluation"]["arena"]["min_prompts"],
         protocol=protocol_values(config),
         software=software(REPORT_PACKAGES),
         code=step_code("report"),

@@ -20,6 +20,7 @@ class ReportSpec(Spec):
     adapter_comparisons: list  # the comparisons of experiments' arena_baselines (Figure 5), not of Figure 4
     source_language: str
     language_filter_min_probability: float  # drawn on the language section's probability histogram
+    arena_min_prompts: int  # fewer prompts in a cell: its LC win rate is marked, its subcategory row folded
     protocol: dict  # the settings that produced the numbers (protocol.protocol_rows words them)
     software: dict  # versions of the packages that compute it
     code: str
@@ -77,10 +78,10 @@ def report_step(snakemake) -> None:
     save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, curves)
     write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)
     overall, sub = arena_frame(inputs.winrates)
-    arena_html = arena_table_html(overall, sub)
+    arena_html = arena_table_html(overall, sub, spec.arena_min_prompts)
     write_text(f"<style>{STYLE}</style>{arena_html}", out.arena_table)
     configured, by_adapter = split_comparisons(overall, spec.adapter_comparisons)
-    save_figure(arena_plot, out.arena_plot, configured)
+    save_figure(arena_plot, out.arena_plot, configured, spec.arena_min_prompts)
     adapter_points = adapter_arena_points(by_adapter)  # the values behind Figure 5, also as a table
     write_csv(adapter_points, out.adapter_arena_csv)
     save_figure(adapter_arena_plot, out.adapter_arena_plot, adapter_points)
