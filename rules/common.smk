@@ -10,7 +10,12 @@ from snakemake.utils import validate
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.names import TRANSLATED
-from workflow_scripts.planning.config_checks import check_config, check_output_directories, schema_error
+from workflow_scripts.planning.config_checks import (
+    check_config,
+    check_output_directories,
+    config_warnings,
+    schema_error,
+)
 from workflow_scripts.planning.layout import DATASET_RE, SCOPE_RE, artifact_templates, samples_re
 from workflow_scripts.planning.models import model_inputs
 from workflow_scripts.planning.specs.common import engine_spec
@@ -35,6 +40,8 @@ def _validate_config():
         check_config(config, Path.cwd())
     except UserError as exc:
         _invalid_config(exc)
+    for warning in config_warnings(config):
+        print(f"WARNING [config]: {warning}", file=sys.stderr)
     try:
         check_output_directories(Path.cwd(), artifact_templates())
     except UserError as exc:

@@ -10,7 +10,14 @@ from pathlib import Path
 from workflow_scripts.errors import UserError
 from workflow_scripts.languages import language_name
 from workflow_scripts.planning.models import gguf_path, model_spec
-from workflow_scripts.planning.plan import arena_comparisons, experiment_languages, trainings, uses_language_filter
+from workflow_scripts.planning.plan import (
+    arena_comparisons,
+    arena_jobs,
+    euroeval_jobs,
+    experiment_languages,
+    trainings,
+    uses_language_filter,
+)
 
 
 def _key_path(parts) -> str:
@@ -213,6 +220,17 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
         for name in names:
             if name in custom and custom[name]["language"] != lang:
                 raise UserError(f"custom dataset '{name}' is in '{custom[name]['language']}', not '{lang}'", field=field)
+    if euroeval["enabled"] and (config["offline"] or euroeval["offline"]):
+        switch = "offline" if config["offline"] else "evaluation.euroeval.offline"
+        for lang, names in euroeval["datasets"].items():
+            for name in names:
+                if name not in custom:
+                    raise UserError(
+                        f"'{name}' is not a local dataset (evaluation.euroeval.custom_datasets) and {switch} is true, "
+                        "so EuroEval cannot download it: add it under custom_datasets with a local dir, or set "
+                        f"{switch}: false where the Hugging Face Hub is reachable",
+                        field=f"evaluation.euroeval.datasets.{lang}",
+                    )
     for name, spec in custom.items():
         directory = base_dir / spec["dir"]
         for split in ("train", "val", "test"):
@@ -232,6 +250,15 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
             raise UserError(f"'{lang}' is not in languages {langs}", field=field)
         if not (base_dir / path).is_file():
             raise UserError(f"m-ArenaHard prompt file not found: {base_dir / path}", field=field)
+    if config["offline"]:
+        for lang in dict.fromkeys(lang for _, lang in arena_jobs(config)["answers"]):
+            if lang not in arena["prompts"]["files"]:
+                raise UserError(
+                    f"m-ArenaHard prompts in '{lang}' would come from the Hub ({arena['prompts']['hub']}) and "
+                    f"offline is true: give a local file under evaluation.arena.prompts.files.{lang}, leave '{lang}' "
+                    "out of evaluation.arena.languages, or set offline: false where the Hub is reachable",
+                    field=f"evaluation.arena.prompts.files.{lang}",
+                )
     if arena_comparisons(config):
         model_spec(config, arena["judge"]["model"], field="evaluation.arena.judge.model")
     for name in arena["generation"]["temperatures"]:
@@ -243,9 +270,34 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
             field = f"evaluation.arena.comparisons.{name}.{role}"
             if "/" in ref:
                 if ref not in adapters:
-                    known = "\n  ".join(sorted(adapters)) or "(none)"
-                    raise UserError(f"no experiment trains the adapter '{ref}'; adapters:\n  {known}", field=field)
+                    raise UserError(unknown_adapter_message(ref, adapters), field=field)
             else:
                 model_spec(config, ref, field=field)
         if pair["model"] == pair["baseline"]:
             raise UserError("a model compared with itself", field=f"evaluation.arena.comparisons.{name}")
+
+
+def unknown_adapter_message(ref: str, adapters: set[str]) -> str:
+    """An adapter path no experiment trains: the nearest one first (a pool's name changes with its languages:
+    multi-da+de+en becomes multi-da+de+en+fr when French is added), then all of them."""
+    import difflib
+
+    known = "\n  ".join(sorted(adapters)) or "(none)"
+    close = difflib.get_close_matches(ref, sorted(adapters), n=1, cutoff=0.6)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    return f"no experiment trains the adapter '{ref}'; {guess}adapters:\n  {known}"
+
+
+def config_warnings(config: dict) -> list[str]:
+    """What a run would do without complaint but a user would want to know before it: adapters trained and
+    never evaluated (no EuroEval dataset in their languages, no m-ArenaHard comparison)."""
+    evaluated = {subject for subject, _ in euroeval_jobs(config)}
+    evaluated |= {subject for subject, _ in arena_jobs(config)["answers"]}  # both sides of every comparison
+    never = [t.subject for t in trainings(config) if t.subject not in evaluated]
+    if not never:
+        return []
+    shown = "\n  ".join(never[:12]) + (f"\n  ... and {len(never) - 12} more" if len(never) > 12 else "")
+    return [
+        f"{len(never)} adapter(s) are trained but never evaluated (no EuroEval datasets in their languages under "
+        f"evaluation.euroeval.datasets, and no m-ArenaHard comparison):\n  {shown}"
+    ]

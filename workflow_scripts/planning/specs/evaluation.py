@@ -54,7 +54,8 @@ def euroeval_spec(config: dict, subject: str) -> EuroEvalSpec:
         custom_data_sha256={
             name: {split: file_sha256(Path(spec["dir"]) / f"{split}.csv") for split in SPLITS} for name, spec in custom.items()
         },
-        **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "offline", "python")},
+        **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "python")},
+        offline=evaluation["offline"] or config["offline"],
         gpu_memory_utilization=config["engine"]["gpu_memory_utilization"],
         software={"euroeval": euroeval_software, **({"merge": software(MERGE_PACKAGES)} if adapter else {})},
         # EuroEval loads the metric scripts by path: they compute its scores
