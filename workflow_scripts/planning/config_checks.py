@@ -290,7 +290,10 @@ def unknown_adapter_message(ref: str, adapters: set[str]) -> str:
 
 def config_warnings(config: dict) -> list[str]:
     """What a run would do without complaint but a user would want to know before it: adapters trained and
-    never evaluated (no EuroEval dataset in their languages, no m-ArenaHard comparison)."""
+    never evaluated (no EuroEval dataset in their languages, no m-ArenaHard comparison). A config that evaluates
+    nothing at all (EuroEval disabled, no comparisons) chose that: no warning."""
+    if not config["evaluation"]["euroeval"]["enabled"] and not arena_comparisons(config):
+        return []
     evaluated = {subject for subject, _ in euroeval_jobs(config)}
     evaluated |= {subject for subject, _ in arena_jobs(config)["answers"]}  # both sides of every comparison
     never = [t.subject for t in trainings(config) if t.subject not in evaluated]
