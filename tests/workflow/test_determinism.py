@@ -28,7 +28,7 @@ WALL_CLOCK = "training_metrics.json"  # an adapter's metrics hold its wall-clock
 def two_runs(tiny_run, seeded_workspace, tmp_path_factory):
     ws = seeded_workspace(tmp_path_factory.mktemp("unforked"))
     config = write_config(ws, {**tiny_config(), "forkserver": False})
-    result = snakemake(ws, "--cores", "2", "--configfile", str(config), ADAPTER, SFT_ADAPTER)
+    result = snakemake(ws, ADAPTER, SFT_ADAPTER, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return [tiny_run[0], ws]
 

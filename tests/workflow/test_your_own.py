@@ -89,7 +89,7 @@ def test_the_dry_run_is_clean_and_plans_french_through_to_its_evaluations(worksp
 
 def test_a_short_run_makes_french_samples_pairs_and_an_adapter(workspace):
     ws, config = workspace
-    result = snakemake(ws, "--cores", "2", "--configfile", str(config), FRENCH_ADAPTER)
+    result = snakemake(ws, FRENCH_ADAPTER, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     prompts = pq.read_table(ws / "results/prompts/fr.parquet").to_pandas()
     assert prompts.prompt_id.tolist() == list(FRENCH) and prompts.prompt.tolist() == [p for p, _ in FRENCH.values()]
