@@ -40,7 +40,7 @@ def test_every_result_is_identical_without_the_preloaded_interpreter(two_runs):
     assert len(kinds["translations"]) == 2  # German: the table and its stats
     assert len(kinds["datasets"]) == 4  # the multilingual DPO and the Danish SFT data sets, each a table and its stats
     assert sum(p.endswith("adapter_model.safetensors") for p in kinds["adapters"]) == 2
-    assert len(second) > 40
+    assert len(second) > 30
     differing = sorted(p for p in second if first[p] != second[p] and not p.endswith(WALL_CLOCK))
     assert differing == []
     for metrics in (p for p in second if p.endswith(WALL_CLOCK)):
