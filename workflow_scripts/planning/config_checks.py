@@ -14,6 +14,7 @@ from workflow_scripts.planning.plan import (
     arena_comparisons,
     arena_jobs,
     euroeval_jobs,
+    euroeval_offline,
     experiment_languages,
     trainings,
     uses_language_filter,
@@ -220,7 +221,7 @@ def check_evaluation(config: dict, base_dir: Path) -> None:
         for name in names:
             if name in custom and custom[name]["language"] != lang:
                 raise UserError(f"custom dataset '{name}' is in '{custom[name]['language']}', not '{lang}'", field=field)
-    if euroeval["enabled"] and (config["offline"] or euroeval["offline"]):
+    if euroeval["enabled"] and euroeval_offline(config):
         switch = "offline" if config["offline"] else "evaluation.euroeval.offline"
         for lang, names in euroeval["datasets"].items():
             for name in names:

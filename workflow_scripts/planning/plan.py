@@ -141,6 +141,11 @@ def evaluation_only_languages(config: dict) -> list[str]:
     return [lang for lang in euroeval_languages(config) if lang not in config["languages"]]
 
 
+def euroeval_offline(config: dict) -> bool:
+    """EuroEval downloads nothing: the run is `offline`, or EuroEval alone is."""
+    return bool(config["offline"] or config["evaluation"]["euroeval"]["offline"])
+
+
 def euroeval_jobs(config: dict) -> list[tuple[str, str]]:
     """(subject, language) for the base policies and every adapter. A monolingual adapter is evaluated on
     its own language (the paper's Table 1), or on all evaluation languages with mono_adapters: all."""

@@ -2,7 +2,7 @@
 
     python -m workflow_scripts.planning.why [TARGET...] [--configfile FILE]
 
-    train results/adapters/…/dpo-mean_minus_2sigma-chosen: training.beta 0.1 → 0.2
+    train results/adapters/…/dpo-mean_minus_2sigma-chosen: beta 0.1 → 0.2
     euroeval results/euroeval/…/dpo-mean_minus_2sigma-chosen.json: input rebuilt by a planned job (results/adapters/…)
 
 `snakemake -n` says "Params have changed since last execution" followed by both parameter sets, each the whole
@@ -113,7 +113,8 @@ def planned_reasons(targets: list[str], configfile: str | None) -> list[tuple[st
             config_settings=ConfigSettings(configfiles=[Path(configfile).resolve()] if configfile else []),
             snakefile=Path.cwd() / "Snakefile",
         )
-        dag_api = workflow_api.dag(
+        # the DAG API hands its settings to the workflow; the DAG is then built as --printdag builds it
+        workflow_api.dag(
             dag_settings=DAGSettings(
                 targets=frozenset(targets),
                 rerun_triggers=triggers or RerunTrigger.all(),
@@ -121,7 +122,7 @@ def planned_reasons(targets: list[str], configfile: str | None) -> list[tuple[st
             )
         )
         # What `snakemake --printdag` does (Workflow.printdag): plan, then read the DAG instead of running it.
-        workflow = dag_api.workflow_api._workflow
+        workflow = workflow_api._workflow
         workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)
         workflow._build_dag()
         dag = workflow.dag

@@ -9,7 +9,14 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.names import parse_subject
 from workflow_scripts.planning.layout import ARENA_ANSWERS, ARENA_PROMPTS, adapter_dir, run_dir
 from workflow_scripts.planning.models import model_inputs
-from workflow_scripts.planning.plan import arena_comparisons, arena_languages, effective_judge, euroeval_batches, euroeval_jobs
+from workflow_scripts.planning.plan import (
+    arena_comparisons,
+    arena_languages,
+    effective_judge,
+    euroeval_batches,
+    euroeval_jobs,
+    euroeval_offline,
+)
 from workflow_scripts.planning.specs.common import (
     ENGINE_PACKAGES,
     EUROEVAL_PACKAGES,
@@ -55,7 +62,7 @@ def euroeval_spec(config: dict, subject: str) -> EuroEvalSpec:
             name: {split: file_sha256(Path(spec["dir"]) / f"{split}.csv") for split in SPLITS} for name, spec in custom.items()
         },
         **{key: evaluation[key] for key in ("few_shot", "num_iterations", "evaluate_test_split", "python")},
-        offline=evaluation["offline"] or config["offline"],
+        offline=euroeval_offline(config),
         gpu_memory_utilization=config["engine"]["gpu_memory_utilization"],
         software={"euroeval": euroeval_software, **({"merge": software(MERGE_PACKAGES)} if adapter else {})},
         # EuroEval loads the metric scripts by path: they compute its scores

@@ -167,7 +167,7 @@ def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame, min_prompts: int)
         for _, r in frame.iterrows():
             first = "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in extra)
             marks = lc_marks(r, min_prompts)
-            lc_class = " class='ns'" if FEW_MARK in marks else ""
+            lc_class = " class='ns'" if too_few_prompts(r, min_prompts) else ""
             out.append(
                 f"<tr>{first}<td>{prompt_count(r)}</td><td>{r['wins']}/{r['ties']}/{r['losses']}</td>"
                 f"<td>{r['unparseable']}</td><td>{r.get('too_long', 0)}</td>"
