@@ -5,13 +5,18 @@ results, dry-runs against it or extends it with more targets starts from a copy 
 tests/unit/ runs no Snakemake and loads no model (`make test-fast`); tests/workflow/ runs the real workflow at
 tiny scale. Module names are unique across both: a module (or the tiny-run group) is the unit of scheduling."""
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
-from helpers import MODEL, make_workspace, snakemake, tiny_config, write_config
+from helpers import MODEL, make_workspace, snakemake, tiny_config, worker_cores, write_config
+
+# Models trained or merged inside a test (tests/fixed_answer.py) use this worker's share of the cores, like
+# the Snakemake runs (helpers.snakemake); set before anything imports torch.
+os.environ["OMP_NUM_THREADS"] = str(worker_cores())
 
 # The modules whose tests read the session's tiny run: they run on one worker, so the run happens once.
 TINY_RUN_MODULES = ("test_workflow_end_to_end", "test_determinism")

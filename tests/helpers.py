@@ -36,13 +36,31 @@ def write_config(workspace: Path, config: dict, name: str = "test-config.yaml") 
     return path
 
 
+def worker_cores() -> int:
+    """The cores one pytest-xdist worker may use: the machine's, shared out between the workers. Never more
+    busy threads than cores: on the 2-core machine, two 2-thread torch trainings side by side took 290 s each,
+    two 1-thread ones 79 s each (OpenMP threads spin while they wait for a core the other process holds)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
+
+def within_worker_cores(args: tuple[str, ...]) -> list[str]:
+    """Snakemake's arguments with `--cores N` lowered to this worker's share (Snakemake then lowers every job's
+    threads to it)."""
+    args = list(args)
+    for i, arg in enumerate(args[:-1]):
+        if arg == "--cores" and args[i + 1].isdigit():
+            args[i + 1] = str(min(int(args[i + 1]), worker_cores()))
+    return args
+
+
 def snakemake(workspace: Path, *args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
     # The workspace is a copy of the project: its jobs (and their helper processes) import its own
     # workflow_scripts, not the installed package's. Every job fails if its step imported a module of the
     # project that its code fingerprint leaves out (workflow_scripts/runtime/fingerprint.py).
     full_env = {**os.environ, CHECK_ENV: "1", **(env or {}), "PYTHONPATH": str(workspace)}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
+        [sys.executable, "-m", "snakemake", *within_worker_cores(args)],
         cwd=workspace,
         env=full_env,
         capture_output=True,
