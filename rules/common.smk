@@ -16,7 +16,7 @@ from workflow_scripts.planning.config_checks import (
     config_warnings,
     schema_error,
 )
-from workflow_scripts.planning.layout import DATASET_RE, SCOPE_RE, artifact_templates, samples_re
+from workflow_scripts.planning.layout import ADAPTER_DATASET_RE, DATASET_RE, SCOPE_RE, artifact_templates, samples_re
 from workflow_scripts.planning.models import model_inputs
 from workflow_scripts.planning.specs.common import engine_spec
 
@@ -73,10 +73,10 @@ wildcard_constraints:
     dataset=DATASET_RE,
     # A model name, an adapter <policy>/<source>/<scope>/<dataset>, or a checkpoint of a curve run (the adapter's
     # name and /seed-<seed>/step-<step>; see workflow_scripts/names.py).
-    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})(?:/seed-\d+/step-\d+)?)?",
+    subject=rf"(?:{MODEL_RE})(?:/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{ADAPTER_DATASET_RE})(?:/seed-\d+/step-\d+)?)?",
     # a batch of subjects evaluated by one EuroEval job: a model name, <policy>/<scope>, or a curve run
-    batch=rf"(?:{MODEL_RE})(?:/{SCOPE_RE}|/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{DATASET_RE})/seed-\d+)?",
-    comparison=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
+    batch=rf"(?:{MODEL_RE})(?:/{SCOPE_RE}|/(?:{TRANSLATED}|{SAMPLES_RE})/{SCOPE_RE}/(?:{ADAPTER_DATASET_RE})/seed-\d+)?",
+    comparison=r"[A-Za-z0-9][A-Za-z0-9._+@=-]*",
     shard=r"\d+",
     shards=r"\d+",
 

@@ -1,19 +1,31 @@
 # LoRA adapters with TRL: DPO on pairs, SFT on Max-R or translated data; curve runs (checkpoints every
 # training.curves.checkpoint_every steps, one run per seed) of offline and online DPO.
-from workflow_scripts.planning.layout import ADAPTER, CURVE_RUN, DATASET, ONLINE_DATASET_RE, SAMPLED_DATASET_RE
-from workflow_scripts.planning.specs.training import curve_spec, online_inputs, online_spec, training_spec
+from workflow_scripts.planning.layout import (
+    ADAPTER,
+    ADAPTER_SETTINGS_RE,
+    CURVE_RUN,
+    ONLINE_DATASET_RE,
+    SAMPLED_DATASET_RE,
+    training_data,
+)
+from workflow_scripts.planning.specs.training import (
+    curve_spec,
+    online_inputs,
+    online_spec,
+    training_spec,
+)
 
 
 rule train:
     input:
-        data=DATASET,
+        data=lambda wc: training_data(wc.source, wc.scope, wc.dataset),
         model=lambda wc: model_input(wc.policy),
     output:
         adapter=directory(ADAPTER),
     log:
         "logs/train/{policy}/{source}/{scope}/{dataset}.log",
     wildcard_constraints:
-        dataset=rf"{SAMPLED_DATASET_RE}|sft",
+        dataset=rf"(?:{SAMPLED_DATASET_RE}|sft){ADAPTER_SETTINGS_RE}",
     cache: CACHE
     threads: config["threads"]["training"]
     resources:
@@ -26,14 +38,14 @@ rule train:
 
 rule train_curve:
     input:
-        data=DATASET,
+        data=lambda wc: training_data(wc.source, wc.scope, wc.dataset),
         model=lambda wc: model_input(wc.policy),
     output:
         run=directory(CURVE_RUN),
     log:
         "logs/train_curve/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
     wildcard_constraints:
-        dataset=SAMPLED_DATASET_RE,
+        dataset=SAMPLED_DATASET_RE + ADAPTER_SETTINGS_RE,
         seed=r"\d+",
     cache: CACHE
     threads: config["threads"]["training"]
@@ -53,7 +65,7 @@ rule train_online:
     log:
         "logs/train_online/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
     wildcard_constraints:
-        dataset=ONLINE_DATASET_RE,
+        dataset=ONLINE_DATASET_RE + ADAPTER_SETTINGS_RE,
         seed=r"\d+",
     cache: CACHE
     threads: config["threads"]["training"]

@@ -12,6 +12,11 @@ fingerprints: an edit here reruns the steps that parse these names (paths and ta
              samples identified as in their requested language (the language filter) ends in `+in_language`
   <subject>  what is evaluated: a model name from `models:`, an adapter <policy>/<source>/<scope>/<dataset>, or
              a checkpoint of a curve run <policy>/<source>/<scope>/<dataset>/seed-<seed>/step-<step>
+
+An experiment's variant (`experiments.<name>.settings`) names the settings in which it differs from the global
+config after the name they change, sorted: samples `<generator>@samples=16`, an adapter's dataset component
+`dpo-mean_minus_2sigma-chosen@beta=0.2@learning_rate=1e-05` (its training data keeps the plain name: the pairs
+are the same). A setting equal to the global value is left out, so that variant shares the plain artifact.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ TRANSLATED = "translated"  # the source of the SFT baselines on translated data
 INSTRUCTED = "+instructed"  # samples whose prompts carry the language instruction
 ONLINE = "online-"  # the prefix of an online DPO run's dataset name
 IN_LANGUAGE = "+in_language"  # the suffix of a dataset built from in-language samples only (pairs.language_filter)
+VARIANT = "@"  # opens each setting of an experiment's variant: `@beta=0.2`
+# The settings a variant may change, by the name its artifacts carry: those of the samples (and so of everything
+# made from them), and those of an adapter's training (its data is shared).
+SAMPLE_SETTINGS = ("samples", "temperature")
+ADAPTER_SETTINGS = ("beta", "learning_rate", "lora_r", "lora_alpha", "lora_dropout", "epochs", "max_steps")
 
 
 def mono_scope(lang: str) -> str:
@@ -59,10 +69,43 @@ def language_filtered(dataset: str) -> str:
     return dataset + IN_LANGUAGE
 
 
+def setting_value(value) -> str:
+    """A setting's value as a name carries it: integers without a point, other numbers exactly (repr)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def with_settings(name: str, settings: dict) -> str:
+    """`name` followed by a variant's settings, sorted by key: `dpo-q1-chosen@beta=0.2@max_steps=100`."""
+    return name + "".join(f"{VARIANT}{key}={setting_value(value)}" for key, value in sorted(settings.items()))
+
+
+def split_settings(name: str, allowed=SAMPLE_SETTINGS + ADAPTER_SETTINGS) -> tuple[str, dict]:
+    """(the plain name, {setting: number}) of a name that may carry a variant's settings."""
+    plain, *parts = name.split(VARIANT)
+    settings = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or key not in allowed or not re.fullmatch(r"-?[0-9.]+(?:e[+-]?\d+)?", value):
+            raise UserError(
+                f"'{name}': malformed variant setting '{VARIANT}{part}' (expected {VARIANT}<setting>=<number>, "
+                f"a setting one of {', '.join(allowed)})"
+            )
+        settings[key] = int(value) if re.fullmatch(r"-?\d+", value) else float(value)
+    return plain, settings
+
+
 def parse_dataset(dataset: str) -> dict:
     """`dpo-mean_minus_2sigma-chosen` -> {method: dpo, target: ..., prompt_language: ...}; an online run's
     `online-dpo-<target>` -> {method: dpo, target: ..., online: True}; a `+in_language` dataset adds
-    language_filter: True."""
+    language_filter: True; an adapter's name with a variant's settings adds them (`settings`) and the
+    name of its training data (`data`)."""
+    if VARIANT in dataset:
+        plain, settings = split_settings(dataset, ADAPTER_SETTINGS)
+        parsed = parse_dataset(plain)
+        if "beta" in settings and parsed["method"] != "dpo":
+            raise UserError(f"'{dataset}': beta is a DPO setting, and this adapter is trained with {parsed['method']}")
+        return {**parsed, "settings": settings, "data": plain}
     if dataset.endswith(IN_LANGUAGE):
         parsed = parse_dataset(dataset[: -len(IN_LANGUAGE)])
         if parsed["method"] == "sft" or parsed.get("online"):
@@ -88,10 +131,16 @@ def sample_source(generator: str, instructed: bool) -> str:
 
 
 def parse_sample_source(source: str) -> tuple[str, bool]:
-    """(generator model, instructed) of a sample source name."""
+    """(generator model, instructed) of a sample source name (a variant's settings: sample_settings)."""
+    source = split_settings(source, SAMPLE_SETTINGS)[0]
     if source.endswith(INSTRUCTED):
         return source[: -len(INSTRUCTED)], True
     return source, False
+
+
+def sample_settings(source: str) -> dict:
+    """The settings of a variant's samples (`eurollm-9b@samples=16` -> {samples: 16}); {} for the global ones."""
+    return split_settings(source, SAMPLE_SETTINGS)[1]
 
 
 @dataclass(frozen=True)

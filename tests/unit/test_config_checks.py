@@ -20,11 +20,22 @@ def mutate(fn):
     "change, field, hint",
     [
         (lambda c: c["generation"].update(temprature=0.5), "generation.temprature", "did you mean 'temperature'?"),
-        (lambda c: c.update(sampels=3), "sampels", "did you mean 'generation.samples' or 'training.online.samples'?"),
+        (
+            lambda c: c.update(sampels=3),
+            "sampels",
+            "did you mean 'generation.samples' or 'training.online.samples' or 'experiments.<name>.settings.samples'?",
+        ),
         (
             lambda c: c["training"].update(lerning_rate=1e-5),
             "training.lerning_rate",
-            "did you mean 'training.dpo.learning_rate' or 'training.sft.learning_rate'?",
+            "did you mean 'training.dpo.learning_rate' or 'training.sft.learning_rate' or "
+            "'experiments.<name>.settings.learning_rate'?",
+        ),
+        # an experiment's own value of a global setting is a variant's setting
+        (
+            lambda c: c["experiments"]["main"].update(beta=0.2),
+            "experiments.main.beta",
+            "did you mean 'training.dpo.beta' or 'experiments.<name>.settings.beta'?",
         ),
         (lambda c: c.update(colour="red"), "colour", "(known here: engine, evaluation, "),  # nothing close: no guess
     ],

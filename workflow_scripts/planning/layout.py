@@ -10,22 +10,35 @@ from __future__ import annotations
 import re
 
 from workflow_scripts.names import (
+    ADAPTER_SETTINGS,
     IN_LANGUAGE,
     INSTRUCTED,
     ONLINE,
     PROMPT_LANGUAGES,
+    SAMPLE_SETTINGS,
     TARGETS,
+    VARIANT,
     Training,
     checkpoint_name,
+    parse_dataset,
     parse_subject,
 )
 
 # ---------------------------------------------------------------- wildcard patterns
 
+
+def settings_re(keys) -> str:
+    """Any of a variant's settings among `keys`: `@beta=0.2@max_steps=100` (names.with_settings), or none."""
+    return rf"(?:{re.escape(VARIANT)}(?:{'|'.join(keys)})=-?[0-9.]+(?:e[+-]?\d+)?)*"
+
+
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
 SAMPLED_DATASET_RE = rf"(?:dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr)(?:{re.escape(IN_LANGUAGE)})?"
 ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{'|'.join(TARGETS)})"
 DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
+# an adapter's name: its training data's, and its variant's training settings
+ADAPTER_SETTINGS_RE = settings_re(ADAPTER_SETTINGS)
+ADAPTER_DATASET_RE = rf"(?:{DATASET_RE}){ADAPTER_SETTINGS_RE}"
 
 
 def names_pattern(names) -> str:
@@ -35,7 +48,7 @@ def names_pattern(names) -> str:
 
 def samples_re(model_re: str) -> str:
     """Wildcard pattern of <samples> given the pattern of the configured model names."""
-    return rf"(?:{model_re})(?:{re.escape(INSTRUCTED)})?"
+    return rf"(?:{model_re})(?:{re.escape(INSTRUCTED)})?{settings_re(SAMPLE_SETTINGS)}"
 
 
 def run_dir(training: Training) -> str:
@@ -49,6 +62,11 @@ def run_dir(training: Training) -> str:
 def adapter_dir(training: Training) -> str:
     """Where an adapter's files are (a checkpoint's lie in its curve run)."""
     return run_dir(training) if training.step is None else f"{run_dir(training)}/{checkpoint_name(training.step)}"
+
+
+def training_data(source: str, scope: str, dataset: str) -> str:
+    """The dataset an adapter trains on: its own name without a variant's training settings (they share it)."""
+    return DATASET.format(source=source, scope=scope, dataset=parse_dataset(dataset).get("data", dataset))
 
 
 def euroeval_batch(subject: str) -> str:

@@ -8,10 +8,13 @@ Experiments that share an artifact share its path, so it is computed once.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.names import (
+    ADAPTER_SETTINGS,
+    SAMPLE_SETTINGS,
     TRANSLATED,
     Training,
     dpo_dataset,
@@ -23,10 +26,10 @@ from workflow_scripts.names import (
     parse_subject,
     sample_source,
     scope_languages,
+    with_settings,
 )
 from workflow_scripts.planning.layout import (
     ARENA_PROMPTS,
-    DATASET,
     EUROEVAL,
     EUROEVAL_BATCH,
     LANGUAGE_ID,
@@ -45,6 +48,7 @@ from workflow_scripts.planning.layout import (
     adapter_dir,
     euroeval_batch,
     run_dir,
+    training_data,
 )
 
 
@@ -57,10 +61,45 @@ def experiment_languages(config: dict, exp: dict, key: str = "languages") -> lis
     return list(exp.get(key) or config["languages"])
 
 
+def experiment_variants(exp: dict) -> list[dict]:
+    """The experiment's variants: one {setting: value} per combination of its `settings` (a list sweeps its
+    values); [{}] without settings."""
+    settings = exp.get("settings") or {}
+    keys = sorted(settings)
+    values = [settings[key] if isinstance(settings[key], list) else [settings[key]] for key in keys]
+    return [dict(zip(keys, combination)) for combination in itertools.product(*values)]
+
+
+def global_setting(config: dict, key: str, generator: str, method: str) -> float | int | None:
+    """The value a variant's setting has in the global config, for this generator's samples or this method's adapters."""
+    training = config["training"]
+    found = {
+        "samples": lambda: config["generation"]["samples"],
+        "temperature": lambda: config["models"][generator].get("temperature", config["generation"]["temperature"]),
+        "beta": lambda: training["dpo"]["beta"],
+        "learning_rate": lambda: training["dpo" if method == "dpo" else "sft"]["learning_rate"],
+        "lora_r": lambda: training["lora"]["r"],
+        "lora_alpha": lambda: training["lora"]["alpha"],
+        "lora_dropout": lambda: training["lora"]["dropout"],
+        "epochs": lambda: training["common"]["epochs"],
+        "max_steps": lambda: training["common"]["max_steps"],
+    }
+    return found[key]()
+
+
+def differing(config: dict, variant: dict, keys, generator: str, method: str = "dpo") -> dict:
+    """The settings of a variant among `keys` that differ from the global config (only those name an artifact)."""
+    return {
+        key: value
+        for key, value in variant.items()
+        if key in keys and (key != "beta" or method == "dpo") and value != global_setting(config, key, generator, method)
+    }
+
+
 def experiment_trainings(config: dict, exp: dict) -> list[Training]:
-    """The adapters one experiment asks for, in a stable order."""
+    """The adapters one experiment asks for, in a stable order: every variant's (experiment_variants)."""
     policy = exp["policy"]
-    generator = sample_source(exp.get("generator") or policy, exp.get("language_instruction", False))
+    generator = exp.get("generator") or policy
     langs = experiment_languages(config, exp)
     scopes = []
     if "mono" in exp["regimes"]:
@@ -69,18 +108,27 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
         scopes.append(multi_scope(langs))
     sampled = language_filtered if uses_language_filter(config, exp) else str
     found: dict[Training, None] = {}
-    for scope in scopes:
-        multi = scope.startswith("multi-")
-        for method in exp["methods"]:
-            if method == "sft":
-                found[Training(policy, TRANSLATED, scope, "sft")] = None
-            elif method == "maxr":
-                found[Training(policy, generator, scope, sampled("maxr"))] = None
-            else:
-                for target in exp["rejection_targets"]:
-                    # In a monolingual pool every response shares the prompt's language.
-                    for plang in exp["prompt_languages"] if multi else ["chosen"]:
-                        found[Training(policy, generator, scope, sampled(dpo_dataset(target, plang)))] = None
+    for variant in experiment_variants(exp):
+        samples = with_settings(
+            sample_source(generator, exp.get("language_instruction", False)),
+            differing(config, variant, SAMPLE_SETTINGS, generator),
+        )
+
+        def adapter(method: str, dataset: str, variant=variant) -> str:
+            return with_settings(dataset, differing(config, variant, ADAPTER_SETTINGS, generator, method))
+
+        for scope in scopes:
+            multi = scope.startswith("multi-")
+            for method in exp["methods"]:
+                if method == "sft":
+                    found[Training(policy, TRANSLATED, scope, adapter("sft", "sft"))] = None
+                elif method == "maxr":
+                    found[Training(policy, samples, scope, adapter("maxr", sampled("maxr")))] = None
+                else:
+                    for target in exp["rejection_targets"]:
+                        # In a monolingual pool every response shares the prompt's language.
+                        for plang in exp["prompt_languages"] if multi else ["chosen"]:
+                            found[Training(policy, samples, scope, adapter("dpo", sampled(dpo_dataset(target, plang))))] = None
     return list(found)
 
 
@@ -99,7 +147,12 @@ def experiment_curve_runs(config: dict, exp: dict) -> list[Training]:
     offline = [t for t in experiment_trainings(config, exp) if t.dataset.startswith("dpo-")]
     runs = list(offline)
     if exp["curves"]["online"]:
-        runs += [Training(t.policy, t.policy, t.scope, online_dataset(parse_dataset(t.dataset)["target"])) for t in offline]
+        # the same policy, scope, rejection target and adapter settings (online DPO samples its own pairs)
+        online = [(t, parse_dataset(t.dataset)) for t in offline]
+        runs += [
+            Training(t.policy, t.policy, t.scope, with_settings(online_dataset(parsed["target"]), parsed.get("settings", {})))
+            for t, parsed in online
+        ]
     runs = list(dict.fromkeys(runs))
     return [Training(t.policy, t.source, t.scope, t.dataset, seed) for seed in exp["curves"]["seeds"] for t in runs]
 
@@ -268,9 +321,8 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
         "language_id": [LANGUAGE_ID.format(samples=source, lang=lang) for source, lang in sampled],
         # the reward of each language's reference answers: the reward-model consistency check
         "reference_scores": [REFERENCE_SCORES.format(lang=lang) for lang in config["languages"]],
-        "pairs": [
-            DATASET.format(source=t.source, scope=t.scope, dataset=t.dataset) for t in trained if t.dataset.startswith("dpo-")
-        ],
+        # each pair table once: a variant's adapters may share one
+        "pairs": list(dict.fromkeys(training_data(t.source, t.scope, t.dataset) for t in trained if t.dataset[:4] == "dpo-")),
         "adapters": [adapter_dir(t) for t in trained],
         "prompts": [PROMPTS.format(lang=lang) for lang in config["languages"]],
         "translation_stats": [

@@ -3,7 +3,7 @@ their rewards (and the reference answers'), their identified language, and the g
 
 from __future__ import annotations
 
-from workflow_scripts.names import parse_sample_source
+from workflow_scripts.names import parse_sample_source, sample_settings
 from workflow_scripts.planning.specs.common import ENGINE_PACKAGES, engine_spec, model_ref, software, step_code
 from workflow_scripts.runtime.scatter import GatherSpec
 from workflow_scripts.runtime.spec import Spec
@@ -13,15 +13,17 @@ from workflow_scripts.stages.scoring import ReferenceScoreSpec, ScoreSpec
 
 
 def generation_spec(config: dict, samples: str, lang: str) -> GenerationSpec:
-    """The spec of `samples` (a generator's name, `+instructed` for the language-instruction ablation) in `lang`."""
+    """The spec of `samples` (a generator's name, `+instructed` for the language-instruction ablation, a
+    variant's `@samples=` and `@temperature=`) in `lang`."""
     gen = config["generation"]
     generator, instructed = parse_sample_source(samples)
+    variant = sample_settings(samples)
     return GenerationSpec(
         model=model_ref(config, generator),
         generator=generator,
         language=lang,
-        samples=gen["samples"],
-        temperature=config["models"][generator].get("temperature", gen["temperature"]),
+        samples=variant.get("samples", gen["samples"]),
+        temperature=variant.get("temperature", config["models"][generator].get("temperature", gen["temperature"])),
         top_p=gen["top_p"],
         max_tokens=gen["max_tokens"],
         seed=gen["seed"],

@@ -50,17 +50,21 @@ def training_processes(config: dict) -> int:
 
 
 def training_spec(config: dict, policy: str, dataset: str) -> TrainingSpec:
+    """The adapter's training: the global settings of its method, with its variant's (`@beta=0.2`...) in their place."""
     training = config["training"]
-    method = parse_dataset(dataset)["method"]
+    parsed = parse_dataset(dataset)
+    method, variant = parsed["method"], parsed.get("settings", {})
     hyper = training["dpo"] if method == "dpo" else training["sft"]
+    lora = {**training["lora"], **{key.removeprefix("lora_"): value for key, value in variant.items() if key.startswith("lora_")}}
+    common = {key: variant.get(key, value) for key, value in training["common"].items()}
     return TrainingSpec(
         model=model_ref(config, policy),
         policy=policy,
         method=method,
-        learning_rate=hyper["learning_rate"],
-        beta=hyper.get("beta"),
-        lora=LoraSettings(**training["lora"]),
-        common=TrainingSettings(**{**training["common"], "processes": training_processes(config)}),
+        learning_rate=variant.get("learning_rate", hyper["learning_rate"]),
+        beta=variant.get("beta", hyper.get("beta")),
+        lora=LoraSettings(**lora),
+        common=TrainingSettings(**{**common, "processes": training_processes(config)}),
         software=software(TRAINING_PACKAGES),
         code=step_code("train"),
     )

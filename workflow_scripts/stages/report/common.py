@@ -9,10 +9,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from workflow_scripts.names import TRANSLATED, parse_dataset, parse_sample_source, parse_subject
+from workflow_scripts.names import TRANSLATED, parse_dataset, parse_sample_source, parse_subject, sample_settings, setting_value
 from workflow_scripts.runtime.atomic import atomic_file
 
 TARGET_NAMES = {"mean_minus_2sigma": "μ−2σ", "q1": "Q1", "min": "min"}
+SETTING_NAMES = {
+    "samples": "samples",
+    "temperature": "T",
+    "beta": "β",
+    "learning_rate": "lr",
+    "lora_r": "LoRA r",
+    "lora_alpha": "LoRA α",
+    "lora_dropout": "LoRA dropout",
+    "epochs": "epochs",
+    "max_steps": "steps",
+}
 
 
 def method_label(subject: str) -> tuple[str, str, str]:
@@ -31,12 +42,17 @@ def method_label(subject: str) -> tuple[str, str, str]:
     else:
         method = f"Paired DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])}"
         method += f", prompt: {parsed['prompt_language']})" if regime == "multi" else ")"
+    settings = dict(parsed.get("settings", {}))
     if adapter.source != TRANSLATED:
         generator, instructed = parse_sample_source(adapter.source)
         if generator != policy:
             method += f" [off-policy: {generator}]"
         if instructed:
             method += " [language instruction]"
+        settings.update(sample_settings(adapter.source))
+    if settings:  # an experiment's variant: its rows sit next to the global settings' rows
+        named = [f"{SETTING_NAMES[key]} {setting_value(value)}" for key, value in sorted(settings.items())]
+        method += " [" + ", ".join(named) + "]"
     return policy, method, regime
 
 
