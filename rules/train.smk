@@ -59,7 +59,7 @@ rule train_curve:
 
 rule train_online:
     input:
-        unpack(lambda wc: online_inputs(config, wc.policy, wc.scope)),
+        unpack(lambda wc: online_inputs(config, wc.policy, wc.scope, wc.dataset)),
     output:
         run=directory(CURVE_RUN),
     log:

@@ -180,3 +180,18 @@ def test_each_policy_sets_its_sampling_temperature_with_its_source():
         start = next(i for i, line in enumerate(lines) if line.strip() == f"{policy}:")
         line = next(line for line in lines[start:] if line.strip().startswith("temperature:"))
         assert "authors: src/vllm_inference.py" in line, line
+
+
+def test_online_dpo_runs_on_equal_footing_with_its_offline_twin(config):
+    """§5.4 / Appendix G: an online run takes its offline twin's global batch (64) on one GPU, and its prompts from
+    the twin's pair table, so that both curves advance over the same prompts per step; 16 samples per prompt."""
+    from workflow_scripts.planning.specs.training import curve_spec, global_batch, online_inputs, online_spec
+
+    run = "online-dpo-mean_minus_2sigma"
+    offline = curve_spec(config, POLICY, dpo_dataset("mean_minus_2sigma", "chosen"), 42).training.common
+    online = online_spec(config, POLICY, "mono-da", run, 42)
+    assert (offline.processes, global_batch(offline)) == (8, 64)
+    assert (online.training.common.processes, global_batch(online.training.common)) == (1, 64)
+    assert online.samples == 16  # paper §5.4
+    pairs = online_inputs(config, POLICY, "mono-da", run)["prompts"]
+    assert pairs == f"results/datasets/{POLICY}/mono-da/{dpo_dataset('mean_minus_2sigma', 'chosen')}.parquet"

@@ -122,6 +122,11 @@ def test_curve_runs_keep_their_checkpoints_and_each_is_evaluated(ran):
     assert all(0 <= row["online/unpairable"] <= 2 for row in steps)
     assert any(row["online/unpairable"] < 2 for row in steps)  # and some prompt formed a pair to train on
     assert online["samples_per_prompt"] == 4 and online["method"] == "online-dpo"
+    # on equal footing with its offline twin: the same training prompts (the twin's pair table less the same
+    # held-out rows, in the same order) and the same global batch
+    offline = json.loads((ws / f"results/curves/{OFFLINE_RUN}/seed-1/training_metrics.json").read_text())
+    assert online["train_prompt_ids"] == offline["train_prompt_ids"] and len(offline["train_prompt_ids"]) >= 2
+    assert online["global_batch_size"] == offline["global_batch_size"] == 2
     # two seeds train differently
     one, two = (ws / f"results/curves/{ONLINE_RUN}/seed-{s}/checkpoint-2/adapter_model.safetensors" for s in SEEDS)
     assert one.read_bytes() != two.read_bytes()
@@ -180,5 +185,6 @@ def check_the_values_behind_appendix_g(ws):
         deltas = [score(f"{run}/seed-{seed}/step-2") - base for seed in SEEDS]
         row = points[(points["method"] == method) & (points["step"] == 2)].iloc[0]
         assert (row["mean"], row["std"], row["seeds"]) == pytest.approx((np.mean(deltas), np.std(deltas, ddof=1), 2))
+        assert row["prompts"] == 2 * 2  # the figure's axis: step 2 x a global batch of 2
         start = points[(points["method"] == method) & (points["step"] == 0)].iloc[0]
         assert (start["mean"], start["std"]) == (0, 0)

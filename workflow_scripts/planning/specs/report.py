@@ -3,10 +3,18 @@ config (the report words them: `stages/report/protocol.py`)."""
 
 from __future__ import annotations
 
-from workflow_scripts.names import TRANSLATED, parse_sample_source
+from workflow_scripts.names import TRANSLATED, parse_dataset, parse_sample_source
 from workflow_scripts.planning.models import model_identity
-from workflow_scripts.planning.plan import arena_comparisons, effective_judge, evaluation_only_languages, policies, trainings
+from workflow_scripts.planning.plan import (
+    arena_comparisons,
+    curve_runs,
+    effective_judge,
+    evaluation_only_languages,
+    policies,
+    trainings,
+)
 from workflow_scripts.planning.specs.common import REPORT_PACKAGES, software, step_code
+from workflow_scripts.planning.specs.training import curve_spec, global_batch, online_training_spec
 from workflow_scripts.stages.report.protocol import TRAINING_KEYS
 from workflow_scripts.stages.report.step import ReportSpec
 
@@ -21,10 +29,23 @@ def report_spec(config: dict, title: str) -> ReportSpec:
         source_language=config["source_language"],
         language_filter_min_probability=config["pairs"]["language_filter"]["min_probability"],
         arena_min_prompts=config["evaluation"]["arena"]["min_prompts"],
+        curve_batches=curve_batches(config),
         protocol=protocol_values(config),
         software=software(REPORT_PACKAGES),
         code=step_code("report"),
     )
+
+
+def curve_batches(config: dict) -> dict[str, int]:
+    """Each curve run's global batch, by its name without the seed (the report's `run`)."""
+    batches = {}
+    for run in curve_runs(config):
+        if parse_dataset(run.dataset).get("online"):
+            common = online_training_spec(config, run.policy, run.scope, run.dataset, run.seed).common
+        else:
+            common = curve_spec(config, run.policy, run.dataset, run.seed).training.common
+        batches[f"{run.policy}/{run.source}/{run.scope}/{run.dataset}"] = global_batch(common)
+    return batches
 
 
 def protocol_values(config: dict) -> dict:

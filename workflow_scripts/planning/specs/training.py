@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from workflow_scripts.names import TRANSLATED, parse_dataset, scope_languages
-from workflow_scripts.planning.layout import GENERATIONS, LANGUAGE_ID, PROMPTS, SCORES
+from workflow_scripts.names import TRANSLATED, dpo_dataset, parse_dataset, scope_languages, with_settings
+from workflow_scripts.planning.layout import GENERATIONS, LANGUAGE_ID, PROMPTS, SCORES, training_data
 from workflow_scripts.planning.models import model_inputs
 from workflow_scripts.planning.plan import curve_checkpoints
 from workflow_scripts.planning.specs.common import TABLE_PACKAGES, TRAINING_PACKAGES, model_ref, software, step_code
@@ -86,6 +86,37 @@ def curve_spec(config: dict, policy: str, dataset: str, seed: int) -> CurveSpec:
     )
 
 
+def global_batch(common: TrainingSettings) -> int:
+    """Examples per optimizer step: per device x accumulation x processes (a per-device batch of `auto` keeps the
+    per-process batch of `accumulation` examples, as with 1)."""
+    per_device = 1 if common.per_device_batch_size == "auto" else common.per_device_batch_size
+    return per_device * common.gradient_accumulation_steps * common.processes
+
+
+def online_twin(policy: str, scope: str, dataset: str) -> tuple[str, str]:
+    """(source, dataset) of the offline curve run an online run is compared with: Paired DPO on the policy's own
+    samples, same scope, rejection target and training settings, the prompt in the chosen response's language."""
+    parsed = parse_dataset(dataset)
+    return policy, with_settings(dpo_dataset(parsed["target"], "chosen"), parsed.get("settings", {}))
+
+
+def online_training_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) -> TrainingSpec:
+    """The online run's training: its offline twin's (online_twin), on one process (the policy generates, is scored
+    and trains in turn on one GPU) with the twin's global batch, so that both take the same optimizer steps over
+    the same number of prompts."""
+    twin = curve_training_spec(config, policy, online_twin(policy, scope, dataset)[1], seed).common
+    per_device = 1 if twin.per_device_batch_size == "auto" else twin.per_device_batch_size
+    return curve_training_spec(
+        config,
+        policy,
+        dataset,
+        seed,
+        processes=1,
+        per_device_batch_size=per_device,
+        gradient_accumulation_steps=global_batch(twin) // per_device,
+    )
+
+
 def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) -> OnlineSpec:
     online, generation = config["training"]["online"], config["generation"]
     score = score_spec(config)
@@ -95,8 +126,7 @@ def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) 
     if temperature is None:
         temperature = config["models"][policy].get("temperature", generation["temperature"])
     return OnlineSpec(
-        # one process on one GPU: the policy generates, is scored and trains in turn (single_process_resources)
-        training=curve_training_spec(config, policy, dataset, seed, processes=1),
+        training=online_training_spec(config, policy, scope, dataset, seed),
         score=score,
         target=parse_dataset(dataset)["target"],
         languages=scope_languages(scope),
@@ -109,9 +139,12 @@ def online_spec(config: dict, policy: str, scope: str, dataset: str, seed: int) 
     )
 
 
-def online_inputs(config: dict, policy: str, scope: str) -> dict:
+def online_inputs(config: dict, policy: str, scope: str, dataset: str) -> dict:
+    """The offline twin's pair table (its prompts, held-out rows and row order are the online run's), the policy
+    and the reward model."""
+    source, twin = online_twin(policy, scope, dataset)
     return {
-        "prompts": [PROMPTS.format(lang=lang) for lang in scope_languages(scope)],
+        "prompts": training_data(source, scope, twin),
         "model": model_inputs(config, policy),
         "reward_model": model_inputs(config, config["reward"]["model"]),
     }

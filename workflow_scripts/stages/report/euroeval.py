@@ -189,13 +189,14 @@ def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:
     )
 
 
-CURVE_COLUMNS = ["policy", "scope", "language", "method", "step", "seeds", "mean", "std"]
+CURVE_COLUMNS = ["policy", "scope", "language", "method", "step", "prompts", "seeds", "mean", "std"]
 
 
-def checkpoint_curve_points(frame: pd.DataFrame) -> pd.DataFrame:
+def checkpoint_curve_points(frame: pd.DataFrame, batches: dict[str, int]) -> pd.DataFrame:
     """Appendix G's points: per policy, scope, language and method, each checkpoint's EuroEval score as the difference
     to the base model (the mean of the language's datasets' primary metric), the mean over seeds and its standard
-    deviation; step 0 is the base model itself (0, 0)."""
+    deviation; step 0 is the base model itself (0, 0). `prompts` is the prompts seen by then: the step times the
+    run's global batch (`batches`, by run; NaN for a run it lacks)."""
     primary = frame[frame["primary"].astype(bool)]
     points = primary[primary["step"].notna()]
     base = primary[primary["method"] == "base"].set_index(["policy", "language", "dataset"])["score"]
@@ -204,22 +205,37 @@ def checkpoint_curve_points(frame: pd.DataFrame) -> pd.DataFrame:
         part = part.assign(scope=[parse_subject(subject)[1].scope for subject in part["subject"]])
         keys = list(zip(part["policy"], part["language"], part["dataset"]))
         part = part.assign(delta=[score - base.get(key, np.nan) for score, key in zip(part["score"], keys)])
-        per_seed = part.groupby(["scope", "method", "seed", "step"])["delta"].mean().reset_index()
-        for (scope, method), curve in per_seed.groupby(["scope", "method"], sort=True):
-            stats = curve.groupby("step")["delta"].agg(["mean", "std", "count"]).reset_index()
+        part = part.assign(batch=[batches.get(run, np.nan) for run in part["run"]])
+        per_seed = part.groupby(["scope", "method", "seed", "step"]).agg(delta=("delta", "mean"), batch=("batch", "first"))
+        for (scope, method), curve in per_seed.reset_index().groupby(["scope", "method"], sort=True):
+            stats = curve.groupby("step").agg(
+                mean=("delta", "mean"), std=("delta", "std"), count=("delta", "count"), batch=("batch", "first")
+            )
             seeds = int(stats["count"].max())
-            rows.append((policy, scope, lang, method, 0, seeds, 0.0, 0.0))
-            for step in stats.itertuples():
+            rows.append((policy, scope, lang, method, 0, 0.0, seeds, 0.0, 0.0))
+            for step in stats.reset_index().itertuples():
+                prompts = float(step.step * step.batch)
                 rows.append(
-                    (policy, scope, lang, method, int(step.step), seeds, float(step.mean), float(np.nan_to_num(step.std)))
+                    (
+                        policy,
+                        scope,
+                        lang,
+                        method,
+                        int(step.step),
+                        prompts,
+                        seeds,
+                        float(step.mean),
+                        float(np.nan_to_num(step.std)),
+                    )
                 )
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
 def checkpoint_curves_plot(curves: pd.DataFrame, path) -> None:
-    """Appendix G: every curve run's points (checkpoint_curve_points) against the step, the mean over seeds with a band
-    of one standard deviation; one panel per policy, scope and language, one line per method (offline and online
-    DPO)."""
+    """Appendix G: every curve run's points (checkpoint_curve_points) against the prompts seen (the step where a
+    run's global batch is unknown), the mean over seeds with a band of one standard deviation; one panel per
+    policy, scope and language, one line per method (offline and online DPO)."""
+    by_prompts = bool(len(curves)) and curves["prompts"].notna().all()
     panels = list(dict.fromkeys(zip(curves["policy"], curves["scope"], curves["language"]))) or [None]
     fig, axes = plt.subplots(1, len(panels), figsize=(max(9.5, 6 * len(panels)), 3.8), squeeze=False)
     if panels == [None]:
@@ -229,12 +245,12 @@ def checkpoint_curves_plot(curves: pd.DataFrame, path) -> None:
     for ax, (policy, scope, lang) in zip(axes[0], panels):
         part = curves[(curves["policy"] == policy) & (curves["scope"] == scope) & (curves["language"] == lang)]
         for method, curve in part.groupby("method", sort=True):
-            steps, mean, std = (curve[column].to_numpy(float) for column in ("step", "mean", "std"))
+            steps, mean, std = (curve[column].to_numpy(float) for column in ("prompts" if by_prompts else "step", "mean", "std"))
             seeds = int(curve["seeds"].max())
             line = ax.plot(steps, mean, marker="o", markersize=4, label=f"{method} ({seeds} seed{'s' * (seeds > 1)})")[0]
             ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
         ax.axhline(0, color="black", linestyle="--", linewidth=1)
-        ax.set_xlabel("training step")
+        ax.set_xlabel("prompts seen (steps x global batch)" if by_prompts else "training step")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel("EuroEval: difference to the base (points)")
         ax.set_title(f"{policy}, {scope}, evaluated in {lang}", fontsize=10)

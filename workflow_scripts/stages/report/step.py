@@ -21,6 +21,7 @@ class ReportSpec(Spec):
     source_language: str
     language_filter_min_probability: float  # drawn on the language section's probability histogram
     arena_min_prompts: int  # fewer prompts in a cell: its LC win rate is marked, its subcategory row folded
+    curve_batches: dict  # each curve run's global batch (Appendix G's axis: prompts seen), by run
     protocol: dict  # the settings that produced the numbers (protocol.protocol_rows words them)
     software: dict  # versions of the packages that compute it
     code: str
@@ -73,7 +74,7 @@ def report_step(snakemake) -> None:
     euroeval_html = euroeval_table_html(deltas, delta_half_widths, final_models(scores))
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
     held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
-    curves = checkpoint_curve_points(scores)  # the values behind Appendix G, also as a table
+    curves = checkpoint_curve_points(scores, spec.curve_batches)  # the values behind Appendix G, also as a table
     write_csv(curves, out.checkpoint_curves_csv)
     save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, curves)
     write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)

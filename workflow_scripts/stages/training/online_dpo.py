@@ -37,7 +37,7 @@ class OnlineSpec(Spec):
     training: TrainingSpec  # the DPO settings, with the run's seed and training.curves.max_steps
     score: ScoreSpec  # the reward, exactly as the score step computes it
     target: str  # the rejection target
-    languages: list  # the scope's languages: their prompts are the training prompts
+    languages: list  # the scope's languages
     samples: int  # responses per prompt and step
     max_new_tokens: int
     temperature: float
@@ -110,23 +110,31 @@ def trainer_class():
     return KSampleOnlineDPOTrainer
 
 
-def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threads: int) -> None:
-    """One online DPO run; keeps the adapter at every checkpoint step."""
+def train_online(spec: OnlineSpec, pairs_path: str, out_dir: Path, threads: int) -> None:
+    """One online DPO run; keeps the adapter at every checkpoint step. Its prompts are those its offline twin
+    trains on: the rows of the twin's pair table, less the same held-out rows, in the same order (with the same
+    seed and global batch, the trainer then draws the same prompts for each step)."""
     import torch
     from datasets import Dataset
     from trl.experimental.online_dpo import OnlineDPOConfig
 
     from workflow_scripts.stages.scoring import make_scorer
     from workflow_scripts.stages.training.curves import training_curves
-    from workflow_scripts.stages.training.train import checkpoint_callback, load_policy, lora_config, trainer_arguments
+    from workflow_scripts.stages.training.train import (
+        checkpoint_callback,
+        held_out_split,
+        load_policy,
+        lora_config,
+        trainer_arguments,
+    )
 
     training, common = spec.training, spec.training.common
-    rows = []
-    for path in prompt_paths:
-        table = read_parquet_columns(path, {"prompt_id": "string", "prompt": "string"})
-        rows += [{"prompt": [{"role": "user", "content": text}]} for text in table.column("prompt").to_pylist()]
+    table = read_parquet_columns(pairs_path, {"prompt_id": "string", "prompt": "string"})
+    train_rows, _ = held_out_split(table.num_rows, common.eval_fraction, common.seed)
+    prompt_ids = [table.column("prompt_id")[i].as_py() for i in train_rows]
+    rows = [{"prompt": [{"role": "user", "content": table.column("prompt")[i].as_py()}]} for i in train_rows]
     if not rows:
-        raise UserError("no prompts to train on", file=str(prompt_paths[0]))
+        raise UserError("no prompts to train on (the offline pair table has none)", file=str(pairs_path))
     torch.set_num_threads(threads)
     # The reward engine first: on a GPU it takes its share of the memory before the policy is loaded.
     scorer = make_scorer(spec.score)
@@ -164,6 +172,8 @@ def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threa
             "method": "online-dpo",
             "policy": training.policy,
             "prompts": len(rows),
+            "train_prompt_ids": prompt_ids,  # in the order the trainer's sampler permutes (the offline twin's)
+            "global_batch_size": args.per_device_train_batch_size * args.gradient_accumulation_steps,
             "languages": list(spec.languages),
             "samples_per_prompt": spec.samples,
             "target": spec.target,
@@ -182,4 +192,4 @@ def train_online(spec: OnlineSpec, prompt_paths: list[str], out_dir: Path, threa
 
 def train_online_step(snakemake) -> None:
     spec = OnlineSpec.load(snakemake.params.spec)
-    train_online(spec, list(snakemake.input.prompts), Path(snakemake.output.run), snakemake.threads)
+    train_online(spec, snakemake.input.prompts, Path(snakemake.output.run), snakemake.threads)

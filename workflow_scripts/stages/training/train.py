@@ -373,7 +373,8 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     train_rows, eval_rows = held_out_split(len(rows), common.eval_fraction, common.seed)
     dataset = Dataset.from_list([rows[i] for i in train_rows])
     eval_dataset = Dataset.from_list([rows[i] for i in eval_rows]) if eval_rows else None
-    eval_ids = [table.column("prompt_id")[i].as_py() for i in eval_rows] if "prompt_id" in table.column_names else eval_rows
+    ids = table.column("prompt_id").to_pylist() if "prompt_id" in table.column_names else None
+    eval_ids = [ids[i] for i in eval_rows] if ids else eval_rows
     rank = int(os.environ.get("RANK", 0))
     with atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-") as tmp:
         tmp = Path(tmp)
@@ -422,6 +423,9 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
             "examples": table.num_rows,
             "policy": spec.policy,
             "train_examples": len(train_rows),
+            "train_prompt_ids": [table.column("prompt_id")[i].as_py() for i in train_rows]
+            if "prompt_id" in table.column_names
+            else train_rows,
             "eval_examples": len(eval_rows),
             "eval_prompt_ids": eval_ids,
             "final_eval": final_eval,
