@@ -7,8 +7,9 @@ fingerprints: an edit here reruns the steps that parse these names (paths and ta
              language instruction (an ablation)
   <source>   where training data comes from: <samples>, or `translated` (In-Lang / All-Lang SFT)
   <scope>    `mono-<lang>` or `multi-<lang>+<lang>...` (sorted)
-  <dataset>  `dpo-<target>-<prompt language>`, `maxr` or `sft`; `online-dpo-<target>` for online DPO (no
-             dataset file: the policy samples its pairs while it trains); a sampled dataset built only from
+  <dataset>  `dpo-<target>-<prompt language>`, `maxr`, `sft` or `icr` (the ICR baseline's pairs, for DPO);
+             `online-dpo-<target>` for online DPO (no dataset file: the policy samples its pairs while it
+             trains); a sampled dataset built only from
              samples identified as in their requested language (the language filter) ends in `+in_language`
   <subject>  what is evaluated: a model name from `models:`, an adapter <policy>/<source>/<scope>/<dataset>, or
              a checkpoint of a curve run <policy>/<source>/<scope>/<dataset>/seed-<seed>/step-<step>
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 
 from workflow_scripts.errors import UserError
 
-METHODS = ("dpo", "maxr", "sft")
+METHODS = ("dpo", "maxr", "sft", "icr")
+ICR = "icr"  # the dataset of the ICR baseline's pairs (implicit cross-lingual rewards; trained with DPO)
 REGIMES = ("mono", "multi")
 TARGETS = ("mean_minus_2sigma", "q1", "min")  # where the rejected response's reward is aimed
 PROMPT_LANGUAGES = ("chosen", "rejected", "random")  # the multilingual DPO prompt's language
@@ -37,8 +39,8 @@ IN_LANGUAGE = "+in_language"  # the suffix of a dataset built from in-language s
 VARIANT = "@"  # opens each setting of an experiment's variant: `@beta=0.2`
 # The settings a variant may change, by the name its artifacts carry: those of the samples (and so of everything
 # made from them), and those of an adapter's training (its data is shared).
-SAMPLE_SETTINGS = ("samples", "temperature")
-ADAPTER_SETTINGS = ("beta", "learning_rate", "lora_r", "lora_alpha", "lora_dropout", "epochs", "max_steps")
+SAMPLE_SETTINGS = ("samples", "temperature", "max_tokens")
+ADAPTER_SETTINGS = ("beta", "nll_weight", "learning_rate", "lora_r", "lora_alpha", "lora_dropout", "epochs", "max_steps")
 
 
 def mono_scope(lang: str) -> str:
@@ -103,8 +105,9 @@ def parse_dataset(dataset: str) -> dict:
     if VARIANT in dataset:
         plain, settings = split_settings(dataset, ADAPTER_SETTINGS)
         parsed = parse_dataset(plain)
-        if "beta" in settings and parsed["method"] != "dpo":
-            raise UserError(f"'{dataset}': beta is a DPO setting, and this adapter is trained with {parsed['method']}")
+        for dpo_only in ("beta", "nll_weight"):
+            if dpo_only in settings and parsed["method"] != "dpo":
+                raise UserError(f"'{dataset}': {dpo_only} is a DPO setting, and this adapter is trained with {parsed['method']}")
         return {**parsed, "settings": settings, "data": plain}
     if dataset.endswith(IN_LANGUAGE):
         parsed = parse_dataset(dataset[: -len(IN_LANGUAGE)])
@@ -113,6 +116,8 @@ def parse_dataset(dataset: str) -> dict:
         return {**parsed, "language_filter": True}
     if dataset in ("maxr", "sft"):
         return {"method": dataset}
+    if dataset == ICR:
+        return {"method": "dpo", "pairs": ICR}
     if dataset.startswith(ONLINE):
         target = dataset[len(ONLINE) + len("dpo-") :]
         if not dataset.startswith(f"{ONLINE}dpo-") or target not in TARGETS:

@@ -99,3 +99,24 @@ def test_euroeval_batches_partition_the_subjects_by_scope():
     assert "results/euroeval-batches/eurollm-9b/multi-da+de+en+es+fr+it+nl.json" in held_out
     assert all(root.startswith("results/euroeval-batches/") and "/mono-" not in root for root in held_out)
     assert "results/euroeval-batches/eurollm-9b.json" in language_roots(config, "da")
+
+
+def test_the_icr_baseline_runs_for_both_policies_in_the_shared_languages():
+    """§4.1: ICR for EuroLLM-9B and aya-3B in de/en/es/fr, on ICR's own sampling (10 samples, temperature 0.9,
+    2,400 tokens), with the policy's English Paired-DPO adapter as π_DPO; on CroCo's samples as the ablation."""
+    from workflow_scripts.planning.plan import experiment_targets
+    from workflow_scripts.planning.specs.sampling import generation_spec, implicit_reward_inputs
+
+    config = paper_config()
+    for experiment, policy in (("eurollm_icr", "eurollm-9b"), ("aya_icr", "tiny-aya")):
+        source = f"{policy}@max_tokens=2400@samples=10@temperature=0.9"
+        adapter = f"results/adapters/{policy}/{source}/multi-de+en+es+fr/icr"
+        targets = experiment_targets(config, experiment)
+        assert adapter in targets and f"results/euroeval/{adapter.removeprefix('results/adapters/')}.json" in targets
+        spec = generation_spec(config, source, "de")
+        assert (spec.samples, spec.temperature, spec.max_tokens) == (10, 0.9, 2400)
+        inputs = implicit_reward_inputs(config, source, "de")
+        assert inputs["dpo_adapter"] == f"results/adapters/{policy}/{policy}/mono-en/dpo-mean_minus_2sigma-chosen"
+        assert inputs["source_prompts"] == "results/prompts/en.parquet"
+    ablation = experiment_targets(config, "eurollm_icr_on_croco_samples")
+    assert "results/adapters/eurollm-9b/eurollm-9b/multi-de+en+es+fr/icr" in ablation

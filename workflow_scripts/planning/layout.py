@@ -11,6 +11,7 @@ import re
 
 from workflow_scripts.names import (
     ADAPTER_SETTINGS,
+    ICR,
     IN_LANGUAGE,
     INSTRUCTED,
     ONLINE,
@@ -33,7 +34,8 @@ def settings_re(keys) -> str:
 
 
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
-SAMPLED_DATASET_RE = rf"(?:dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})|maxr)(?:{re.escape(IN_LANGUAGE)})?"
+PAIRED_DPO_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})"
+SAMPLED_DATASET_RE = rf"(?:(?:{PAIRED_DPO_RE}|maxr)(?:{re.escape(IN_LANGUAGE)})?|{ICR})"
 ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{'|'.join(TARGETS)})"
 DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
 # an adapter's name: its training data's, and its variant's training settings
@@ -113,6 +115,8 @@ SCORES = "results/scores/{samples}/{lang}.parquet"  # one reward (or skip) per s
 SCORE_SHARD = shard_template(SCORES)  # temporary: `reward.shards` jobs per language
 REFERENCE_SCORES = "results/reference_scores/{lang}.parquet"  # the reward of each prompt's reference answer
 LANGUAGE_ID = "results/language_id/{samples}/{lang}.parquet"  # the identified language of every sample
+# ICR's implicit reward of every sample: log pi_DPO - log pi_ref under the English prompt (stages/icr.py)
+IMPLICIT_REWARDS = "results/implicit_rewards/{samples}/{lang}.parquet"
 DATASET = "results/datasets/{source}/{scope}/{dataset}.parquet"  # training data
 DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
 ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves

@@ -14,7 +14,9 @@ from pathlib import Path
 from workflow_scripts.errors import UserError
 from workflow_scripts.names import (
     ADAPTER_SETTINGS,
+    ICR,
     SAMPLE_SETTINGS,
+    TARGETS,
     TRANSLATED,
     Training,
     dpo_dataset,
@@ -76,7 +78,9 @@ def global_setting(config: dict, key: str, generator: str, method: str) -> float
     found = {
         "samples": lambda: config["generation"]["samples"],
         "temperature": lambda: config["models"][generator].get("temperature", config["generation"]["temperature"]),
+        "max_tokens": lambda: config["generation"]["max_tokens"],
         "beta": lambda: training["dpo"]["beta"],
+        "nll_weight": lambda: training["dpo"]["nll_weight"],
         "learning_rate": lambda: training["dpo" if method == "dpo" else "sft"]["learning_rate"],
         "lora_r": lambda: training["lora"]["r"],
         "lora_alpha": lambda: training["lora"]["alpha"],
@@ -92,7 +96,9 @@ def differing(config: dict, variant: dict, keys, generator: str, method: str = "
     return {
         key: value
         for key, value in variant.items()
-        if key in keys and (key != "beta" or method == "dpo") and value != global_setting(config, key, generator, method)
+        if key in keys
+        and (key not in ("beta", "nll_weight") or method == "dpo")
+        and value != global_setting(config, key, generator, method)
     }
 
 
@@ -124,12 +130,19 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
                     found[Training(policy, TRANSLATED, scope, adapter("sft", "sft"))] = None
                 elif method == "maxr":
                     found[Training(policy, samples, scope, adapter("maxr", sampled("maxr")))] = None
+                elif method == ICR:
+                    found[Training(policy, samples, scope, adapter("dpo", ICR))] = None
                 else:
                     for target in exp["rejection_targets"]:
                         # In a monolingual pool every response shares the prompt's language.
                         for plang in exp["prompt_languages"] if multi else ["chosen"]:
                             found[Training(policy, samples, scope, adapter("dpo", sampled(dpo_dataset(target, plang))))] = None
     return list(found)
+
+
+def icr_reference_adapter(config: dict, generator: str) -> Training:
+    """ICR's π_DPO: the generator's English (source-language) Paired-DPO adapter, on its own samples."""
+    return Training(generator, generator, mono_scope(config["source_language"]), dpo_dataset(TARGETS[0], "chosen"))
 
 
 def uses_language_filter(config: dict, exp: dict) -> bool:
@@ -311,12 +324,19 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
     jobs = arena_jobs(config)
     trained = trainings(config)
     translator = config.get("translation", {}).get("model")
-    # only the scores some training set is built from: a generator may serve a subset of the languages
+    # only the samples some training set is built from: a generator may serve a subset of the languages
     sampled = dict.fromkeys((t.source, lang) for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope))
+    # and the reward model's scores of those the reward model ranks (ICR ranks by its own reward)
+    rewarded = dict.fromkeys(
+        (t.source, lang)
+        for t in trained
+        if t.source != TRANSLATED and parse_dataset(t.dataset).get("pairs") != ICR
+        for lang in scope_languages(t.scope)
+    )
     return {
         "euroeval": euroeval_files(config),
         "winrates": [WINRATE.format(comparison=c, lang=lang) for c, lang in jobs["comparisons"]],
-        "scores": [SCORES.format(samples=source, lang=lang) for source, lang in sampled],
+        "scores": [SCORES.format(samples=source, lang=lang) for source, lang in rewarded],
         # the identified language of the same samples (the report's language section)
         "language_id": [LANGUAGE_ID.format(samples=source, lang=lang) for source, lang in sampled],
         # the reward of each language's reference answers: the reward-model consistency check

@@ -4,17 +4,28 @@ their rewards (and the reference answers'), their identified language, and the g
 from __future__ import annotations
 
 from workflow_scripts.names import parse_sample_source, sample_settings
-from workflow_scripts.planning.specs.common import ENGINE_PACKAGES, engine_spec, model_ref, software, step_code
+from workflow_scripts.planning.layout import GENERATIONS, PROMPTS, adapter_dir
+from workflow_scripts.planning.models import model_inputs
+from workflow_scripts.planning.plan import icr_reference_adapter
+from workflow_scripts.planning.specs.common import (
+    ENGINE_PACKAGES,
+    TRAINING_PACKAGES,
+    engine_spec,
+    model_ref,
+    software,
+    step_code,
+)
 from workflow_scripts.runtime.scatter import GatherSpec
 from workflow_scripts.runtime.spec import Spec
 from workflow_scripts.stages.generation import GenerationSpec
+from workflow_scripts.stages.icr import ImplicitRewardSpec
 from workflow_scripts.stages.language_id import LANGUAGE_ID_PACKAGES, LanguageIdSpec, identifier_identity
 from workflow_scripts.stages.scoring import ReferenceScoreSpec, ScoreSpec
 
 
 def generation_spec(config: dict, samples: str, lang: str) -> GenerationSpec:
     """The spec of `samples` (a generator's name, `+instructed` for the language-instruction ablation, a
-    variant's `@samples=` and `@temperature=`) in `lang`."""
+    variant's `@samples=`, `@temperature=`, `@max_tokens=`) in `lang`."""
     gen = config["generation"]
     generator, instructed = parse_sample_source(samples)
     variant = sample_settings(samples)
@@ -25,7 +36,7 @@ def generation_spec(config: dict, samples: str, lang: str) -> GenerationSpec:
         samples=variant.get("samples", gen["samples"]),
         temperature=variant.get("temperature", config["models"][generator].get("temperature", gen["temperature"])),
         top_p=gen["top_p"],
-        max_tokens=gen["max_tokens"],
+        max_tokens=variant.get("max_tokens", gen["max_tokens"]),
         seed=gen["seed"],
         language_instruction=gen["language_instruction"] if instructed else None,
         engine=engine_spec(config, generator),
@@ -67,3 +78,29 @@ def language_id_spec(config: dict, lang: str) -> LanguageIdSpec:
         software=software(LANGUAGE_ID_PACKAGES),
         code=step_code("language_id"),
     )
+
+
+def implicit_reward_spec(config: dict, samples: str) -> ImplicitRewardSpec:
+    """ICR's rewards of `samples`: their generator with (π_DPO) and without (π_ref) its English Paired-DPO adapter."""
+    generator = parse_sample_source(samples)[0]
+    icr = config["pairs"]["icr"]
+    return ImplicitRewardSpec(
+        model=model_ref(config, generator),
+        dpo_adapter=adapter_dir(icr_reference_adapter(config, generator)),
+        source_language=config["source_language"],
+        max_length=icr["max_length"],
+        batch_size=icr["batch_size"],
+        precision=config["training"]["common"]["precision"],
+        software=software(TRAINING_PACKAGES),
+        code=step_code("implicit_rewards"),
+    )
+
+
+def implicit_reward_inputs(config: dict, samples: str, lang: str) -> dict:
+    generator = parse_sample_source(samples)[0]
+    return {
+        "generations": GENERATIONS.format(samples=samples, lang=lang),
+        "source_prompts": PROMPTS.format(lang=config["source_language"]),
+        "model": model_inputs(config, generator),
+        "dpo_adapter": adapter_dir(icr_reference_adapter(config, generator)),
+    }

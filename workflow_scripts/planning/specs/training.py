@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from workflow_scripts.names import TRANSLATED, dpo_dataset, parse_dataset, scope_languages, with_settings
-from workflow_scripts.planning.layout import GENERATIONS, LANGUAGE_ID, PROMPTS, SCORES, training_data
+from workflow_scripts.names import ICR, TRANSLATED, dpo_dataset, parse_dataset, scope_languages, with_settings
+from workflow_scripts.planning.layout import GENERATIONS, IMPLICIT_REWARDS, LANGUAGE_ID, PROMPTS, SCORES, training_data
 from workflow_scripts.planning.models import model_inputs
 from workflow_scripts.planning.plan import curve_checkpoints
 from workflow_scripts.planning.specs.common import TABLE_PACKAGES, TRAINING_PACKAGES, model_ref, software, step_code
@@ -35,8 +35,9 @@ def dataset_inputs(source: str, scope: str, dataset: str) -> dict[str, list[str]
     langs = scope_languages(scope)
     if source == TRANSLATED:
         return {"prompts": [PROMPTS.format(lang=lang) for lang in langs]}
+    rewards = IMPLICIT_REWARDS if parse_dataset(dataset).get("pairs") == ICR else SCORES  # ICR ranks by its own reward
     inputs = {
-        "scores": [SCORES.format(samples=source, lang=lang) for lang in langs],
+        "scores": [rewards.format(samples=source, lang=lang) for lang in langs],
         "generations": [GENERATIONS.format(samples=source, lang=lang) for lang in langs],
     }
     if parse_dataset(dataset).get("language_filter"):
@@ -63,6 +64,7 @@ def training_spec(config: dict, policy: str, dataset: str) -> TrainingSpec:
         method=method,
         learning_rate=variant.get("learning_rate", hyper["learning_rate"]),
         beta=variant.get("beta", hyper.get("beta")),
+        nll_weight=variant.get("nll_weight", hyper.get("nll_weight", 0.0)),
         lora=LoraSettings(**lora),
         common=TrainingSettings(**{**common, "processes": training_processes(config)}),
         software=software(TRAINING_PACKAGES),

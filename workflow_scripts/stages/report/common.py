@@ -9,14 +9,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from workflow_scripts.names import TRANSLATED, parse_dataset, parse_sample_source, parse_subject, sample_settings, setting_value
+from workflow_scripts.names import (
+    ICR,
+    TRANSLATED,
+    parse_dataset,
+    parse_sample_source,
+    parse_subject,
+    sample_settings,
+    setting_value,
+)
 from workflow_scripts.runtime.atomic import atomic_file
 
 TARGET_NAMES = {"mean_minus_2sigma": "μ−2σ", "q1": "Q1", "min": "min"}
 SETTING_NAMES = {
     "samples": "samples",
     "temperature": "T",
+    "max_tokens": "max tokens",
     "beta": "β",
+    "nll_weight": "NLL weight",
     "learning_rate": "lr",
     "lora_r": "LoRA r",
     "lora_alpha": "LoRA α",
@@ -37,6 +47,8 @@ def method_label(subject: str) -> tuple[str, str, str]:
         method = "In-Lang SFT" if regime == "mono" else "All-Lang SFT"
     elif parsed["method"] == "maxr":
         method = "Max-R"
+    elif parsed.get("pairs") == ICR:
+        method = "ICR"
     elif parsed.get("online"):
         method = f"Online DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])})"
     else:

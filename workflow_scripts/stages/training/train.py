@@ -68,6 +68,7 @@ class TrainingSpec(Spec):
     method: str  # dpo | maxr | sft
     learning_rate: float
     beta: float | None  # DPO only
+    nll_weight: float  # DPO only: weight of an NLL term on the chosen responses (ICR's; TRL's "sft" loss), 0: none
     lora: LoraSettings
     common: TrainingSettings
     software: dict  # versions of the packages that compute it
@@ -299,6 +300,12 @@ def sort_target_modules(config_path: Path) -> None:
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
+def nll_term(weight: float) -> dict:
+    """DPOConfig's losses: the sigmoid DPO loss, plus with a weight the mean NLL of the chosen responses' tokens
+    (TRL's "sft" loss; RPO, and ICR's DPO with an NLL term)."""
+    return {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, weight]} if weight else {}
+
+
 def build_trainer(spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, scratch: Path, checkpoints=None):
     """TRL's DPO or SFT trainer for one adapter, set up for the hardware: Liger kernels, padding-free SFT
     micro-batches and the per-device batch (training.common's `auto`s resolved); with those choices."""
@@ -322,7 +329,7 @@ def build_trainer(spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, s
 
         trainer = DPOTrainer(
             model=model,
-            args=DPOConfig(beta=spec.beta, **args),
+            args=DPOConfig(beta=spec.beta, **args, **nll_term(spec.nll_weight)),
             train_dataset=dataset,
             eval_dataset=eval_dataset,
             processing_class=tokenizer,

@@ -1,0 +1,21 @@
+# The comparison baselines' own rewards (the paper's §4.1): ICR's implicit cross-lingual reward of every sample
+# (workflow_scripts/stages/icr.py); their pairs are built by the preference_dataset rule (datasets.smk).
+from workflow_scripts.planning.layout import IMPLICIT_REWARDS
+from workflow_scripts.planning.specs.sampling import implicit_reward_inputs, implicit_reward_spec
+
+
+rule implicit_rewards:
+    input:
+        unpack(lambda wc: implicit_reward_inputs(config, wc.samples, wc.lang)),
+    output:
+        IMPLICIT_REWARDS,
+    log:
+        "logs/implicit_rewards/{samples}/{lang}.log",
+    cache: CACHE
+    threads: config["threads"]["training"]
+    resources:
+        **single_process_resources("training"),
+    params:
+        spec=lambda wc: implicit_reward_spec(config, wc.samples).params(),
+    script:
+        "scripts/implicit_rewards.py"
