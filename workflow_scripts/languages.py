@@ -60,3 +60,61 @@ def language_name(code: str, *, field: str = "languages") -> str:
     except KeyError:
         known = ", ".join(sorted(LANGUAGE_NAMES))
         raise UserError(f"unknown language code '{code}'; known codes: {known}", field=field) from None
+
+
+# FLORES-200 codes (NLLB's language tokens) of the languages above, for MAPO's translation-model reward.
+NLLB_CODES = {
+    "bg": "bul_Cyrl",
+    "ca": "cat_Latn",
+    "cs": "ces_Latn",
+    "cy": "cym_Latn",
+    "da": "dan_Latn",
+    "de": "deu_Latn",
+    "el": "ell_Grek",
+    "en": "eng_Latn",
+    "es": "spa_Latn",
+    "et": "est_Latn",
+    "eu": "eus_Latn",
+    "fi": "fin_Latn",
+    "fo": "fao_Latn",
+    "fr": "fra_Latn",
+    "ga": "gle_Latn",
+    "gl": "glg_Latn",
+    "hr": "hrv_Latn",
+    "hu": "hun_Latn",
+    "is": "isl_Latn",
+    "it": "ita_Latn",
+    "lb": "ltz_Latn",
+    "lt": "lit_Latn",
+    "lv": "lvs_Latn",
+    "mt": "mlt_Latn",
+    "nb": "nob_Latn",
+    "nl": "nld_Latn",
+    "nn": "nno_Latn",
+    "no": "nob_Latn",
+    "pl": "pol_Latn",
+    "pt": "por_Latn",
+    "ro": "ron_Latn",
+    "ru": "rus_Cyrl",
+    "sk": "slk_Latn",
+    "sl": "slv_Latn",
+    "sr": "srp_Cyrl",
+    "sv": "swe_Latn",
+    "tr": "tur_Latn",
+    "uk": "ukr_Cyrl",
+    "ar": "arb_Arab",
+    "zh": "zho_Hans",
+    "ja": "jpn_Jpan",
+    "ko": "kor_Hang",
+    "hi": "hin_Deva",
+    "id": "ind_Latn",
+    "vi": "vie_Latn",
+    "th": "tha_Thai",
+}
+
+
+def nllb_code(code: str, *, field: str = "languages") -> str:
+    try:
+        return NLLB_CODES[code]
+    except KeyError:
+        raise UserError(f"no NLLB (FLORES-200) code for language '{code}'", field=field) from None

@@ -7,7 +7,7 @@ fingerprints: an edit here reruns the steps that parse these names (paths and ta
              language instruction (an ablation)
   <source>   where training data comes from: <samples>, or `translated` (In-Lang / All-Lang SFT)
   <scope>    `mono-<lang>` or `multi-<lang>+<lang>...` (sorted)
-  <dataset>  `dpo-<target>-<prompt language>`, `maxr`, `sft` or `icr` (the ICR baseline's pairs, for DPO);
+  <dataset>  `dpo-<target>-<prompt language>`, `maxr`, `sft`, `icr` or `mapo` (the baselines' pairs, for DPO);
              `online-dpo-<target>` for online DPO (no dataset file: the policy samples its pairs while it
              trains); a sampled dataset built only from
              samples identified as in their requested language (the language filter) ends in `+in_language`
@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 from workflow_scripts.errors import UserError
 
-METHODS = ("dpo", "maxr", "sft", "icr")
+METHODS = ("dpo", "maxr", "sft", "icr", "mapo")
 ICR = "icr"  # the dataset of the ICR baseline's pairs (implicit cross-lingual rewards; trained with DPO)
+MAPO = "mapo"  # the dataset of the MAPO baseline's pairs (translation-model alignment rewards; trained with DPO)
 REGIMES = ("mono", "multi")
 TARGETS = ("mean_minus_2sigma", "q1", "min")  # where the rejected response's reward is aimed
 PROMPT_LANGUAGES = ("chosen", "rejected", "random")  # the multilingual DPO prompt's language
@@ -116,8 +117,8 @@ def parse_dataset(dataset: str) -> dict:
         return {**parsed, "language_filter": True}
     if dataset in ("maxr", "sft"):
         return {"method": dataset}
-    if dataset == ICR:
-        return {"method": "dpo", "pairs": ICR}
+    if dataset in (ICR, MAPO):
+        return {"method": "dpo", "pairs": dataset}
     if dataset.startswith(ONLINE):
         target = dataset[len(ONLINE) + len("dpo-") :]
         if not dataset.startswith(f"{ONLINE}dpo-") or target not in TARGETS:

@@ -120,3 +120,21 @@ def test_the_icr_baseline_runs_for_both_policies_in_the_shared_languages():
         assert inputs["source_prompts"] == "results/prompts/en.parquet"
     ablation = experiment_targets(config, "eurollm_icr_on_croco_samples")
     assert "results/adapters/eurollm-9b/eurollm-9b/multi-de+en+es+fr/icr" in ablation
+
+
+def test_the_mapo_baseline_runs_for_both_policies_without_training_on_english():
+    """§4.1: MAPO for both policies, de/es/fr aligned to en with NLLB-200-distilled-600M, on MAPO's own sampling
+    (20 samples, temperature 0.8, 512 tokens)."""
+    from workflow_scripts.planning.plan import experiment_targets
+    from workflow_scripts.planning.specs.sampling import alignment_inputs, alignment_spec
+
+    config = paper_config()
+    for experiment, policy in (("eurollm_mapo", "eurollm-9b"), ("aya_mapo", "tiny-aya")):
+        source = f"{policy}@max_tokens=512@samples=20@temperature=0.8"
+        adapters = [t for t in experiment_targets(config, experiment) if t.startswith("results/adapters/")]
+        assert adapters == [f"results/adapters/{policy}/{source}/multi-de+es+fr/mapo"]
+        inputs = alignment_inputs(config, source, "es")
+        assert inputs["english"] == f"results/generations/{source}/en.parquet"
+    spec = alignment_spec(config, "es")
+    assert spec.model.location == "facebook/nllb-200-distilled-600M" and spec.max_length == 512
+    assert (spec.language_code, spec.english_code) == ("spa_Latn", "eng_Latn")

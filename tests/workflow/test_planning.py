@@ -86,22 +86,24 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     # Each of 2 generators samples once per main language (in 8 shards), although four EuroLLM experiments and the
     # off-policy one share these samples; the language-instruction ablation samples EuroLLM again (+instructed);
     # EuroLLM samples the 4 low-resource languages; ICR's own sampling (10 samples, temperature 0.9, 2,400 tokens)
-    # for both policies in de, en, es, fr, never scored by the reward model (ICR ranks by its implicit reward:
-    # those 8, and EuroLLM's main samples in the 4 languages for the ablation).
-    assert counts["generate"] == (21 + 4 + 8) * 8 and counts["score"] == (21 + 4) * 8
-    assert counts["gather_generations"] == 33 and counts["gather_scores"] == 25
-    assert counts["implicit_rewards"] == 8 + 4
+    # and MAPO's (20, 0.8, 512) for both policies in de, en, es, fr, never scored by the reward model: the
+    # baselines rank by their own rewards (ICR: those 8 and EuroLLM's main samples in the 4 languages for the
+    # ablation; MAPO: de, es, fr against en).
+    assert counts["generate"] == (21 + 4 + 8 + 8) * 8 and counts["score"] == (21 + 4) * 8
+    assert counts["gather_generations"] == 41 and counts["gather_scores"] == 25
+    assert counts["implicit_rewards"] == 8 + 4 and counts["alignment_rewards"] == 2 * 3
     assert counts["token_lengths"] == 2 * 11  # Figure 3: each policy's tokenizer on each language
     assert counts["score_references"] == 11  # Appendix B: the reward of every language's reference answers
-    assert counts["language_id"] == 33  # the identified language of every sample, once per generation file
+    assert counts["language_id"] == 25 + 8 + 6  # the identified language of every sample, once per generation file
     adapters = [out for rule, out in jobs if rule == "train"]
     assert len(adapters) == len(set(adapters))
     # main runs: 7 mono + 1 multi scopes x (dpo, maxr, sft) per policy = 24 each; off-policy adds
     # 16 (its sft adapters are the main run's); prompt-language variants add 2; targets add 16; the
     # instruction ablation 8 (DPO, 7 mono + 1 multi); the low-resource languages 4 x 3 (Figure 5); the language
     # filter ablation 16 (DPO and Max-R, 7 mono + 1 multi, on in-language samples); ICR 3 (both policies on
-    # ICR's sampling, EuroLLM on CroCo's samples).
-    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8 + 12 + 16 + 3
+    # ICR's sampling, EuroLLM on CroCo's samples); MAPO 2 (multi-de+es+fr, both policies).
+    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8 + 12 + 16 + 3 + 2
+    assert "results/adapters/tiny-aya/tiny-aya@max_tokens=512@samples=20@temperature=0.8/multi-de+es+fr/mapo" in adapters
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
     assert "results/adapters/eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen" in adapters
     assert "results/adapters/eurollm-9b/eurollm-9b/mono-da/dpo-mean_minus_2sigma-chosen+in_language" in adapters
@@ -119,7 +121,7 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     euroeval = {out for rule, out in jobs if rule == "euroeval"}
     assert counts["euroeval"] == 2 + len(adapters) - 12 + 36 and "results/euroeval/eurollm-9b.json" in euroeval
     evaluations = euroeval_jobs(paper_config())
-    assert len(evaluations) == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10) + 36 + (14 + 20) + 3 * 10
+    assert len(evaluations) == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10) + 36 + (14 + 20) + 5 * 10
     online = "eurollm-9b/eurollm-9b/mono-da/online-dpo-mean_minus_2sigma"
     assert f"results/euroeval/{online}/seed-43/step-300.json" in euroeval
     assert counts["train_curve"] == 3 and counts["train_online"] == 3

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.languages import language_name
+from workflow_scripts.languages import language_name, nllb_code
 from workflow_scripts.planning.models import gguf_path, model_spec
 from workflow_scripts.planning.plan import (
     arena_comparisons,
@@ -156,7 +156,34 @@ def check_config(config: dict, base_dir: str | os.PathLike = ".") -> None:
             )
         if uses_language_filter(config, exp):
             check_language_filter(config, exp, field)
+        check_baselines(config, exp, field)
     check_evaluation(config, base_dir)
+
+
+def check_baselines(config: dict, exp: dict, field: str) -> None:
+    """ICR needs the source-language prompts and adapter; MAPO a translation model, English samples to align to,
+    another language to train on, and an NLLB code for each language."""
+    source, langs = config["source_language"], experiment_languages(config, exp)
+    if "icr" in exp["methods"] and source not in config["languages"]:
+        raise UserError(
+            f"ICR rewards every sample under its {source} prompt with the policy's {source} Paired-DPO adapter: "
+            f"add '{source}' to languages",
+            field="languages",
+        )
+    if "mapo" not in exp["methods"]:
+        return
+    model = config["pairs"]["mapo"]["model"]
+    if not model:
+        raise UserError("method mapo needs a translation model (NLLB, a name in models:)", field="pairs.mapo.model")
+    model_spec(config, model, field="pairs.mapo.model")
+    if source not in langs or len(langs) < 2:
+        raise UserError(
+            f"MAPO aligns the other languages' samples to the {source} ones: the experiment needs '{source}' and "
+            "at least one other language",
+            field=f"{field}.languages",
+        )
+    for lang in langs:
+        nllb_code(lang, field=f"{field}.languages")
 
 
 def check_model_config(path: Path, field: str) -> None:

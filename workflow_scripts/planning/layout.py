@@ -14,6 +14,7 @@ from workflow_scripts.names import (
     ICR,
     IN_LANGUAGE,
     INSTRUCTED,
+    MAPO,
     ONLINE,
     PROMPT_LANGUAGES,
     SAMPLE_SETTINGS,
@@ -35,7 +36,7 @@ def settings_re(keys) -> str:
 
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
 PAIRED_DPO_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})"
-SAMPLED_DATASET_RE = rf"(?:(?:{PAIRED_DPO_RE}|maxr)(?:{re.escape(IN_LANGUAGE)})?|{ICR})"
+SAMPLED_DATASET_RE = rf"(?:(?:{PAIRED_DPO_RE}|maxr)(?:{re.escape(IN_LANGUAGE)})?|{ICR}|{MAPO})"
 ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{'|'.join(TARGETS)})"
 DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
 # an adapter's name: its training data's, and its variant's training settings
@@ -117,6 +118,8 @@ REFERENCE_SCORES = "results/reference_scores/{lang}.parquet"  # the reward of ea
 LANGUAGE_ID = "results/language_id/{samples}/{lang}.parquet"  # the identified language of every sample
 # ICR's implicit reward of every sample: log pi_DPO - log pi_ref under the English prompt (stages/icr.py)
 IMPLICIT_REWARDS = "results/implicit_rewards/{samples}/{lang}.parquet"
+# MAPO's alignment reward of every non-English sample against the English samples (stages/mapo.py)
+ALIGNMENT_REWARDS = "results/alignment_rewards/{samples}/{lang}.parquet"
 DATASET = "results/datasets/{source}/{scope}/{dataset}.parquet"  # training data
 DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
 ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves

@@ -15,6 +15,7 @@ from workflow_scripts.errors import UserError
 from workflow_scripts.names import (
     ADAPTER_SETTINGS,
     ICR,
+    MAPO,
     SAMPLE_SETTINGS,
     TARGETS,
     TRANSLATED,
@@ -107,11 +108,9 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
     policy = exp["policy"]
     generator = exp.get("generator") or policy
     langs = experiment_languages(config, exp)
-    scopes = []
-    if "mono" in exp["regimes"]:
-        scopes += [mono_scope(lang) for lang in langs]
-    if "multi" in exp["regimes"]:
-        scopes.append(multi_scope(langs))
+    scopes = regime_scopes(exp, langs)
+    # MAPO aligns the other languages' answers to the English ones: it never trains on English
+    mapo_scopes = regime_scopes(exp, [lang for lang in langs if lang != config["source_language"]])
     sampled = language_filtered if uses_language_filter(config, exp) else str
     found: dict[Training, None] = {}
     for variant in experiment_variants(exp):
@@ -132,12 +131,22 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
                     found[Training(policy, samples, scope, adapter("maxr", sampled("maxr")))] = None
                 elif method == ICR:
                     found[Training(policy, samples, scope, adapter("dpo", ICR))] = None
+                elif method == MAPO:
+                    continue  # below: its own scopes
                 else:
                     for target in exp["rejection_targets"]:
                         # In a monolingual pool every response shares the prompt's language.
                         for plang in exp["prompt_languages"] if multi else ["chosen"]:
                             found[Training(policy, samples, scope, adapter("dpo", sampled(dpo_dataset(target, plang))))] = None
+        if MAPO in exp["methods"]:
+            found.update(dict.fromkeys(Training(policy, samples, scope, adapter("dpo", MAPO)) for scope in mapo_scopes))
     return list(found)
+
+
+def regime_scopes(exp: dict, langs: list[str]) -> list[str]:
+    """The scopes of an experiment's regimes over these languages: one per language (mono), one pooling them (multi)."""
+    scopes = [mono_scope(lang) for lang in langs] if "mono" in exp["regimes"] else []
+    return scopes + ([multi_scope(langs)] if "multi" in exp["regimes"] and langs else [])
 
 
 def icr_reference_adapter(config: dict, generator: str) -> Training:
@@ -326,11 +335,11 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
     translator = config.get("translation", {}).get("model")
     # only the samples some training set is built from: a generator may serve a subset of the languages
     sampled = dict.fromkeys((t.source, lang) for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope))
-    # and the reward model's scores of those the reward model ranks (ICR ranks by its own reward)
+    # and the reward model's scores of those the reward model ranks (the baselines rank by their own rewards)
     rewarded = dict.fromkeys(
         (t.source, lang)
         for t in trained
-        if t.source != TRANSLATED and parse_dataset(t.dataset).get("pairs") != ICR
+        if t.source != TRANSLATED and parse_dataset(t.dataset).get("pairs") not in (ICR, MAPO)
         for lang in scope_languages(t.scope)
     )
     return {

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.names import ICR, PROMPT_LANGUAGES, TARGETS, parse_dataset, scope_languages
+from workflow_scripts.names import ICR, MAPO, PROMPT_LANGUAGES, TARGETS, parse_dataset, scope_languages
 from workflow_scripts.runtime.spec import Spec
 from workflow_scripts.runtime.tables import read_parquet_columns, require_columns, require_language, require_parquet_columns
 
@@ -456,6 +456,10 @@ def dataset_step(snakemake) -> None:
             from workflow_scripts.stages.icr import build_icr
 
             table, stats = build_icr(scores, generations, languages)
+        elif parsed.get("pairs") == MAPO:
+            from workflow_scripts.stages.mapo import build_mapo
+
+            table, stats = build_mapo(scores, generations, languages)
         elif parsed["method"] == "maxr":
             table, stats = build_maxr(scores, generations, languages, spec.non_finite, language_filter)
         else:

@@ -3,6 +3,7 @@ their rewards (and the reference answers'), their identified language, and the g
 
 from __future__ import annotations
 
+from workflow_scripts.languages import nllb_code
 from workflow_scripts.names import parse_sample_source, sample_settings
 from workflow_scripts.planning.layout import GENERATIONS, PROMPTS, adapter_dir
 from workflow_scripts.planning.models import model_inputs
@@ -20,6 +21,7 @@ from workflow_scripts.runtime.spec import Spec
 from workflow_scripts.stages.generation import GenerationSpec
 from workflow_scripts.stages.icr import ImplicitRewardSpec
 from workflow_scripts.stages.language_id import LANGUAGE_ID_PACKAGES, LanguageIdSpec, identifier_identity
+from workflow_scripts.stages.mapo import AlignmentSpec
 from workflow_scripts.stages.scoring import ReferenceScoreSpec, ScoreSpec
 
 
@@ -103,4 +105,26 @@ def implicit_reward_inputs(config: dict, samples: str, lang: str) -> dict:
         "source_prompts": PROMPTS.format(lang=config["source_language"]),
         "model": model_inputs(config, generator),
         "dpo_adapter": adapter_dir(icr_reference_adapter(config, generator)),
+    }
+
+
+def alignment_spec(config: dict, lang: str) -> AlignmentSpec:
+    """MAPO's rewards of one language's samples: the translation model force-decodes their English answers."""
+    mapo = config["pairs"]["mapo"]
+    return AlignmentSpec(
+        model=model_ref(config, mapo["model"]),
+        language_code=nllb_code(lang),
+        english_code=nllb_code(config["source_language"]),
+        max_length=mapo["max_length"],
+        batch_size=mapo["batch_size"],
+        software=software(TRAINING_PACKAGES),
+        code=step_code("alignment_rewards"),
+    )
+
+
+def alignment_inputs(config: dict, samples: str, lang: str) -> dict:
+    return {
+        "generations": GENERATIONS.format(samples=samples, lang=lang),
+        "english": GENERATIONS.format(samples=samples, lang=config["source_language"]),
+        "model": model_inputs(config, config["pairs"]["mapo"]["model"]),
     }

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from workflow_scripts.names import ICR, TRANSLATED, dpo_dataset, parse_dataset, scope_languages, with_settings
-from workflow_scripts.planning.layout import GENERATIONS, IMPLICIT_REWARDS, LANGUAGE_ID, PROMPTS, SCORES, training_data
+from workflow_scripts.names import ICR, MAPO, TRANSLATED, dpo_dataset, parse_dataset, scope_languages, with_settings
+from workflow_scripts.planning.layout import (
+    ALIGNMENT_REWARDS,
+    GENERATIONS,
+    IMPLICIT_REWARDS,
+    LANGUAGE_ID,
+    PROMPTS,
+    SCORES,
+    training_data,
+)
 from workflow_scripts.planning.models import model_inputs
 from workflow_scripts.planning.plan import curve_checkpoints
 from workflow_scripts.planning.specs.common import TABLE_PACKAGES, TRAINING_PACKAGES, model_ref, software, step_code
@@ -35,7 +43,8 @@ def dataset_inputs(source: str, scope: str, dataset: str) -> dict[str, list[str]
     langs = scope_languages(scope)
     if source == TRANSLATED:
         return {"prompts": [PROMPTS.format(lang=lang) for lang in langs]}
-    rewards = IMPLICIT_REWARDS if parse_dataset(dataset).get("pairs") == ICR else SCORES  # ICR ranks by its own reward
+    # the baselines rank by their own rewards
+    rewards = {ICR: IMPLICIT_REWARDS, MAPO: ALIGNMENT_REWARDS}.get(parse_dataset(dataset).get("pairs"), SCORES)
     inputs = {
         "scores": [rewards.format(samples=source, lang=lang) for lang in langs],
         "generations": [GENERATIONS.format(samples=source, lang=lang) for lang in langs],

@@ -11,6 +11,7 @@ import pandas as pd
 
 from workflow_scripts.names import (
     ICR,
+    MAPO,
     TRANSLATED,
     parse_dataset,
     parse_sample_source,
@@ -49,6 +50,8 @@ def method_label(subject: str) -> tuple[str, str, str]:
         method = "Max-R"
     elif parsed.get("pairs") == ICR:
         method = "ICR"
+    elif parsed.get("pairs") == MAPO:
+        method = "MAPO"
     elif parsed.get("online"):
         method = f"Online DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])})"
     else:
