@@ -15,6 +15,7 @@ rule report:
         euroeval_table=report(REPORT_FILES["euroeval_table"], category="2. EuroEval", caption="../report/euroeval.rst"),
         euroeval_csv=report(REPORT_FILES["euroeval_csv"], category="2. EuroEval", caption="../report/euroeval_csv.rst"),
         held_out_table=report(REPORT_FILES["held_out_table"], category="2. EuroEval", caption="../report/held_out.rst"),
+        baselines_table=report(REPORT_FILES["baselines_table"], category="2. EuroEval", caption="../report/baselines.rst"),
         arena_plot=report(REPORT_FILES["arena_plot"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         arena_table=report(REPORT_FILES["arena_table"], category="3. m-ArenaHard", caption="../report/arena.rst"),
         adapter_arena_plot=report(

@@ -125,3 +125,35 @@ def test_reward_consistency_plot_draws_both_panels(tmp_path):
 
     image = matplotlib.image.imread(out)
     assert image.shape[1] > 1000 and image.std() > 0.05
+
+
+def test_the_baseline_table_compares_paired_dpo_with_icr_and_mapo_in_their_languages(tmp_path):
+    """§4.1: base, Paired DPO (mono and multi), ICR and MAPO of one policy, in de/en/es/fr only; Max-R and Danish
+    are Table 1's, not this table's; without a baseline there is one line, no table."""
+    from workflow_scripts.stages.report.euroeval import baseline_comparison_html, euroeval_deltas
+
+    langs = ("da", "de", "en", "es", "fr")
+    files = [euroeval_file(tmp_path, MODEL, {(lang, f"{lang}1"): 50.0 for lang in langs})]
+    tuned = {
+        "m/m/multi-de+en+es+fr/dpo-mean_minus_2sigma-chosen": 4.0,
+        "m/m/mono-de/dpo-mean_minus_2sigma-chosen": 3.0,
+        "m/m/multi-de+en+es+fr/maxr": 1.0,
+        "m/m@samples=10/multi-de+en+es+fr/icr": 2.0,
+        "m/m/multi-de+es+fr/mapo": -1.0,
+    }
+    for subject, delta in tuned.items():
+        files.append(euroeval_file(tmp_path, subject, {(lang, f"{lang}1"): 50.0 + delta for lang in langs}))
+    deltas, halves = euroeval_deltas(euroeval_frame(files))
+    html = baseline_comparison_html(deltas, halves)
+    assert "<th>de</th><th>en</th><th>es</th><th>fr</th></tr>" in html and "<th>da</th>" not in html
+    rows = [row.split("</td>")[1].removeprefix("<td>") for row in html.split("<tr><td>")[1:]]
+    assert rows == [
+        "base (absolute)",
+        "Paired DPO (μ−2σ)",
+        "ICR [samples 10]",
+        "MAPO",
+        "Paired DPO (μ−2σ, prompt: chosen)",
+    ], rows
+    assert ">+2.0 <small>" in html and ">-1.0 <small>" in html and ">+1.0 <small>" not in html  # no Max-R
+    without = euroeval_deltas(euroeval_frame(files[:2]))
+    assert baseline_comparison_html(*without).startswith("<p class='note'>No experiment trains the ICR or MAPO")

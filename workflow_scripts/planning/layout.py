@@ -141,6 +141,7 @@ REPORT_FILES = {
     "euroeval_table": "results/report/euroeval_deltas.html",
     "euroeval_csv": "results/report/euroeval_scores.csv",
     "held_out_table": "results/report/euroeval_held_out.html",
+    "baselines_table": "results/report/euroeval_baselines.html",
     "arena_plot": "results/report/arena_lc_win_rates.png",
     "arena_table": "results/report/arena_win_rates.html",
     "adapter_arena_plot": "results/report/arena_adapters_lc_win_rates.png",

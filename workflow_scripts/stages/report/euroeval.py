@@ -126,7 +126,9 @@ INTERVAL_NOTE = (
 )
 
 
-def euroeval_table_html(deltas: pd.DataFrame, half_widths: pd.DataFrame, frame: pd.DataFrame) -> str:
+def euroeval_table_html(deltas: pd.DataFrame, half_widths: pd.DataFrame, frame: pd.DataFrame, note: str | None = None) -> str:
+    """Table 1: a row per policy, method and regime, a column per language; `note` replaces the primary metrics'
+    list under it."""
     if deltas.empty:
         return "<p>No EuroEval results were configured.</p>"
     langs = list(deltas.columns)
@@ -138,13 +140,35 @@ def euroeval_table_html(deltas: pd.DataFrame, half_widths: pd.DataFrame, frame: 
         body.append(f"<tr><td>{html.escape(policy)}</td><td>{html.escape(method)}</td><td>{regime}</td>{cells}</tr>")
     primary = frame[frame["primary"].astype(bool)]
     metrics = ", ".join(sorted({f"{d}: {m}" for d, m in zip(primary["dataset"], primary["metric"])}))
+    note = note or f"Primary metrics: {html.escape(metrics)}."
     return (
         "<table class='results'><thead><tr><th>policy</th><th>method</th><th>regime</th>" + head + "</tr></thead>"
         "<tbody>" + "".join(body) + "</tbody></table>"
         f"<p class='note'>Mean over each language's datasets of the primary metric, in points: the base row is "
-        f"absolute, every other row the difference to its base. {INTERVAL_NOTE} Primary metrics: "
-        f"{html.escape(metrics)}.</p>"
+        f"absolute, every other row the difference to its base. {INTERVAL_NOTE} {note}</p>"
     )
+
+
+# The paper's §4.1 comparison: the languages its baselines (ICR, MAPO) share with it, and the methods compared.
+BASELINE_LANGUAGES = ["de", "en", "es", "fr"]
+BASELINE_METHODS = ("ICR", "MAPO")
+
+
+def baseline_comparison_html(deltas: pd.DataFrame, half_widths: pd.DataFrame) -> str:
+    """The paper's §4.1 table: per policy, the base (absolute), Paired DPO (mono and multi) and the ICR and MAPO
+    adapters, as Table 1's deltas in German, English, Spanish and French. Empty (one line) without a baseline."""
+    if deltas.empty:
+        return "<p class='note'>No EuroEval results: no baseline comparison.</p>"
+    methods = deltas.index.get_level_values("method")
+    policies = sorted(set(deltas.index.get_level_values("policy")[methods.str.startswith(BASELINE_METHODS)]))
+    if not policies:
+        return "<p class='note'>No experiment trains the ICR or MAPO baseline (methods icr, mapo).</p>"
+    keep = methods.str.startswith(("base", "Paired DPO (μ−2σ", *BASELINE_METHODS))
+    keep &= deltas.index.get_level_values("policy").isin(policies)
+    langs = [lang for lang in BASELINE_LANGUAGES if lang in deltas.columns]
+    table, half = deltas[keep].reindex(columns=langs), half_widths[keep].reindex(columns=langs)
+    note = "The languages ICR and MAPO share with the paper (§4.1); Table 1 above has every method and language."
+    return euroeval_table_html(table, half, pd.DataFrame(columns=["primary", "dataset", "metric"]), note)
 
 
 def held_out_table_html(frame: pd.DataFrame, held_out: list[str]) -> str:

@@ -45,6 +45,7 @@ def report_step(snakemake) -> None:
         token_lengths_plot,
     )
     from workflow_scripts.stages.report.euroeval import (
+        baseline_comparison_html,
         checkpoint_curve_points,
         checkpoint_curves_plot,
         euroeval_deltas,
@@ -74,6 +75,8 @@ def report_step(snakemake) -> None:
     euroeval_html = euroeval_table_html(deltas, delta_half_widths, final_models(scores))
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
     held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
+    baselines_html = baseline_comparison_html(deltas, delta_half_widths)
+    write_text(f"<style>{STYLE}</style>{baselines_html}", out.baselines_table)
     curves = checkpoint_curve_points(scores, spec.curve_batches)  # the values behind Appendix G, also as a table
     write_csv(curves, out.checkpoint_curves_csv)
     save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, curves)
@@ -104,6 +107,7 @@ Every number below is read from the workflow's artifacts under results/.</p>
 <h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>{embed_png(out.domains_plot)}{embed_png(out.token_lengths_plot)}
 <h2>EuroEval: difference to the base model per language (Table 1)</h2>{euroeval_html}
 <h2>EuroEval on the held-out languages (Table 2)</h2>{held_out_html}
+<h2>EuroEval: CroCo against the ICR and MAPO baselines (§4.1)</h2>{baselines_html}
 <h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}
 <h2>m-ArenaHard per training language: low-resource adapters (Figure 5)</h2>{embed_png(out.adapter_arena_plot)}
 <h3>Every comparison</h3>{arena_html}
