@@ -89,6 +89,7 @@ def one_batch_loss(model_dir: Path, data: Path, method: str, liger: bool, paddin
         method=method,
         learning_rate=hyper["learning_rate"],
         beta=hyper.get("beta"),
+        nll_weight=hyper.get("nll_weight", 0.0),
         lora=LoraSettings(**{**training["lora"], "dropout": 0.0}),
         common=TrainingSettings(**common),
         software={},

@@ -201,6 +201,7 @@ def run(model_dir: Path, data: Path, method: str, variant: str, steps: int, trai
         method=method,
         learning_rate=hyper["learning_rate"],
         beta=hyper.get("beta"),
+        nll_weight=hyper.get("nll_weight", 0.0),
         lora=LoraSettings(**training["lora"]),
         common=TrainingSettings(**common),
         software={},

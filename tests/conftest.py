@@ -1,9 +1,9 @@
 """Fixtures shared across test modules (the tiny DAG runs once per session, and every test that reads its
 results, dry-runs against it or extends it with more targets starts from a copy of that one run), and how
-`make test` shares the work between two pytest-xdist workers.
+`make test` shares the work between its pytest-xdist workers.
 
 tests/unit/ runs no Snakemake and loads no model (`make test-fast`); tests/workflow/ runs the real workflow at
-tiny scale. Module names are unique across both: a module (or the tiny-run group) is the unit of scheduling."""
+tiny scale. Module names are unique across both: a module is the unit of scheduling."""
 
 import os
 import shutil
@@ -18,21 +18,23 @@ from helpers import MODEL, make_workspace, snakemake, tiny_config, worker_cores,
 # the Snakemake runs (helpers.snakemake); set before anything imports torch.
 os.environ["OMP_NUM_THREADS"] = str(worker_cores())
 
-# The modules whose tests read the session's tiny run: they run on one worker, so the run happens once.
-TINY_RUN_MODULES = ("test_workflow_end_to_end", "test_determinism")
-TINY_RUN_GROUP = "tiny_run"
-# Modules that run whole tiny DAGs, longest first (measured with --durations): each worker takes the next one
-# when it is free and the short modules fill in at the end, so that the two workers finish together. The
-# second module shares nothing with the tiny run, so that its worker does not wait for it; the next two extend
-# copies of the tiny run (see tiny_run_copy).
+# Modules that run whole tiny DAGs, longest first (measured with --durations, which `make test` prints): each
+# worker takes the next one when it is free and the short modules fill in at the end, so that the workers
+# finish together. The first two share nothing with the tiny run, so their workers never wait for it; the third
+# builds it (tiny_run_snapshot) while they run; the modules after it extend copies of it (tiny_run_copy).
 LONGEST_FIRST = (
-    TINY_RUN_GROUP,
+    "test_determinism",
     "test_paper_protocol",
+    "test_workflow_end_to_end",
     "test_paper_experiments",
     "test_evaluation_end_to_end",
-    "test_shard_resume",
     "test_slurm",
+    "test_shard_resume",
+    "test_baselines",
+    "test_your_own",
+    "test_variants",
     "test_training_speed",
+    "test_distributed_training",
     "test_bad_input_catalogue",
     "test_hub_revisions",
     "test_planning",
@@ -41,14 +43,13 @@ LONGEST_FIRST = (
 
 
 def work_unit(nodeid: str) -> str:
-    """What one worker runs as a whole: a module (its module fixtures then run once), or the tiny-run group."""
-    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
-    return TINY_RUN_GROUP if module in TINY_RUN_MODULES else module
+    """What one worker runs as a whole: a module (its module fixtures then run once)."""
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """`-n 2`: schedule whole work units (pytest-xdist's `loadgroup` marks do not reach its scheduler under
-    pytest 9, whose node ids no longer carry the group suffix)."""
+    """`-n N`: schedule whole modules (pytest-xdist's `loadgroup` marks do not reach its scheduler under pytest 9,
+    whose node ids no longer carry the group suffix)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class WorkUnitScheduling(LoadScopeScheduling):
@@ -61,9 +62,6 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.hookimpl(trylast=True)  # after pytest's own fixture-based ordering, which a stable sort keeps inside a unit
 def pytest_collection_modifyitems(config, items):
-    users = {work_unit(item.nodeid) for item in items if "tiny_run" in item.fixturenames}
-    if users - {TINY_RUN_GROUP}:
-        raise pytest.UsageError(f"tests/conftest.py: add {sorted(users - {TINY_RUN_GROUP})} to TINY_RUN_MODULES")
     rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
 
@@ -147,6 +145,6 @@ def tiny_run_copy(tiny_run_snapshot):
 @pytest.fixture(scope="session")
 def tiny_run(tiny_run_copy, tmp_path_factory):
     """The finished tiny run, in this worker's own copy: (workspace, config file). Tests must leave its files as
-    they found them (change a file only inside try/finally, and dry-run): the modules in TINY_RUN_MODULES share it."""
+    they found them (change a file only inside try/finally, and dry-run): the worker's other modules share it."""
     ws = tiny_run_copy(tmp_path_factory.mktemp("tiny-run") / "ws")
     return ws, ws / "test-config.yaml"

@@ -25,12 +25,13 @@ WALL_CLOCK = "training_metrics.json"  # an adapter's metrics hold its wall-clock
 
 
 @pytest.fixture(scope="module")
-def two_runs(tiny_run, seeded_workspace, tmp_path_factory):
+def two_runs(seeded_workspace, tmp_path_factory, request):
     ws = seeded_workspace(tmp_path_factory.mktemp("unforked"))
     config = write_config(ws, {**tiny_config(), "forkserver": False})
     result = snakemake(ws, ADAPTER, SFT_ADAPTER, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return [tiny_run[0], ws]
+    # the tiny run only now: another worker builds it meanwhile (tests/conftest.py), instead of this one waiting
+    return [request.getfixturevalue("tiny_run")[0], ws]
 
 
 def test_every_result_is_identical_without_the_preloaded_interpreter(two_runs):

@@ -26,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workflow_scripts.errors import UserError
 from workflow_scripts.runtime.spec import ModelRef, Spec
 from workflow_scripts.runtime.tables import read_parquet_columns, require_language, require_unique_keys
 
@@ -171,12 +170,11 @@ def mapo_pairs(table: pa.Table) -> tuple[dict, dict]:
     return pairs, {**stats, "pairs": len(pairs)}
 
 
-def build_mapo(reward_paths: dict[str, str], generation_paths: dict[str, str], languages: list[str], english: str):
-    """The MAPO DPO table of a scope: every non-English language's pairs, each with its prompt in that language."""
+def build_mapo(reward_paths: dict[str, str], generation_paths: dict[str, str], languages: list[str]):
+    """The MAPO DPO table of a scope: every language's pairs, each with its prompt in that language (planning
+    leaves English out of MAPO's scopes: it has no alignment rewards)."""
     from workflow_scripts.stages.pairs import fetch_texts
 
-    if english in languages:
-        raise UserError(f"MAPO never trains on the English samples: '{english}' is in the scope {languages}", field="languages")
     columns = {"prompt_id": "string", "language": "string", "sample_index": "integer", "reward": "float", "status": "string"}
     rows, per_language = [], {}
     for lang in languages:
