@@ -326,3 +326,26 @@ def test_report_names_methods_as_the_paper_does(subject, label):
     from workflow_scripts.stages.report.common import method_label
 
     assert method_label(subject) == label
+
+
+def test_the_baseline_comparison_keeps_paired_dpo_icr_and_mapo_in_their_languages():
+    """§4.1's m-ArenaHard part: the comparisons of Paired DPO, ICR and MAPO adapters in de/en/es/fr, where a
+    baseline has one; Max-R and other languages are the main table's."""
+    import pandas as pd
+
+    from workflow_scripts.stages.report.arena import baseline_comparisons
+
+    rows = [
+        ("m/m/multi-de+en/dpo-mean_minus_2sigma-chosen", "de"),
+        ("m/m/multi-de+en/dpo-mean_minus_2sigma-chosen", "da"),
+        ("m/m@samples=10/multi-de+en/icr", "en"),
+        ("m/m/multi-de+es/mapo", "es"),
+        ("m/m/multi-de+en/maxr", "de"),
+        ("m", "de"),
+    ]
+    overall = pd.DataFrame({"model": [m for m, _ in rows], "language": [lang for _, lang in rows]})
+    methods = ("Paired DPO (μ−2σ", "ICR", "MAPO")
+    kept = baseline_comparisons(overall, ["de", "en", "es", "fr"], methods)
+    assert list(zip(kept["model"], kept["language"])) == [rows[0], rows[2], rows[3]]
+    without = baseline_comparisons(overall.drop(index=[2, 3]), ["de", "en", "es", "fr"], methods)
+    assert without.empty  # Paired DPO alone is the main table's

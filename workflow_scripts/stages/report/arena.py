@@ -155,6 +155,17 @@ def adapter_arena_plot(points: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
+def baseline_comparisons(overall: pd.DataFrame, languages: list[str], methods: tuple[str, ...]) -> pd.DataFrame:
+    """The comparisons (overall rows) in these languages whose evaluated model is an adapter of these methods (as
+    the report names them: "ICR", "Paired DPO (μ−2σ", ...); empty without one of `methods`' baselines among them."""
+    if overall.empty:
+        return overall
+    named = [method_label(model)[1] for model in overall["model"]]
+    keep = [name.startswith(methods) and lang in languages for name, lang in zip(named, overall["language"])]
+    chosen = overall[keep]
+    return chosen if any(method_label(m)[1].startswith(("ICR", "MAPO")) for m in chosen["model"]) else chosen.iloc[0:0]
+
+
 def arena_table_html(overall: pd.DataFrame, sub: pd.DataFrame, min_prompts: int) -> str:
     """Every comparison per language, then per subcategory; an LC win rate from fewer than `min_prompts` prompts
     is marked (†), one whose interval is narrower than the raw win rate's too (‡), and subcategory rows from

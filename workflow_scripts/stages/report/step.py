@@ -28,12 +28,15 @@ class ReportSpec(Spec):
 
 
 def report_step(snakemake) -> None:
+    import pandas as pd
+
     from workflow_scripts.stages.report.arena import (
         adapter_arena_plot,
         adapter_arena_points,
         arena_frame,
         arena_plot,
         arena_table_html,
+        baseline_comparisons,
         split_comparisons,
     )
     from workflow_scripts.stages.report.common import STYLE, embed_png, save_figure, write_csv, write_text
@@ -45,6 +48,8 @@ def report_step(snakemake) -> None:
         token_lengths_plot,
     )
     from workflow_scripts.stages.report.euroeval import (
+        BASELINE_LANGUAGES,
+        BASELINE_METHODS,
         baseline_comparison_html,
         checkpoint_curve_points,
         checkpoint_curves_plot,
@@ -76,12 +81,17 @@ def report_step(snakemake) -> None:
     write_text(f"<style>{STYLE}</style>{euroeval_html}", out.euroeval_table)
     held_out_html = held_out_table_html(final_models(scores), spec.held_out_languages)
     baselines_html = baseline_comparison_html(deltas, delta_half_widths)
-    write_text(f"<style>{STYLE}</style>{baselines_html}", out.baselines_table)
     curves = checkpoint_curve_points(scores, spec.curve_batches)  # the values behind Appendix G, also as a table
     write_csv(curves, out.checkpoint_curves_csv)
     save_figure(checkpoint_curves_plot, out.checkpoint_curves_plot, curves)
     write_text(f"<style>{STYLE}</style>{held_out_html}", out.held_out_table)
     overall, sub = arena_frame(inputs.winrates)
+    # §4.1: the baselines' m-ArenaHard comparisons next to Paired DPO's, where the config has them
+    baseline_arena = baseline_comparisons(overall, BASELINE_LANGUAGES, ("Paired DPO (μ−2σ", *BASELINE_METHODS))
+    if not baseline_arena.empty:
+        arena_part = arena_table_html(baseline_arena, pd.DataFrame(), spec.arena_min_prompts)
+        baselines_html += f"<h3>m-ArenaHard</h3>{arena_part}"
+    write_text(f"<style>{STYLE}</style>{baselines_html}", out.baselines_table)
     arena_html = arena_table_html(overall, sub, spec.arena_min_prompts)
     write_text(f"<style>{STYLE}</style>{arena_html}", out.arena_table)
     configured, by_adapter = split_comparisons(overall, spec.adapter_comparisons)
