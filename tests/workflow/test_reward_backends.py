@@ -6,6 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import worker_cores
+
 
 @pytest.fixture(scope="module")
 def reward_model_dir(materialized_model, tmp_path_factory):
@@ -69,7 +71,7 @@ def test_sequence_classifier_gives_raw_scores_and_skips_long_samples(reward_mode
         output=[str(out)],
         log=[],
         rule="score",
-        threads=2,
+        threads=worker_cores(),
         resources=SimpleNamespace(samples_per_chunk=4096, engines=1),
     )
     score_step(fake)

@@ -25,7 +25,7 @@ from workflow_scripts.stages.training.train import (
     train,
 )
 
-from helpers import REPO, load_default_config
+from helpers import REPO, load_default_config, worker_cores
 
 PROMPTS = [
     "Name a colour.",
@@ -125,7 +125,7 @@ def test_a_tiny_dpo_run_learns_and_records_its_throughput(materialized_model, tm
     )
     spec = spec_for(materialized_model, "dpo", max_steps=6, logging_steps=1, gradient_accumulation_steps=2)
     spec = TrainingSpec.load({**spec.params(), "learning_rate": 5e-4})
-    train(spec, str(data), tmp_path / "adapter", threads=2)
+    train(spec, str(data), tmp_path / "adapter", threads=worker_cores())
     metrics = json.loads((tmp_path / "adapter/training_metrics.json").read_text())
     losses = [row["loss"] for row in metrics["log_history"] if "loss" in row]
     assert len(losses) == 6 and all(loss == loss and abs(loss) < 100 for loss in losses)  # finite
