@@ -55,11 +55,7 @@ LANGUAGE_NAMES = {
 
 
 def language_name(code: str, *, field: str = "languages") -> str:
-    try:
-        return LANGUAGE_NAMES[code]
-    except KeyError:
-        known = ", ".join(sorted(LANGUAGE_NAMES))
-        raise UserError(f"unknown language code '{code}'; known codes: {known}", field=field) from None
+    return _look_up(LANGUAGE_NAMES, code, field, "unknown language code")
 
 
 # FLORES-200 codes (NLLB's language tokens) of the languages above, for MAPO's translation-model reward.
@@ -114,7 +110,12 @@ NLLB_CODES = {
 
 
 def nllb_code(code: str, *, field: str = "languages") -> str:
+    return _look_up(NLLB_CODES, code, field, "no NLLB (FLORES-200) code for language")
+
+
+def _look_up(table: dict[str, str], code: str, field: str, what: str) -> str:
+    """table[code], or one error naming the field and the codes the table knows."""
     try:
-        return NLLB_CODES[code]
+        return table[code]
     except KeyError:
-        raise UserError(f"no NLLB (FLORES-200) code for language '{code}'", field=field) from None
+        raise UserError(f"{what} '{code}'; known codes: {', '.join(sorted(table))}", field=field) from None

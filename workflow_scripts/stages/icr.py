@@ -271,7 +271,7 @@ def icr_pairs(table: pa.Table) -> tuple[dict, dict]:
 
 def build_icr(reward_paths: dict[str, str], generation_paths: dict[str, str], languages: list[str]):
     """The ICR DPO table of a scope: every language's pairs (each with its prompt in that language)."""
-    from workflow_scripts.stages.pairs import fetch_texts
+    from workflow_scripts.stages.pairs import within_language_pairs
 
     columns = {"prompt_id": "string", "language": "string", "sample_index": "integer", "reward": "float", "status": "string"}
     columns["characters"] = "integer"
@@ -282,25 +282,6 @@ def build_icr(reward_paths: dict[str, str], generation_paths: dict[str, str], la
         require_language(table.column("language"), lang, path)
         pairs, per_language[lang] = icr_pairs(table)
         rows += [(lang, pid, *pair) for pid, pair in pairs.items()]
-    wanted, prompt_wanted = {}, {}
-    for lang, pid, chosen, rejected, _, _ in rows:
-        wanted.setdefault(lang, set()).update({(pid, chosen), (pid, rejected)})
-        prompt_wanted.setdefault(lang, set()).add(pid)
-    responses, prompts = fetch_texts(generation_paths, wanted, prompt_wanted)
-    out = pa.table(
-        {
-            "prompt_id": pa.array([r[1] for r in rows], pa.string()),
-            "prompt_language": pa.array([r[0] for r in rows], pa.string()),
-            "prompt": pa.array([prompts[(r[0], r[1])] for r in rows], pa.string()),
-            "chosen": pa.array([responses[(r[0], r[1], r[2])] for r in rows], pa.string()),
-            "rejected": pa.array([responses[(r[0], r[1], r[3])] for r in rows], pa.string()),
-            "chosen_reward": pa.array([r[4] for r in rows], pa.float64()),  # the length-controlled scores
-            "rejected_reward": pa.array([r[5] for r in rows], pa.float64()),
-            "chosen_language": pa.array([r[0] for r in rows], pa.string()),
-            "rejected_language": pa.array([r[0] for r in rows], pa.string()),
-            "chosen_sample": pa.array([r[2] for r in rows], pa.int32()),
-            "rejected_sample": pa.array([r[3] for r in rows], pa.int32()),
-        }
-    )
+    out = within_language_pairs(rows, generation_paths)
     stats = {"method": "icr", "languages": languages, "pairs": out.num_rows, "per_language": per_language}
     return out, stats

@@ -290,6 +290,32 @@ def fetch_texts(generation_paths: dict[str, str], wanted: dict[str, set], prompt
     return responses, prompts
 
 
+def within_language_pairs(rows: list[tuple], generation_paths: dict[str, str]) -> pa.Table:
+    """A DPO table from pairs chosen within one language each (the ICR and MAPO baselines): `rows` of (language,
+    prompt id, chosen sample, rejected sample, chosen score, rejected score); the texts are read from the
+    generations, the prompt in the pair's language."""
+    wanted, prompt_wanted = {}, {}
+    for lang, pid, chosen, rejected, _, _ in rows:
+        wanted.setdefault(lang, set()).update({(pid, chosen), (pid, rejected)})
+        prompt_wanted.setdefault(lang, set()).add(pid)
+    responses, prompts = fetch_texts(generation_paths, wanted, prompt_wanted)
+    return pa.table(
+        {
+            "prompt_id": pa.array([r[1] for r in rows], pa.string()),
+            "prompt_language": pa.array([r[0] for r in rows], pa.string()),
+            "prompt": pa.array([prompts[(r[0], r[1])] for r in rows], pa.string()),
+            "chosen": pa.array([responses[(r[0], r[1], r[2])] for r in rows], pa.string()),
+            "rejected": pa.array([responses[(r[0], r[1], r[3])] for r in rows], pa.string()),
+            "chosen_reward": pa.array([r[4] for r in rows], pa.float64()),
+            "rejected_reward": pa.array([r[5] for r in rows], pa.float64()),
+            "chosen_language": pa.array([r[0] for r in rows], pa.string()),
+            "rejected_language": pa.array([r[0] for r in rows], pa.string()),
+            "chosen_sample": pa.array([r[2] for r in rows], pa.int32()),
+            "rejected_sample": pa.array([r[3] for r in rows], pa.int32()),
+        }
+    )
+
+
 def random_language(seed: int, prompt_id: str, languages: list[str]) -> str:
     h = hashlib.sha256(f"{seed}\0{prompt_id}".encode()).digest()
     return languages[int.from_bytes(h[:8], "little") % len(languages)]
