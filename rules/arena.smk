@@ -42,7 +42,7 @@ rule arena_answers:
         # between-workflow cache requires of several outputs
         **per_language(ARENA_ANSWERS, arena_languages(config)),
     log:
-        "logs/arena_answers/{subject}.log",
+        LOGS["arena_answers"],
     wildcard_constraints:
         subject=names_pattern(grouped_arena_subjects(config)),
     cache: CACHE
@@ -61,7 +61,7 @@ rule arena_judge:
     output:
         **per_language(JUDGMENTS, arena_languages(config)),
     log:
-        "logs/arena_judge/{comparison}.log",
+        LOGS["arena_judge"],
     wildcard_constraints:
         comparison=names_pattern(n for n, pair in arena_comparisons(config).items() if pair["configured"]),
     cache: CACHE
@@ -80,7 +80,7 @@ rule arena_answers_one:
     output:
         ARENA_ANSWERS,
     log:
-        "logs/arena_answers/{subject}/{lang}.log",
+        LOGS["arena_answers_one"],
     cache: CACHE
     threads: config["threads"]["engine"]
     resources:
@@ -97,7 +97,7 @@ rule arena_judge_one:
     output:
         JUDGMENTS,
     log:
-        "logs/arena_judge/{comparison}/{lang}.log",
+        LOGS["arena_judge_one"],
     wildcard_constraints:
         comparison=names_pattern(n for n, pair in arena_comparisons(config).items() if not pair["configured"]),
     cache: CACHE

@@ -16,7 +16,7 @@ rule implicit_rewards:
     output:
         IMPLICIT_REWARDS,
     log:
-        "logs/implicit_rewards/{samples}/{lang}.log",
+        LOGS["implicit_rewards"],
     cache: CACHE
     threads: config["threads"]["training"]
     resources:
@@ -33,7 +33,7 @@ rule alignment_rewards:
     output:
         ALIGNMENT_REWARDS,
     log:
-        "logs/alignment_rewards/{samples}/{lang}.log",
+        LOGS["alignment_rewards"],
     cache: CACHE
     threads: config["threads"]["training"]
     resources:

@@ -16,7 +16,14 @@ from workflow_scripts.planning.config_checks import (
     config_warnings,
     schema_error,
 )
-from workflow_scripts.planning.layout import ADAPTER_DATASET_RE, DATASET_RE, SCOPE_RE, artifact_templates, samples_re
+from workflow_scripts.planning.layout import (
+    ADAPTER_DATASET_RE,
+    DATASET_RE,
+    LOGS,
+    SCOPE_RE,
+    artifact_templates,
+    samples_re,
+)
 from workflow_scripts.planning.models import model_inputs
 from workflow_scripts.planning.specs.common import engine_spec
 

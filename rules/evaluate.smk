@@ -20,7 +20,7 @@ if euroeval_batched(config):
         output:
             EUROEVAL_BATCH,
         log:
-            "logs/euroeval-batches/{batch}.log",
+            LOGS["euroeval_batch"],
         cache: CACHE
         threads: config["evaluation"]["euroeval"]["threads"]
         resources:
@@ -36,7 +36,7 @@ if euroeval_batched(config):
         output:
             EUROEVAL,
         log:
-            "logs/euroeval/{subject}.log",
+            LOGS["euroeval"],
         localrule: True
         script:
             "scripts/euroeval_subject.py"
@@ -49,7 +49,7 @@ else:
         output:
             EUROEVAL,
         log:
-            "logs/euroeval/{subject}.log",
+            LOGS["euroeval"],
         cache: CACHE
         threads: config["evaluation"]["euroeval"]["threads"]
         resources:

@@ -12,7 +12,7 @@ rule generate:
     output:
         temp(GENERATION_SHARD),
     log:
-        "logs/generate/{samples}/{lang}/shard-{shard}-of-{shards}.log",
+        LOGS["generate"],
     cache: CACHE
     priority: SAMPLING_PRIORITY
     threads: config["threads"]["engine"]

@@ -57,7 +57,7 @@ rule translate:
         translation=TRANSLATION,
         stats=TRANSLATION_STATS,
     log:
-        "logs/translate/{translator}/{lang}.log",
+        LOGS["translate"],
     wildcard_constraints:
         lang="|".join(l for l in config["languages"] if l != SOURCE_LANGUAGE) or "^$",
     cache: CACHE

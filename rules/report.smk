@@ -40,6 +40,11 @@ rule report:
         adapter_arena_csv=report(
             REPORT_FILES["adapter_arena_csv"], category="3. m-ArenaHard", caption="../report/arena_adapters.rst"
         ),
+        length_table=report(REPORT_FILES["length_table"], category="4. Data", caption="../report/length_bias.rst"),
+        length_plot=report(REPORT_FILES["length_plot"], category="4. Data", caption="../report/length_bias.rst"),
+        cost_table=report(REPORT_FILES["cost_table"], category="6. Cost", caption="../report/gpu_hours.rst"),
+        cost_csv=report(REPORT_FILES["cost_csv"], category="6. Cost", caption="../report/gpu_hours.rst"),
+        cost_plot=report(REPORT_FILES["cost_plot"], category="6. Cost", caption="../report/gpu_hours.rst"),
     log:
         "logs/report/report.log",
     resources:

@@ -12,7 +12,7 @@ rule score:
     output:
         temp(SCORE_SHARD),
     log:
-        "logs/score/{samples}/{lang}/shard-{shard}-of-{shards}.log",
+        LOGS["score"],
     cache: CACHE
     priority: SAMPLING_PRIORITY
     threads: config["threads"]["engine"]
@@ -54,7 +54,7 @@ rule score_references:
     output:
         REFERENCE_SCORES,
     log:
-        "logs/score_references/{lang}.log",
+        LOGS["score_references"],
     cache: CACHE
     threads: config["threads"]["engine"]
     resources:

@@ -23,7 +23,7 @@ rule train:
     output:
         adapter=directory(ADAPTER),
     log:
-        "logs/train/{policy}/{source}/{scope}/{dataset}.log",
+        LOGS["train"],
     wildcard_constraints:
         dataset=rf"(?:{SAMPLED_DATASET_RE}|sft){ADAPTER_SETTINGS_RE}",
     cache: CACHE
@@ -43,7 +43,7 @@ rule train_curve:
     output:
         run=directory(CURVE_RUN),
     log:
-        "logs/train_curve/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
+        LOGS["train_curve"],
     wildcard_constraints:
         dataset=SAMPLED_DATASET_RE + ADAPTER_SETTINGS_RE,
         seed=r"\d+",
@@ -63,7 +63,7 @@ rule train_online:
     output:
         run=directory(CURVE_RUN),
     log:
-        "logs/train_online/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
+        LOGS["train_online"],
     wildcard_constraints:
         dataset=ONLINE_DATASET_RE + ADAPTER_SETTINGS_RE,
         seed=r"\d+",

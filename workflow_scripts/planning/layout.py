@@ -133,6 +133,26 @@ ARENA_ANSWERS = "results/arena/answers/{subject}/{lang}.parquet"
 JUDGMENTS = "results/arena/judgments/{comparison}/{lang}.parquet"
 WINRATE = "results/arena/winrates/{comparison}/{lang}.json"
 
+# The logs of the jobs whose time the cost plan measures (planning/cost.py reads their `finished in` lines); the
+# rules name their logs with these templates.
+LOGS = {
+    "translate": "logs/translate/{translator}/{lang}.log",
+    "generate": "logs/generate/{samples}/{lang}/shard-{shard}-of-{shards}.log",
+    "score": "logs/score/{samples}/{lang}/shard-{shard}-of-{shards}.log",
+    "score_references": "logs/score_references/{lang}.log",
+    "implicit_rewards": "logs/implicit_rewards/{samples}/{lang}.log",
+    "alignment_rewards": "logs/alignment_rewards/{samples}/{lang}.log",
+    "train": "logs/train/{policy}/{source}/{scope}/{dataset}.log",
+    "train_curve": "logs/train_curve/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
+    "train_online": "logs/train_online/{policy}/{source}/{scope}/{dataset}/seed-{seed}.log",
+    "euroeval": "logs/euroeval/{subject}.log",
+    "euroeval_batch": "logs/euroeval-batches/{batch}.log",
+    "arena_answers": "logs/arena_answers/{subject}.log",
+    "arena_answers_one": "logs/arena_answers/{subject}/{lang}.log",
+    "arena_judge": "logs/arena_judge/{comparison}.log",
+    "arena_judge_one": "logs/arena_judge/{comparison}/{lang}.log",
+}
+
 REPORT_FILES = {
     "summary": "results/report/summary.html",
     "protocol_table": "results/report/protocol.html",
@@ -154,6 +174,11 @@ REPORT_FILES = {
     "checkpoint_curves_plot": "results/report/checkpoint_curves.png",
     "checkpoint_curves_csv": "results/report/checkpoint_curves.csv",  # the values behind the figure
     "adapter_arena_csv": "results/report/arena_adapters_lc_win_rates.csv",
+    "length_table": "results/report/length_bias.html",
+    "length_plot": "results/report/length_bias.png",
+    "cost_table": "results/report/gpu_hours.html",
+    "cost_csv": "results/report/gpu_hours.csv",
+    "cost_plot": "results/report/gpu_hours.png",
 }
 
 

@@ -35,6 +35,7 @@ from workflow_scripts.planning.layout import (
     ARENA_PROMPTS,
     EUROEVAL,
     EUROEVAL_BATCH,
+    GENERATIONS,
     LANGUAGE_ID,
     MODEL_REVISION,
     PROMPTS,
@@ -346,6 +347,8 @@ def report_inputs(config: dict) -> dict[str, list[str]]:
         "euroeval": euroeval_files(config),
         "winrates": [WINRATE.format(comparison=c, lang=lang) for c, lang in jobs["comparisons"]],
         "scores": [SCORES.format(samples=source, lang=lang) for source, lang in rewarded],
+        # their samples' lengths (the report's length-bias section)
+        "generations": [GENERATIONS.format(samples=source, lang=lang) for source, lang in rewarded],
         # the identified language of the same samples (the report's language section)
         "language_id": [LANGUAGE_ID.format(samples=source, lang=lang) for source, lang in sampled],
         # the reward of each language's reference answers: the reward-model consistency check

@@ -3,7 +3,9 @@ config (the report words them: `stages/report/protocol.py`)."""
 
 from __future__ import annotations
 
+from workflow_scripts.errors import UserError
 from workflow_scripts.names import TRANSLATED, parse_dataset, parse_sample_source
+from workflow_scripts.planning.cost import cost_plan
 from workflow_scripts.planning.models import model_identity
 from workflow_scripts.planning.plan import (
     arena_comparisons,
@@ -30,10 +32,20 @@ def report_spec(config: dict, title: str) -> ReportSpec:
         language_filter_min_probability=config["pairs"]["language_filter"]["min_probability"],
         arena_min_prompts=config["evaluation"]["arena"]["min_prompts"],
         curve_batches=curve_batches(config),
+        cost=report_cost_plan(config),
         protocol=protocol_values(config),
         software=software(REPORT_PACKAGES),
         code=step_code("report"),
     )
+
+
+def report_cost_plan(config: dict) -> dict:
+    """The GPU-hour plan the report sets against the jobs' logged times; a config the plan cannot price (a model
+    of unknown size) gets the reason instead, which the report shows in one line."""
+    try:
+        return cost_plan(config)
+    except UserError as exc:
+        return {"error": str(exc)}
 
 
 def curve_batches(config: dict) -> dict[str, int]:

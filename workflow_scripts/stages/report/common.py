@@ -91,6 +91,17 @@ table.small{font-size:11px} td.abs{font-weight:bold;background:#f6f8fa} td.na{co
 """
 
 
+FOLD_ROWS = 12  # a table longer than this folds (<details>), so that the results above it stay in view
+
+
+def fold(table_html: str, what: str) -> str:
+    """A long table folded under a one-line summary; a short one as it is."""
+    rows = table_html.count("<tr")
+    if rows <= FOLD_ROWS:
+        return table_html
+    return f"<details><summary>{html.escape(what)} ({rows} rows, folded)</summary>{table_html}</details>"
+
+
 def embed_png(path) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f"<img alt='{html.escape(Path(path).stem)}' src='data:image/png;base64,{data}'>"

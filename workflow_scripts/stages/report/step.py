@@ -22,6 +22,7 @@ class ReportSpec(Spec):
     language_filter_min_probability: float  # drawn on the language section's probability histogram
     arena_min_prompts: int  # fewer prompts in a cell: its LC win rate is marked, its subcategory row folded
     curve_batches: dict  # each curve run's global batch (Appendix G's axis: prompts seen), by run
+    cost: dict  # the GPU-hour plan: GPU kind, throughput with sources, every job priced (planning/cost.py)
     protocol: dict  # the settings that produced the numbers (protocol.protocol_rows words them)
     software: dict  # versions of the packages that compute it
     code: str
@@ -39,7 +40,8 @@ def report_step(snakemake) -> None:
         baseline_comparisons,
         split_comparisons,
     )
-    from workflow_scripts.stages.report.common import STYLE, embed_png, save_figure, write_csv, write_text
+    from workflow_scripts.stages.report.common import STYLE, embed_png, fold, save_figure, write_csv, write_text
+    from workflow_scripts.stages.report.cost import cost_plot, cost_table_html, measured_times, stage_rows
     from workflow_scripts.stages.report.data import (
         domains_plot,
         pair_language_plot,
@@ -60,6 +62,7 @@ def report_step(snakemake) -> None:
         held_out_table_html,
     )
     from workflow_scripts.stages.report.language import language_plot, language_summary, language_table_html
+    from workflow_scripts.stages.report.lengths import length_html, length_plot, length_tables
     from workflow_scripts.stages.report.protocol import protocol_rows, protocol_table_html
     from workflow_scripts.stages.report.training import training_plot
 
@@ -108,25 +111,118 @@ def report_step(snakemake) -> None:
     language_html = language_table_html(languages)
     write_text(f"<style>{STYLE}</style>{language_html}", out.language_id_table)
     save_figure(training_plot, out.training_plot, list(inputs.adapters))
+    correlations, pair_lengths_frame = length_tables(list(inputs.generations), list(inputs.scores), list(inputs.pairs))
+    length_part = length_html(correlations, pair_lengths_frame)
+    write_text(f"<style>{STYLE}</style>{length_part}", out.length_table)
+    save_figure(length_plot, out.length_plot, correlations, pair_lengths_frame)
+    if "error" in spec.cost:
+        cost_part, cost_rows = f"<p class='note'>No GPU-hour plan: {html.escape(spec.cost['error'])}</p>", []
+    else:
+        cost_rows = stage_rows(spec.cost["jobs"], measured_times(spec.cost["jobs"]))
+        cost_part = cost_table_html(cost_rows, spec.cost["gpu"], spec.cost["throughput"])
+    write_text(f"<style>{STYLE}</style>{cost_part}", out.cost_table)
+    write_csv(pd.DataFrame(cost_rows), out.cost_csv)
+    save_figure(cost_plot, out.cost_plot, cost_rows)
+
+    # Results first (Table 1, Figure 4, then the rest), the data and training behind them, the protocol last. A
+    # part the configuration has no experiment for is one line, not an empty panel; long tables fold.
+    absent: list[str] = []
+
+    def part(title: str, body: str, configured: bool, missing: str) -> str:
+        if configured:
+            return f"<h2>{title}</h2>{body}"
+        absent.append(f"<b>{title}</b>: {missing}")
+        return ""
+
+    has_euroeval, has_arena = not scores.empty, not overall.empty
+    methods = deltas.index.get_level_values("method") if has_euroeval else []
+    baselines_configured = any(m.startswith(BASELINE_METHODS) for m in methods)
+    sections = [
+        part(
+            "EuroEval: difference to the base model per language (Table 1)",
+            euroeval_html,
+            has_euroeval,
+            "EuroEval is off or has no datasets (evaluation.euroeval).",
+        ),
+        part(
+            "m-ArenaHard: length-controlled win rates (Figure 4)",
+            embed_png(out.arena_plot),
+            not configured.empty,
+            "no comparison under evaluation.arena.comparisons.",
+        ),
+        part(
+            "EuroEval on the held-out languages (Table 2)",
+            held_out_html,
+            bool(spec.held_out_languages) and has_euroeval,
+            "no language with EuroEval datasets outside languages.",
+        ),
+        part(
+            "EuroEval: CroCo against the ICR and MAPO baselines (§4.1)",
+            baselines_html,
+            baselines_configured,
+            "no experiment trains the icr or mapo method.",
+        ),
+        part(
+            "m-ArenaHard per training language: low-resource adapters (Figure 5)",
+            embed_png(out.adapter_arena_plot),
+            bool(spec.adapter_comparisons),
+            "no experiment sets arena_baselines.",
+        ),
+        part(
+            "m-ArenaHard: every comparison",
+            fold(arena_html, "the win rates of every comparison and language"),
+            has_arena,
+            "no m-ArenaHard comparison.",
+        ),
+        part(
+            "Offline and online DPO per checkpoint (Appendix G)",
+            embed_png(out.checkpoint_curves_plot),
+            bool(spec.curve_batches),
+            "no experiment sets curves.",
+        ),
+    ]
+    data_sections = [
+        part(
+            "Length bias: chosen against rejected responses",
+            embed_png(out.length_plot) + length_part,
+            not pair_lengths_frame.empty,
+            "no DPO pair table.",
+        ),
+        part("Reward distributions", embed_png(out.rewards_plot), bool(inputs.scores), "no scored samples."),
+        part(
+            "Reward-model consistency (Appendix B)",
+            embed_png(out.reward_consistency_plot),
+            bool(inputs.reference_scores),
+            "no reference answers scored.",
+        ),
+        part(
+            "Multilingual pairs: chosen x rejected language",
+            embed_png(out.pair_languages_plot),
+            any("/multi-" in str(p) for p in inputs.pairs),
+            "no multilingual DPO pair table.",
+        ),
+        part(
+            "Which language the samples are in (language identification)",
+            embed_png(out.language_id_plot) + fold(language_html, "the counts per language"),
+            bool(inputs.language_id),
+            "no sampled data.",
+        ),
+        "<h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>"
+        + embed_png(out.domains_plot)
+        + embed_png(out.token_lengths_plot),
+        part("Training curves", embed_png(out.training_plot), bool(inputs.adapters), "no adapter."),
+    ]
+    cost_section = f"<h2>GPU-hours: planned and measured</h2>{embed_png(out.cost_plot)}{cost_part}"
+    not_configured = "<p class='note'>Not in this configuration:<br>" + "<br>".join(absent) + "</p>" if absent else ""
     page = f"""<!doctype html><html><head><meta charset='utf-8'><title>CroCo report: {html.escape(spec.title)}</title>
 <style>{STYLE}</style></head><body>
 <h1>CroCo report: {html.escape(spec.title)}</h1>
 <p class='note'>Languages: {html.escape(", ".join(spec.languages))}. Policies: {html.escape(", ".join(spec.policies))}.
 Every number below is read from the workflow's artifacts under results/.</p>
+{"".join(sections)}{not_configured}
+{"".join(data_sections)}
+{cost_section}
 <h2>Protocol: the settings behind these numbers</h2>{protocol_html}
-<h2>Prompts: domains (Figure 2) and token lengths (Figure 3)</h2>{embed_png(out.domains_plot)}{embed_png(out.token_lengths_plot)}
-<h2>EuroEval: difference to the base model per language (Table 1)</h2>{euroeval_html}
-<h2>EuroEval on the held-out languages (Table 2)</h2>{held_out_html}
-<h2>EuroEval: CroCo against the ICR and MAPO baselines (§4.1)</h2>{baselines_html}
-<h2>m-ArenaHard: length-controlled win rates (Figure 4)</h2>{embed_png(out.arena_plot)}
-<h2>m-ArenaHard per training language: low-resource adapters (Figure 5)</h2>{embed_png(out.adapter_arena_plot)}
-<h3>Every comparison</h3>{arena_html}
-<h2>Reward distributions</h2>{embed_png(out.rewards_plot)}
-<h2>Reward-model consistency (Appendix B)</h2>{embed_png(out.reward_consistency_plot)}
-<h2>Multilingual pairs: chosen x rejected language</h2>{embed_png(out.pair_languages_plot)}
-<h2>Which language the samples are in (language identification)</h2>{embed_png(out.language_id_plot)}{language_html}
-<h2>Training curves</h2>{embed_png(out.training_plot)}
-<h2>Offline and online DPO per checkpoint (Appendix G)</h2>{embed_png(out.checkpoint_curves_plot)}
 </body></html>"""
     write_text(page, out.summary)
     print(f"[croco] report: {out.summary}")
