@@ -180,7 +180,15 @@ def test_arena_answers_judgments_and_win_rates(evaluated):
 def test_report_files_and_second_run(evaluated):
     ws, config = evaluated
     summary = (ws / "results/report/summary.html").read_text()
-    assert summary.count("data:image/png;base64,") == 10 and "<table" in summary
+    # results first, then the data, the GPU-hours, the protocol last; what this config lacks is one line each
+    order = ["(Table 1)", "(Figure 4)", "(Table 2)", "Not in this configuration", "Length bias", "GPU-hours", "Protocol:"]
+    positions = [summary.index(heading) for heading in order]
+    assert positions == sorted(positions), dict(zip(order, positions))
+    absent = summary[summary.index("Not in this configuration") :].split("</p>")[0]
+    assert "(Appendix G)</b>: no experiment sets curves." in absent and "(Figure 5)</b>" in absent
+    assert "<img alt='checkpoint_curves'" not in summary and "<img alt='arena_adapters_lc_win_rates'" not in summary
+    check_the_length_section(ws, summary)
+    check_the_gpu_hours_against_the_logs(ws, config)
     # Table 2: the held-out language's dataset, the base absolute and every adapter evaluated there as a delta
     held_out = (ws / "results/report/euroeval_held_out.html").read_text()
     assert f"<th>{HELD_OUT_SET}</th>" in held_out and "<th colspan='1'>no</th>" in held_out
@@ -205,6 +213,49 @@ def test_report_files_and_second_run(evaluated):
     assert len(html) > 100_000 and "summary.html" in html and "arena_lc_win_rates.png" in html
     again = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert again.returncode == 0 and work_jobs(again) == [], "a finished run (with its merged models gone) reruns nothing"
+
+
+def check_the_length_section(ws, summary):
+    """Every pair table's chosen and rejected lengths, recomputed here from the pair and generation tables."""
+    import pandas as pd
+
+    assert "<img alt='length_bias'" in summary and "Spearman" in summary
+    pair_path = next((ws / "results/datasets").rglob("mono-da/dpo-*.parquet"))
+    pairs = pq.read_table(pair_path).to_pandas()
+    source = pair_path.parent.parent.name
+    samples = pq.read_table(ws / f"results/generations/{source}/da.parquet").to_pandas().set_index(["prompt_id", "sample_index"])
+    chosen = samples.loc[list(zip(pairs.prompt_id, pairs.chosen_sample)), "response_tokens"].to_numpy()
+    rejected = samples.loc[list(zip(pairs.prompt_id, pairs.rejected_sample)), "response_tokens"].to_numpy()
+    table = (ws / "results/report/length_bias.html").read_text()
+    row = f"<tr><td>{pair_path.stem}</td><td>mono</td><td>da</td><td>{len(pairs)}</td>"
+    assert row in table
+    cells = table.split(row)[1].split("</tr>")[0]
+    assert f"<td>{chosen.mean():.1f}</td><td>{rejected.mean():.1f}</td>" in cells
+    assert f"<td>{100 * (chosen > rejected).mean():.0f}%</td>" in cells
+    assert pd.notna(chosen.mean())
+
+
+def check_the_gpu_hours_against_the_logs(ws, config):
+    """The cost section's measured hours are the `finished in` times in the logs of the planned jobs."""
+    import re
+
+    import pandas as pd
+    import yaml
+    from snakemake.utils import validate
+
+    from workflow_scripts.planning.cost import plan_jobs
+
+    settings = yaml.safe_load(config.read_text())
+    validate(settings, str(ws / "schemas/config.schema.yaml"))
+    jobs = plan_jobs(settings, ws)
+    rows = pd.read_csv(ws / "results/report/gpu_hours.csv").set_index("stage")
+    for stage in ("generate", "train"):
+        logs = [ws / job.log for job in jobs if job.stage == stage]
+        seconds = [float(re.findall(r"finished in ([0-9.]+) s", log.read_text())[-1]) for log in logs]
+        assert rows.loc[stage, "jobs_measured"] == len(logs) == rows.loc[stage, "jobs"] > 0
+        assert rows.loc[stage, "hours_measured"] == pytest.approx(sum(seconds) / 3600)  # no GPU: wall time
+        assert rows.loc[stage, "rate"] == "measured"
+        assert rows.loc[stage, "gpu_hours_planned"] == pytest.approx(rows.loc[stage, "hours_measured"])  # all ran
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by envs/setup-cpu.sh")

@@ -186,7 +186,8 @@ def test_report_states_the_protocol_and_shows_the_data_figures(finished):
         assert text in protocol, text
     assert "Machine translation" in protocol and "dolci-" in protocol  # the dropped ids
     summary = (ws / "results/report/summary.html").read_text()
-    assert "Figure 2" in summary and "Figure 3" in summary and summary.count("data:image/png;base64,") == 10
+    assert "Figure 2" in summary and "Figure 3" in summary
+    assert "<img alt='prompt_domains'" in summary and "<img alt='token_lengths'" in summary
     for figure in ("prompt_domains.png", "token_lengths.png"):
         assert (ws / "results/report" / figure).stat().st_size > 5000
     lengths = pq.read_table(ws / f"results/token_lengths/{MODEL}/de.parquet").to_pandas()

@@ -181,5 +181,5 @@ def cost_plot(rows: list[dict], path) -> None:
         ax.set_ylabel("hours")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
