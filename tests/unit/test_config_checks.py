@@ -37,7 +37,7 @@ def mutate(fn):
             "experiments.main.beta",
             "did you mean 'training.dpo.beta' or 'experiments.<name>.settings.beta'?",
         ),
-        (lambda c: c.update(colour="red"), "colour", "(known here: engine, evaluation, "),  # nothing close: no guess
+        (lambda c: c.update(colour="red"), "colour", "(known here: cost, engine, evaluation, "),  # nothing close: no guess
     ],
 )
 def test_unknown_keys_get_a_suggestion_only_when_one_is_close(change, field, hint):

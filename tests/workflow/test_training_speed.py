@@ -14,6 +14,7 @@ import torch
 
 from workflow_scripts.errors import UserError
 from workflow_scripts.planning.specs.training import training_spec
+from workflow_scripts.stages.training.tracking import Tracking
 from workflow_scripts.stages.training.train import (
     TrainingSpec,
     build_trainer,
@@ -107,7 +108,7 @@ def test_the_gpu_settings_leave_cpu_training_as_it_was(materialized_model):
     assert err.value.field == "training.common.liger_kernel" and "CUDA GPU" in str(err.value)
 
 
-def test_a_tiny_dpo_run_learns_and_records_its_throughput(materialized_model, tmp_path):
+def test_a_tiny_dpo_run_learns_records_its_throughput_and_reports_to_trackers(materialized_model, tmp_path, monkeypatch):
     chosen = [
         "Red.",
         "The sea is calm and blue.",
@@ -125,8 +126,13 @@ def test_a_tiny_dpo_run_learns_and_records_its_throughput(materialized_model, tm
     )
     spec = spec_for(materialized_model, "dpo", max_steps=6, logging_steps=1, gradient_accumulation_steps=2)
     spec = TrainingSpec.load({**spec.params(), "learning_rate": 5e-4})
-    train(spec, str(data), tmp_path / "adapter", threads=worker_cores())
+    # tracked (training.report_to) by TensorBoard and by W&B offline, as a job would be
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
+    tracking = Tracking(("tensorboard", "wandb"), str(tmp_path / "tracking"), "results/adapters/m/m/mono-da/dpo")
+    train(spec, str(data), tmp_path / "adapter", threads=worker_cores(), tracking=tracking)
     metrics = json.loads((tmp_path / "adapter/training_metrics.json").read_text())
+    check_the_trackers(tmp_path / "tracking", tracking.run_name, metrics, spec)
     losses = [row["loss"] for row in metrics["log_history"] if "loss" in row]
     assert len(losses) == 6 and all(loss == loss and abs(loss) < 100 for loss in losses)  # finite
     assert sum(losses[-2:]) < sum(losses[:2])  # decreasing over a few steps
@@ -134,6 +140,25 @@ def test_a_tiny_dpo_run_learns_and_records_its_throughput(materialized_model, tm
     assert speed["tokens"] > 0 and speed["tokens_per_second"] > 0 and speed["peak_memory_gib"] > 0.1
     assert (speed["per_device_batch_size"], speed["gradient_accumulation_steps"]) == (1, 2)
     assert speed["liger_kernel"] is False and speed["padding_free"] is False
+
+
+def check_the_trackers(directory, run_name, metrics, spec):
+    """TensorBoard's event file holds the losses the metrics hold, and the spec; W&B's offline run its name and
+    the spec as config. Nothing of them is in the adapter."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(directory / "tensorboard" / run_name), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    logged = [event.value for event in events.Scalars("train/loss")]
+    assert logged == pytest.approx([row["loss"] for row in metrics["log_history"] if "loss" in row])
+    config_text = events.Tensors("model_config/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert f'"croco/learning_rate": {spec.learning_rate}' in config_text and '"croco/lora/r": 16' in config_text
+    runs = list((directory / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    # the offline run's record file (protobuf records, strings stored as they are): its name and the spec
+    record = next(runs[0].glob("run-*.wandb")).read_bytes()
+    assert run_name.encode() in record and b"croco/beta" in record and spec.model.identity.encode() in record
+    assert b"train/loss" in record
 
 
 def test_the_gpu_benchmark_refuses_a_cpu_and_runs_at_tiny_shapes(materialized_model, tmp_path):

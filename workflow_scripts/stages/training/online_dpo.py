@@ -29,6 +29,7 @@ from workflow_scripts.runtime.atomic import atomic_directory
 from workflow_scripts.runtime.spec import Spec
 from workflow_scripts.runtime.tables import read_parquet_columns
 from workflow_scripts.stages.scoring import ScoreSpec
+from workflow_scripts.stages.training.tracking import NO_TRACKING, Tracking, attach_run_config, finish_trackers
 from workflow_scripts.stages.training.train import TrainingSpec
 
 
@@ -110,7 +111,7 @@ def trainer_class():
     return KSampleOnlineDPOTrainer
 
 
-def train_online(spec: OnlineSpec, pairs_path: str, out_dir: Path, threads: int) -> None:
+def train_online(spec: OnlineSpec, pairs_path: str, out_dir: Path, threads: int, tracking: Tracking = NO_TRACKING) -> None:
     """One online DPO run; keeps the adapter at every checkpoint step. Its prompts are those its offline twin
     trains on: the rows of the twin's pair table, less the same held-out rows, in the same order (with the same
     seed and global batch, the trainer then draws the same prompts for each step)."""
@@ -139,10 +140,11 @@ def train_online(spec: OnlineSpec, pairs_path: str, out_dir: Path, threads: int)
     # The reward engine first: on a GPU it takes its share of the memory before the policy is loaded.
     scorer = make_scorer(spec.score)
     tokenizer, model = load_policy(training)
+    attach_run_config(model, tracking, spec.params())
     with atomic_directory(out_dir) as tmp:
         tmp = Path(tmp)
         args = OnlineDPOConfig(
-            **trainer_arguments(training, tmp / "trainer"),
+            **trainer_arguments(training, tmp / "trainer", tracking),
             beta=training.beta,
             max_new_tokens=spec.max_new_tokens,
             temperature=spec.temperature,
@@ -167,6 +169,7 @@ def train_online(spec: OnlineSpec, pairs_path: str, out_dir: Path, threads: int)
         )
         started = time.time()
         result = trainer.train()
+        finish_trackers(tracking)
         tokenizer.save_pretrained(tmp)
         metrics = {
             "method": "online-dpo",
@@ -192,4 +195,5 @@ def train_online(spec: OnlineSpec, pairs_path: str, out_dir: Path, threads: int)
 
 def train_online_step(snakemake) -> None:
     spec = OnlineSpec.load(snakemake.params.spec)
-    train_online(spec, snakemake.input.prompts, Path(snakemake.output.run), snakemake.threads)
+    out_dir = Path(snakemake.output.run)
+    train_online(spec, snakemake.input.prompts, out_dir, snakemake.threads, Tracking.from_config(snakemake.config, out_dir))

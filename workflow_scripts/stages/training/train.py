@@ -27,6 +27,13 @@ from workflow_scripts.runtime.atomic import atomic_directory
 from workflow_scripts.runtime.models import loading_model
 from workflow_scripts.runtime.spec import ModelRef, Spec
 from workflow_scripts.runtime.step import child_env, run_worker
+from workflow_scripts.stages.training.tracking import (
+    NO_TRACKING,
+    Tracking,
+    attach_run_config,
+    finish_trackers,
+    tracking_arguments,
+)
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,7 @@ def padding_free_enabled(common: TrainingSettings, method: str, gpu: bool) -> bo
     return gpu if common.padding_free == "auto" else bool(common.padding_free)
 
 
-def trainer_arguments(spec: TrainingSpec, output_dir: Path) -> dict:
+def trainer_arguments(spec: TrainingSpec, output_dir: Path, tracking: Tracking = NO_TRACKING) -> dict:
     """The TrainingArguments every trainer here shares (TRL's configs extend them); the trainer's scratch
     directory is `output_dir`, never part of an artifact. A per_device_batch_size of `auto` starts at 1
     (`fit_per_device_batch` may raise it once the trainer is built)."""
@@ -177,7 +184,7 @@ def trainer_arguments(spec: TrainingSpec, output_dir: Path) -> dict:
         gradient_checkpointing=gpu if common.gradient_checkpointing == "auto" else bool(common.gradient_checkpointing),
         logging_steps=common.logging_steps,
         save_strategy="no",
-        report_to=[],
+        **tracking_arguments(tracking),
         seed=common.seed,
         use_cpu=not gpu,
         **precision_flags(common.precision),
@@ -306,7 +313,9 @@ def nll_term(weight: float) -> dict:
     return {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, weight]} if weight else {}
 
 
-def build_trainer(spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, scratch: Path, checkpoints=None):
+def build_trainer(
+    spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, scratch: Path, checkpoints=None, tracking: Tracking = NO_TRACKING
+):
     """TRL's DPO or SFT trainer for one adapter, set up for the hardware: Liger kernels, padding-free SFT
     micro-batches and the per-device batch (training.common's `auto`s resolved); with those choices."""
     import torch
@@ -314,7 +323,8 @@ def build_trainer(spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, s
     common, method = spec.common, spec.method
     gpu = torch.cuda.is_available()
     liger = liger_enabled(common, gpu)
-    base = trainer_arguments(spec, scratch / "trainer")
+    base = trainer_arguments(spec, scratch / "trainer", tracking)
+    attach_run_config(model, tracking, spec.params())
     args = dict(
         **base,
         use_liger_kernel=liger,
@@ -360,7 +370,14 @@ def build_trainer(spec: TrainingSpec, model, tokenizer, dataset, eval_dataset, s
     return trainer, {"liger_kernel": liger, "padding_free": padding_free, "per_device_batch_tried": tried}
 
 
-def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, checkpoints: list[int] | None = None) -> None:
+def train(
+    spec: TrainingSpec,
+    data_path: str,
+    out_dir: Path,
+    threads: int,
+    checkpoints: list[int] | None = None,
+    tracking: Tracking = NO_TRACKING,
+) -> None:
     """Train one adapter. Under a distributed launch every process runs this; only rank 0 writes. With
     `checkpoints` (a curve run), the adapters of those steps are kept as checkpoint-<step>/ instead of the last."""
     import torch
@@ -385,7 +402,7 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
     rank = int(os.environ.get("RANK", 0))
     with atomic_directory(out_dir) if rank == 0 else tempfile.TemporaryDirectory(prefix="croco-rank-") as tmp:
         tmp = Path(tmp)
-        trainer, settings = build_trainer(spec, model, tokenizer, dataset, eval_dataset, tmp, checkpoints)
+        trainer, settings = build_trainer(spec, model, tokenizer, dataset, eval_dataset, tmp, checkpoints, tracking)
         gpu = torch.cuda.is_available()
         world = trainer.accelerator.num_processes
         per_device = trainer.args.per_device_train_batch_size
@@ -407,6 +424,7 @@ def train(spec: TrainingSpec, data_path: str, out_dir: Path, threads: int, check
         started = time.time()
         result = trainer.train()
         train_seconds = time.time() - started
+        finish_trackers(tracking)
         tokens = getattr(trainer, "_total_train_tokens", None)  # TRL's count of non-padding tokens, all processes
         throughput = {
             "tokens": tokens,
@@ -504,21 +522,31 @@ def free_port() -> int:
 
 def train_step(snakemake) -> None:
     spec = TrainingSpec.load(snakemake.params.spec)
-    run_training(spec, snakemake.input.data, Path(snakemake.output.adapter), snakemake.threads)
+    out_dir = Path(snakemake.output.adapter)
+    run_training(spec, snakemake.input.data, out_dir, snakemake.threads, None, Tracking.from_config(snakemake.config, out_dir))
 
 
 def train_curve_step(snakemake) -> None:
     spec = CurveSpec.load(snakemake.params.spec)
-    run_training(spec.training, snakemake.input.data, Path(snakemake.output.run), snakemake.threads, spec.checkpoints)
+    out_dir = Path(snakemake.output.run)
+    tracking = Tracking.from_config(snakemake.config, out_dir)
+    run_training(spec.training, snakemake.input.data, out_dir, snakemake.threads, spec.checkpoints, tracking)
 
 
-def run_training(spec: TrainingSpec, data: str, out_dir: Path, threads: int, checkpoints: list[int] | None = None) -> None:
+def run_training(
+    spec: TrainingSpec,
+    data: str,
+    out_dir: Path,
+    threads: int,
+    checkpoints: list[int] | None = None,
+    tracking: Tracking = NO_TRACKING,
+) -> None:
     """`train` in this process, or in `training.common.processes` data-parallel processes."""
     import torch
 
     processes = spec.common.processes
     if processes == 1:
-        train(spec, data, out_dir, threads, checkpoints)
+        train(spec, data, out_dir, threads, checkpoints, tracking)
         return
     gpu = torch.cuda.is_available()
     if gpu and torch.cuda.device_count() < processes:
@@ -536,6 +564,7 @@ def run_training(spec: TrainingSpec, data: str, out_dir: Path, threads: int, che
                     "out": str(out_dir.resolve()),
                     "threads": max(1, threads // processes),
                     "checkpoints": list(checkpoints or []),
+                    "tracking": tracking.as_dict(),
                 }
             )
         )
@@ -554,7 +583,12 @@ def main(argv: list[str]) -> int:
     order = json.loads(Path(argv[0]).read_text())
     return run_worker(
         lambda: train(
-            TrainingSpec.load(order["spec"]), order["data"], Path(order["out"]), order["threads"], order["checkpoints"]
+            TrainingSpec.load(order["spec"]),
+            order["data"],
+            Path(order["out"]),
+            order["threads"],
+            order["checkpoints"],
+            Tracking(tuple(order["tracking"]["report_to"]), order["tracking"]["directory"], order["tracking"]["run_name"]),
         ),
         f"training rank {os.environ.get('RANK', 0)}",
     )
