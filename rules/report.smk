@@ -40,6 +40,8 @@ rule report:
         adapter_arena_csv=report(
             REPORT_FILES["adapter_arena_csv"], category="3. m-ArenaHard", caption="../report/arena_adapters.rst"
         ),
+        sweep_plot=report(REPORT_FILES["sweep_plot"], category="5. Training", caption="../report/rejection_sweep.rst"),
+        sweep_csv=report(REPORT_FILES["sweep_csv"], category="5. Training", caption="../report/rejection_sweep.rst"),
         length_table=report(REPORT_FILES["length_table"], category="4. Data", caption="../report/length_bias.rst"),
         length_plot=report(REPORT_FILES["length_plot"], category="4. Data", caption="../report/length_bias.rst"),
         cost_table=report(REPORT_FILES["cost_table"], category="6. Cost", caption="../report/gpu_hours.rst"),

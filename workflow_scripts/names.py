@@ -31,7 +31,10 @@ METHODS = ("dpo", "maxr", "sft", "icr", "mapo")
 ICR = "icr"  # the dataset of the ICR baseline's pairs (implicit cross-lingual rewards; trained with DPO)
 MAPO = "mapo"  # the dataset of the MAPO baseline's pairs (translation-model alignment rewards; trained with DPO)
 REGIMES = ("mono", "multi")
-TARGETS = ("mean_minus_2sigma", "q1", "min")  # where the rejected response's reward is aimed
+# Where the rejected response's reward is aimed: the paper's μ−2σ and two named alternatives; any μ−kσ
+# (`mean_minus_<k>sigma`) and any quantile of the pool (`quantile_<p>`, 0 < p < 1) sweep the sweet spot.
+TARGETS = ("mean_minus_2sigma", "q1", "min")
+TARGET_RE = r"mean_minus_\d+(?:\.\d+)?sigma|quantile_0\.\d*[1-9]|q1|min"
 PROMPT_LANGUAGES = ("chosen", "rejected", "random")  # the multilingual DPO prompt's language
 TRANSLATED = "translated"  # the source of the SFT baselines on translated data
 INSTRUCTED = "+instructed"  # samples whose prompts carry the language instruction
@@ -61,6 +64,28 @@ def scope_languages(scope: str) -> list[str]:
 
 def dpo_dataset(target: str, prompt_language: str) -> str:
     return f"dpo-{target}-{prompt_language}"
+
+
+def is_target(name: str) -> bool:
+    return re.fullmatch(TARGET_RE, name) is not None
+
+
+def parse_target(target: str) -> tuple[str, float]:
+    """("sigma", k) for mean − k·std, or ("quantile", p) for the pool's p-quantile (q1: 0.25, min: 0)."""
+    named = {"q1": ("quantile", 0.25), "min": ("quantile", 0.0)}
+    if target in named:
+        return named[target]
+    if is_target(target):
+        kind, value = (
+            ("sigma", target[len("mean_minus_") : -len("sigma")])
+            if target.endswith("sigma")
+            else ("quantile", target[len("quantile_") :])
+        )
+        return kind, float(value)
+    raise UserError(
+        f"unknown rejection target '{target}' (mean_minus_<k>sigma, quantile_<p> with 0 < p < 1, q1 or min)",
+        field="rejection_targets",
+    )
 
 
 def online_dataset(target: str) -> str:
@@ -121,12 +146,12 @@ def parse_dataset(dataset: str) -> dict:
         return {"method": "dpo", "pairs": dataset}
     if dataset.startswith(ONLINE):
         target = dataset[len(ONLINE) + len("dpo-") :]
-        if not dataset.startswith(f"{ONLINE}dpo-") or target not in TARGETS:
+        if not dataset.startswith(f"{ONLINE}dpo-") or not is_target(target):
             raise UserError(f"malformed online dataset name '{dataset}'")
         return {"method": "dpo", "target": target, "online": True}
     method, _, rest = dataset.partition("-")
     target, _, prompt_language = rest.rpartition("-")
-    if method != "dpo" or target not in TARGETS or prompt_language not in PROMPT_LANGUAGES:
+    if method != "dpo" or not is_target(target) or prompt_language not in PROMPT_LANGUAGES:
         raise UserError(f"malformed dataset name '{dataset}'")
     return {"method": "dpo", "target": target, "prompt_language": prompt_language}
 

@@ -24,7 +24,11 @@ def test_the_schema_and_the_report_use_the_vocabulary():
     experiment = schema["properties"]["experiments"]["additionalProperties"]["properties"]
     assert tuple(experiment["methods"]["items"]["enum"]) == names.METHODS
     assert tuple(experiment["regimes"]["items"]["enum"]) == names.REGIMES
-    assert tuple(experiment["rejection_targets"]["items"]["enum"]) == names.TARGETS
+    target_pattern = experiment["rejection_targets"]["items"]["pattern"]
+    for target in (*names.TARGETS, "mean_minus_1.5sigma", "mean_minus_3sigma", "quantile_0.1", "quantile_0.05"):
+        assert re.fullmatch(target_pattern, target) and names.is_target(target), target
+    for wrong in ("quantile_0", "quantile_1", "quantile_0.0", "mean_minus_sigma", "q2", "max"):
+        assert not re.fullmatch(target_pattern, wrong) and not names.is_target(wrong), wrong
     assert tuple(experiment["prompt_languages"]["items"]["enum"]) == names.PROMPT_LANGUAGES
     from workflow_scripts.stages.report.common import TARGET_NAMES
 
@@ -32,7 +36,7 @@ def test_the_schema_and_the_report_use_the_vocabulary():
 
 
 def test_names_round_trip():
-    for target in names.TARGETS:
+    for target in (*names.TARGETS, "mean_minus_1.5sigma", "quantile_0.1"):
         for plang in names.PROMPT_LANGUAGES:
             name = names.dpo_dataset(target, plang)
             assert re.fullmatch(layout.DATASET_RE, name) and re.fullmatch(layout.SAMPLED_DATASET_RE, name)

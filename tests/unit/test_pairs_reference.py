@@ -56,7 +56,12 @@ def reference_pair(pool, target):
     rewards = [r for r, _, _ in pool]
     mean = sum(rewards) / len(rewards)
     std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / len(rewards))
-    goal = {"mean_minus_2sigma": mean - 2 * std, "min": min(rewards), "q1": float(np.quantile(np.array(rewards), 0.25))}[target]
+    if target.startswith("mean_minus_"):  # any mean − k·std
+        goal = mean - float(target[len("mean_minus_") : -len("sigma")]) * std
+    elif target.startswith("quantile_"):  # any quantile of the pool, numpy's linear interpolation
+        goal = float(np.quantile(np.array(rewards), float(target[len("quantile_") :])))
+    else:
+        goal = {"min": min(rewards), "q1": float(np.quantile(np.array(rewards), 0.25))}[target]
     below = [x for x in pool if x[0] < chosen[0]]
     if not below:
         return None
@@ -72,7 +77,9 @@ def pools_of(truth, scope):
     return pools
 
 
-@pytest.mark.parametrize("target", ["mean_minus_2sigma", "q1", "min"])
+@pytest.mark.parametrize(
+    "target", ["mean_minus_2sigma", "q1", "min", "mean_minus_0.5sigma", "mean_minus_3sigma", "quantile_0.1", "quantile_0.75"]
+)
 @pytest.mark.parametrize("scope", [["de"], LANGS])
 def test_dpo_matches_the_reference(tmp_path, target, scope):
     scores, gens, truth = write_random(tmp_path, np.random.default_rng(7))

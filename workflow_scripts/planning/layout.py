@@ -18,7 +18,7 @@ from workflow_scripts.names import (
     ONLINE,
     PROMPT_LANGUAGES,
     SAMPLE_SETTINGS,
-    TARGETS,
+    TARGET_RE,
     VARIANT,
     Training,
     checkpoint_name,
@@ -35,9 +35,9 @@ def settings_re(keys) -> str:
 
 
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
-PAIRED_DPO_RE = rf"dpo-(?:{'|'.join(TARGETS)})-(?:{'|'.join(PROMPT_LANGUAGES)})"
+PAIRED_DPO_RE = rf"dpo-(?:{TARGET_RE})-(?:{'|'.join(PROMPT_LANGUAGES)})"
 SAMPLED_DATASET_RE = rf"(?:(?:{PAIRED_DPO_RE}|maxr)(?:{re.escape(IN_LANGUAGE)})?|{ICR}|{MAPO})"
-ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{'|'.join(TARGETS)})"
+ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{TARGET_RE})"
 DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
 # an adapter's name: its training data's, and its variant's training settings
 ADAPTER_SETTINGS_RE = settings_re(ADAPTER_SETTINGS)
@@ -174,6 +174,8 @@ REPORT_FILES = {
     "checkpoint_curves_plot": "results/report/checkpoint_curves.png",
     "checkpoint_curves_csv": "results/report/checkpoint_curves.csv",  # the values behind the figure
     "adapter_arena_csv": "results/report/arena_adapters_lc_win_rates.csv",
+    "sweep_plot": "results/report/rejection_sweep.png",
+    "sweep_csv": "results/report/rejection_sweep.csv",  # the values behind the figure
     "length_table": "results/report/length_bias.html",
     "length_plot": "results/report/length_bias.png",
     "cost_table": "results/report/gpu_hours.html",

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workflow_scripts.errors import UserError
-from workflow_scripts.names import ICR, MAPO, PROMPT_LANGUAGES, TARGETS, parse_dataset, scope_languages
+from workflow_scripts.names import ICR, MAPO, PROMPT_LANGUAGES, parse_dataset, parse_target, scope_languages
 from workflow_scripts.runtime.spec import Spec
 from workflow_scripts.runtime.tables import read_parquet_columns, require_columns, require_language, require_parquet_columns
 
@@ -62,8 +62,7 @@ def _group_starts(sorted_groups: np.ndarray) -> np.ndarray:
 
 def select(group: np.ndarray, lang: np.ndarray, sample: np.ndarray, reward: np.ndarray, target: str) -> Selection:
     """Choose (chosen, rejected) per group. All rewards must be finite."""
-    if target not in TARGETS:
-        raise UserError(f"unknown rejection target '{target}' (known: {', '.join(TARGETS)})", field="rejection_targets")
+    kind, level = parse_target(target)
     group, lang, sample = np.asarray(group), np.asarray(lang), np.asarray(sample)
     reward = np.asarray(reward, dtype=np.float64)
     if len(reward) == 0:
@@ -80,20 +79,17 @@ def select(group: np.ndarray, lang: np.ndarray, sample: np.ndarray, reward: np.n
     mean = sums / sizes
     dev = reward[by_best] - np.repeat(mean, sizes)
     std = np.sqrt(np.add.reduceat(dev * dev, starts) / sizes)
-    if target == "mean_minus_2sigma":
-        target_value = mean - 2.0 * std
-    else:
+    if kind == "sigma":
+        target_value = mean - level * std
+    else:  # the pool's `level`-quantile with linear interpolation (numpy's default method); min at 0
         ascending = np.lexsort((reward, group))
         low = reward[ascending]
-        if target == "min":
-            target_value = low[starts]
-        else:  # q1 with linear interpolation (numpy's default quantile method)
-            pos = 0.25 * (sizes - 1)
-            lo = np.floor(pos).astype(np.int64)
-            hi = np.ceil(pos).astype(np.int64)
-            a, b, t = low[starts + lo], low[starts + hi], pos - lo
-            # numpy's own lerp, to the last bit: a nearest-to-q1 tie must break as np.quantile's value says
-            target_value = np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
+        pos = level * (sizes - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        a, b, t = low[starts + lo], low[starts + hi], pos - lo
+        # numpy's own lerp, to the last bit: a nearest-to-quantile tie must break as np.quantile's value says
+        target_value = np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
     # Rejected: strictly below the chosen reward, nearest to the target.
     slot = np.searchsorted(groups, group)  # position of each row's group in `groups`
     candidate = reward < reward[chosen][slot]

@@ -16,12 +16,23 @@ from workflow_scripts.names import (
     parse_dataset,
     parse_sample_source,
     parse_subject,
+    parse_target,
     sample_settings,
     setting_value,
 )
 from workflow_scripts.runtime.atomic import atomic_file
 
 TARGET_NAMES = {"mean_minus_2sigma": "μ−2σ", "q1": "Q1", "min": "min"}
+
+
+def target_label(target: str) -> str:
+    """A rejection target as the report writes it: μ−2σ, Q1, min, μ−1.5σ, quantile 0.1."""
+    if target in TARGET_NAMES:
+        return TARGET_NAMES[target]
+    kind, level = parse_target(target)
+    return f"μ−{setting_value(level)}σ" if kind == "sigma" else f"quantile {setting_value(level)}"
+
+
 SETTING_NAMES = {
     "samples": "samples",
     "temperature": "T",
@@ -53,9 +64,9 @@ def method_label(subject: str) -> tuple[str, str, str]:
     elif parsed.get("pairs") == MAPO:
         method = "MAPO"
     elif parsed.get("online"):
-        method = f"Online DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])})"
+        method = f"Online DPO ({target_label(parsed['target'])})"
     else:
-        method = f"Paired DPO ({TARGET_NAMES.get(parsed['target'], parsed['target'])}"
+        method = f"Paired DPO ({target_label(parsed['target'])}"
         method += f", prompt: {parsed['prompt_language']})" if regime == "multi" else ")"
     settings = dict(parsed.get("settings", {}))
     if adapter.source != TRANSLATED:

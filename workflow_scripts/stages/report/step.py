@@ -64,6 +64,7 @@ def report_step(snakemake) -> None:
     from workflow_scripts.stages.report.language import language_plot, language_summary, language_table_html
     from workflow_scripts.stages.report.lengths import length_html, length_plot, length_tables
     from workflow_scripts.stages.report.protocol import protocol_rows, protocol_table_html
+    from workflow_scripts.stages.report.sweep import sweep_html, sweep_plot, sweep_points
     from workflow_scripts.stages.report.training import training_plot
 
     spec = ReportSpec.load(snakemake.params.spec)
@@ -115,6 +116,9 @@ def report_step(snakemake) -> None:
     length_part = length_html(correlations, pair_lengths_frame)
     write_text(f"<style>{STYLE}</style>{length_part}", out.length_table)
     save_figure(length_plot, out.length_plot, correlations, pair_lengths_frame)
+    sweep = sweep_points(list(inputs.pairs), scores, overall)  # the values behind the sweep figure, also as a table
+    write_csv(sweep, out.sweep_csv)
+    save_figure(sweep_plot, out.sweep_plot, sweep)
     if "error" in spec.cost:
         cost_part, cost_rows = f"<p class='note'>No GPU-hour plan: {html.escape(spec.cost['error'])}</p>", []
     else:
@@ -173,6 +177,12 @@ def report_step(snakemake) -> None:
             fold(arena_html, "the win rates of every comparison and language"),
             has_arena,
             "no m-ArenaHard comparison.",
+        ),
+        part(
+            "Where the rejected response sits: the rejection-target sweep",
+            embed_png(out.sweep_plot) + fold(sweep_html(sweep), "every point of the sweep"),
+            not sweep.empty,
+            "no experiment sweeps rejection_targets (two or more on the same samples).",
         ),
         part(
             "Offline and online DPO per checkpoint (Appendix G)",
