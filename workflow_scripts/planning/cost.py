@@ -393,7 +393,7 @@ def main(argv=None) -> None:
         rows = stage_rows(plan["jobs"], measured_times(plan["jobs"]))
     except UserError as exc:
         raise SystemExit(f"error [file {args.configfile}{f', field {exc.field}' if exc.field else ''}]: {exc.message}") from None
-    print(f"GPU-hour plan of {args.configfile} ({len(plan['jobs'])} GPU jobs)\n")
+    print(f"GPU-hour plan of {args.configfile} ({len(plan['jobs']):,} GPU jobs)\n")
     print(format_table(rows, plan["gpu"], plan["throughput"]))
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
