@@ -189,6 +189,7 @@ def test_report_files_and_second_run(evaluated):
     assert "<img alt='checkpoint_curves'" not in summary and "<img alt='arena_adapters_lc_win_rates'" not in summary
     check_the_length_section(ws, summary)
     check_the_gpu_hours_against_the_logs(ws, config)
+    check_the_cards(ws, config)
     # Table 2: the held-out language's dataset, the base absolute and every adapter evaluated there as a delta
     held_out = (ws / "results/report/euroeval_held_out.html").read_text()
     assert f"<th>{HELD_OUT_SET}</th>" in held_out and "<th colspan='1'>no</th>" in held_out
@@ -233,6 +234,26 @@ def check_the_length_section(ws, summary):
     assert f"<td>{chosen.mean():.1f}</td><td>{rejected.mean():.1f}</td>" in cells
     assert f"<td>{100 * (chosen > rejected).mean():.0f}%</td>" in cells
     assert pd.notna(chosen.mean())
+
+
+def check_the_cards(ws, config):
+    """Every adapter and every dataset one trains on has its card, and huggingface_hub loads each."""
+    import yaml
+    from huggingface_hub import DatasetCard, ModelCard
+    from snakemake.utils import validate
+
+    from workflow_scripts.planning.plan import card_files
+
+    settings = yaml.safe_load(config.read_text())
+    validate(settings, str(ws / "schemas/config.schema.yaml"))
+    cards = card_files(settings)
+    assert len([c for c in cards if "/adapters/" in c]) == 8  # dpo and maxr, 3 mono scopes and 1 multi
+    for path in cards:
+        card = (ModelCard if "/cards/adapters/" in path else DatasetCard).load(ws / path)
+        data = card.data.to_dict()
+        assert data["language"] and data["croco"]["provenance"] and "croco" in data["tags"], path
+        if "/cards/adapters/" in path:
+            assert data["base_model"] == MODEL and data["license"] == "apache-2.0"
 
 
 def check_the_gpu_hours_against_the_logs(ws, config):

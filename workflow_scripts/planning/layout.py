@@ -125,6 +125,9 @@ DATASET_STATS = "results/datasets/{source}/{scope}/{dataset}.stats.json"
 ADAPTER = "results/adapters/{policy}/{source}/{scope}/{dataset}"  # LoRA adapter, metrics, curves
 # a training run with a checkpoint every `training.curves.checkpoint_every` steps: checkpoint-<step>/ adapters
 CURVE_RUN = "results/curves/{policy}/{source}/{scope}/{dataset}/seed-{seed}"
+# Hugging Face cards (README.md with YAML metadata) of every training dataset and adapter (stages/cards.py)
+DATASET_CARD = "results/cards/datasets/{source}/{scope}/{dataset}/README.md"
+ADAPTER_CARD = "results/cards/adapters/{policy}/{source}/{scope}/{dataset}/README.md"
 EUROEVAL = "results/euroeval/{subject}.json"  # every language the subject is evaluated in
 # several subjects' EuroEval results from one job (`evaluation.euroeval.batch: scope`, see euroeval_batch)
 EUROEVAL_BATCH = "results/euroeval-batches/{batch}.json"

@@ -32,7 +32,9 @@ from workflow_scripts.names import (
     with_settings,
 )
 from workflow_scripts.planning.layout import (
+    ADAPTER_CARD,
     ARENA_PROMPTS,
+    DATASET_CARD,
     EUROEVAL,
     EUROEVAL_BATCH,
     GENERATIONS,
@@ -386,8 +388,20 @@ def effective_judge(judge: dict) -> dict:
     return out
 
 
+def card_files(config: dict) -> list[str]:
+    """The Hugging Face card of every adapter and of every dataset one trains on."""
+    trained = trainings(config)
+    datasets = dict.fromkeys(
+        DATASET_CARD.format(source=t.source, scope=t.scope, dataset=parse_dataset(t.dataset).get("data", t.dataset))
+        for t in trained
+    )
+    adapters = [ADAPTER_CARD.format(policy=t.policy, source=t.source, scope=t.scope, dataset=t.dataset) for t in trained]
+    return list(datasets) + adapters
+
+
 def all_targets(config: dict) -> list[str]:
     targets = [adapter_dir(t) for t in trainings(config)] + [run_dir(run) for run in curve_runs(config)]
+    targets += card_files(config)
     if config["evaluation"]["report"]:
         targets += list(REPORT_FILES.values())
     else:
