@@ -50,6 +50,7 @@ def test_an_adapters_card_names_its_base_data_and_hyperparameters(config):
     card = ModelCard(checked(adapter_card(spec, {"examples": 20, "summary": {"train_loss": 0.5}}), "adapter", spec))
     data = card.data.to_dict()
     assert data["base_model"] == MODEL and data["library_name"] == "peft" and data["language"] == ["da"]
+    assert data["license"] == "apache-2.0"  # the base model's; the data's licences are listed in the text
     rule = data["croco"]["rule"]
     assert rule["beta"] == 0.2 and rule["learning rate"] == config["training"]["dpo"]["learning_rate"]
     assert rule["data"].endswith(f"mono-da/{DPO}.parquet")  # the β variant trains on the plain pairs

@@ -100,7 +100,7 @@ def adapter_card(spec: CardSpec, metrics: dict):
     data = ModelCardData(
         base_model=spec.base_model,
         language=list(spec.languages),
-        license=license_field(spec.licenses),
+        license=next(iter(spec.licenses.values())),  # the base model's: the adapter is a derivative of it
         library_name="peft",
         pipeline_tag="text-generation",
         tags=list(spec.tags),

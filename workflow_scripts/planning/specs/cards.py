@@ -96,6 +96,7 @@ def adapter_card_spec(config: dict, policy: str, source: str, scope: str, datase
     spec = training_spec(config, policy, dataset)
     data = parse_dataset(dataset).get("data", dataset)
     licences, data_rule, data_provenance = data_sources(config, source, scope, data)
+    # the base model's first: the adapter's own licence (the card lists the data's below it)
     licences = {f"base model ({hub_name(config, policy)})": model_licence(config, policy), **licences}
     name = ADAPTER.format(policy=policy, source=source, scope=scope, dataset=dataset)
     _, method, regime = method_label(f"{policy}/{source}/{scope}/{dataset}")
