@@ -40,6 +40,9 @@ TRANSLATED = "translated"  # the source of the SFT baselines on translated data
 INSTRUCTED = "+instructed"  # samples whose prompts carry the language instruction
 ONLINE = "online-"  # the prefix of an online DPO run's dataset name
 IN_LANGUAGE = "+in_language"  # the suffix of a dataset built from in-language samples only (pairs.language_filter)
+# the suffix of a Paired DPO dataset whose rewards are penalized by α·length per language (an experiment's
+# length_control; stages/pairs.py)
+LENGTH_CONTROLLED = "+length_controlled"
 VARIANT = "@"  # opens each setting of an experiment's variant: `@beta=0.2`
 # The settings a variant may change, by the name its artifacts carry: those of the samples (and so of everything
 # made from them), and those of an adapter's training (its data is shared).
@@ -97,6 +100,11 @@ def language_filtered(dataset: str) -> str:
     return dataset + IN_LANGUAGE
 
 
+def length_controlled(dataset: str) -> str:
+    """The name of a Paired DPO dataset selected on length-penalized rewards; other datasets keep theirs."""
+    return dataset + LENGTH_CONTROLLED if dataset.startswith("dpo-") else dataset
+
+
 def setting_value(value) -> str:
     """A setting's value as a name carries it: integers without a point, other numbers exactly (repr)."""
     number = float(value)
@@ -135,6 +143,11 @@ def parse_dataset(dataset: str) -> dict:
             if dpo_only in settings and parsed["method"] != "dpo":
                 raise UserError(f"'{dataset}': {dpo_only} is a DPO setting, and this adapter is trained with {parsed['method']}")
         return {**parsed, "settings": settings, "data": plain}
+    if dataset.endswith(LENGTH_CONTROLLED):
+        parsed = parse_dataset(dataset[: -len(LENGTH_CONTROLLED)])
+        if parsed.get("target") is None or parsed.get("online"):
+            raise UserError(f"'{dataset}': only Paired DPO datasets are length-controlled")
+        return {**parsed, "length_control": True}
     if dataset.endswith(IN_LANGUAGE):
         parsed = parse_dataset(dataset[: -len(IN_LANGUAGE)])
         if parsed["method"] == "sft" or parsed.get("online"):

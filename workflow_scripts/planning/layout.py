@@ -14,6 +14,7 @@ from workflow_scripts.names import (
     ICR,
     IN_LANGUAGE,
     INSTRUCTED,
+    LENGTH_CONTROLLED,
     MAPO,
     ONLINE,
     PROMPT_LANGUAGES,
@@ -36,7 +37,10 @@ def settings_re(keys) -> str:
 
 SCOPE_RE = r"(?:mono|multi)-[a-z+]+"
 PAIRED_DPO_RE = rf"dpo-(?:{TARGET_RE})-(?:{'|'.join(PROMPT_LANGUAGES)})"
-SAMPLED_DATASET_RE = rf"(?:(?:{PAIRED_DPO_RE}|maxr)(?:{re.escape(IN_LANGUAGE)})?|{ICR}|{MAPO})"
+SAMPLED_DATASET_RE = (
+    rf"(?:{PAIRED_DPO_RE}(?:{re.escape(IN_LANGUAGE)})?(?:{re.escape(LENGTH_CONTROLLED)})?"
+    rf"|maxr(?:{re.escape(IN_LANGUAGE)})?|{ICR}|{MAPO})"
+)
 ONLINE_DATASET_RE = rf"{ONLINE}dpo-(?:{TARGET_RE})"
 DATASET_RE = rf"{SAMPLED_DATASET_RE}|sft|{ONLINE_DATASET_RE}"
 # an adapter's name: its training data's, and its variant's training settings

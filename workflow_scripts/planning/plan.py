@@ -22,6 +22,7 @@ from workflow_scripts.names import (
     Training,
     dpo_dataset,
     language_filtered,
+    length_controlled,
     mono_scope,
     multi_scope,
     online_dataset,
@@ -114,7 +115,12 @@ def experiment_trainings(config: dict, exp: dict) -> list[Training]:
     scopes = regime_scopes(exp, langs)
     # MAPO aligns the other languages' answers to the English ones: it never trains on English
     mapo_scopes = regime_scopes(exp, [lang for lang in langs if lang != config["source_language"]])
-    sampled = language_filtered if uses_language_filter(config, exp) else str
+    filtered = language_filtered if uses_language_filter(config, exp) else str
+    controlled = length_controlled if exp.get("length_control") else str
+
+    def sampled(dataset: str) -> str:
+        return controlled(filtered(dataset))
+
     found: dict[Training, None] = {}
     for variant in experiment_variants(exp):
         samples = with_settings(

@@ -326,12 +326,99 @@ def _summary(values: np.ndarray) -> dict:
     return {"min": float(np.min(values)), "mean": float(np.mean(values)), "max": float(np.max(values))}
 
 
-def build_dpo(score_paths, generation_paths, languages, target, prompt_language, non_finite, seed, language_filter=None):
+# The length penalty's grid (length_control), in units of the language's reward spread per token of length
+# spread (std(reward) / std(length)): scale-free, so one grid serves a classifier's and a rubric's rewards; ICR's
+# own grid, 0 to 1 in steps of 0.001, is absolute on its implicit rewards and characters.
+LENGTH_PENALTY_GRID = np.round(np.arange(0.0, 2.0001, 0.02), 2)
+
+
+def pool_lengths(generation_paths: dict[str, str], languages: list[str], pools: Pools) -> np.ndarray:
+    """The response length (tokens) of every pooled sample, aligned with the pools' rows."""
+    key = _sample_keys(pools.group, pools.lang, pools.sample, len(languages))
+    found_keys, found_lengths = [], []
+    for code, lang in enumerate(languages):
+        path = generation_paths[lang]
+        require_parquet_columns(path, {"prompt_id": "string", "sample_index": "integer", "response_tokens": "integer"})
+        for batch in pq.ParquetFile(path).iter_batches(
+            batch_size=ROWS_PER_BATCH, columns=["prompt_id", "sample_index", "response_tokens"]
+        ):
+            found = pc.index_in(batch.column("prompt_id"), value_set=pools.prompt_ids)
+            group = pc.fill_null(found, -1).to_numpy().astype(np.int64)  # -1: a prompt no pool holds
+            sample = batch.column("sample_index").to_numpy().astype(np.int64)
+            keep = group >= 0
+            found_keys.append(_sample_keys(group[keep], np.full(keep.sum(), code), sample[keep], len(languages)))
+            found_lengths.append(batch.column("response_tokens").to_numpy(zero_copy_only=False)[keep].astype(np.float64))
+    keys = np.concatenate(found_keys) if found_keys else np.array([], np.int64)
+    lengths = np.concatenate(found_lengths) if found_lengths else np.array([])
+    order = np.argsort(keys)
+    at = np.searchsorted(keys[order], key)
+    hit = (at < len(keys)) & (keys[order][np.minimum(at, len(keys) - 1)] == key) if len(keys) else np.zeros(len(key), bool)
+    if not hit.all():
+        g, c, i = _decode_key(key[np.argmin(hit)], len(languages))
+        raise UserError(
+            f"{int((~hit).sum())} scored sample(s) are not in the generations, e.g. prompt "
+            f"{pools.prompt_ids[g].as_py()} sample {i}: the scores are not of these generations (rebuild them)",
+            file=str(generation_paths[languages[c]]),
+        )
+    return lengths[order][at]
+
+
+def length_gap(selection: Selection, length: np.ndarray) -> float:
+    paired = selection.rejected >= 0
+    if not paired.any():
+        return 0.0
+    return float(np.mean(length[selection.chosen[paired]] - length[selection.rejected[paired]]))
+
+
+def fit_length_penalty(group, lang, sample, reward, length, target: str) -> tuple[float, dict]:
+    """One language's α: the first of the grid (scaled by the reward and length spreads) whose selection has
+    the smallest absolute mean chosen − rejected length gap; with the gaps before and after."""
+    scale = float(np.std(reward) / np.std(length)) if len(length) and np.std(length) > 0 else 0.0
+    before = length_gap(select(group, lang, sample, reward, target), length)
+    best, best_gap = 0.0, before
+    for step in LENGTH_PENALTY_GRID[1:] if scale else []:
+        gap = length_gap(select(group, lang, sample, reward - step * scale * length, target), length)
+        if abs(gap) < abs(best_gap):
+            best, best_gap = float(step * scale), gap
+    return best, {"alpha": best, "length_gap_before": before, "length_gap_after": best_gap}
+
+
+def length_penalized(pools: Pools, lengths: np.ndarray, languages: list[str], target: str) -> tuple[np.ndarray, dict]:
+    """The pools' rewards minus each language's α·length, and per language α and its length gaps."""
+    adjusted = pools.reward.copy()
+    fits = {}
+    for code, lang in enumerate(languages):
+        rows = pools.lang == code
+        alpha, fits[lang] = fit_length_penalty(
+            pools.group[rows], pools.lang[rows], pools.sample[rows], pools.reward[rows], lengths[rows], target
+        )
+        adjusted[rows] = pools.reward[rows] - alpha * lengths[rows]
+    return adjusted, fits
+
+
+def build_dpo(
+    score_paths,
+    generation_paths,
+    languages,
+    target,
+    prompt_language,
+    non_finite,
+    seed,
+    language_filter=None,
+    length_control=False,
+):
+    """Paired DPO pairs; with `length_control`, selected on reward − α·length per language (the table keeps the
+    reward model's rewards; the pool statistics and target are of the penalized ones)."""
     if prompt_language not in PROMPT_LANGUAGES:
         raise UserError(f"unknown prompt language variant '{prompt_language}'", field="prompt_languages")
     pools = read_pools(score_paths, languages, non_finite, language_filter)
     group, lang, sample, reward = pools.group, pools.lang, pools.sample, pools.reward
-    sel = select(group, lang, sample, reward, target)
+    fits = None
+    if length_control:
+        ranked, fits = length_penalized(pools, pool_lengths(generation_paths, languages, pools), languages, target)
+    else:
+        ranked = reward
+    sel = select(group, lang, sample, ranked, target)
     paired = sel.rejected >= 0
     ids = pools.prompt_ids.to_pylist()
     c, r = sel.chosen[paired], sel.rejected[paired]
@@ -393,6 +480,7 @@ def build_dpo(score_paths, generation_paths, languages, target, prompt_language,
         "pool_size": _summary(sel.pool_size),
         "reward_gap": _summary(reward[c] - reward[r]),
         "language_matrix": matrix,
+        "length_control": fits,
     }
     return out, stats
 
@@ -494,6 +582,7 @@ def dataset_step(snakemake) -> None:
                 spec.non_finite,
                 spec.seed,
                 language_filter,
+                parsed.get("length_control", False),
             )
     stats["scope"] = spec.scope
     stats["dataset"] = spec.dataset
