@@ -168,3 +168,20 @@ def test_the_paper_plan_prints_in_under_15_seconds():
     lines = result.stdout.splitlines()
     assert lines[0].startswith("GPU-hour plan of presets/paper.yaml")
     assert any(line.startswith("total") for line in lines) and "train_dpo: 3,860 tokens/s at 9B" in result.stdout
+
+
+def test_the_command_counts_the_prompt_tables_the_report_only_its_inputs(tmp_path):
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    config = demo()
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    (tmp_path / "results/prompts").mkdir(parents=True)
+    pq.write_table(pa.table({"prompt_id": ["a", "b", "c"]}), tmp_path / "results/prompts/en.parquet")
+    generate = [job for job in plan_jobs(config, tmp_path) if job.stage == "generate"]
+    assert generate[0].calls == 3 * 4  # the table the run made: 3 prompts
+    # the report's spec: the input file's 24 (prompts.limit), so that it does not change once the tables exist
+    generate = [job for job in plan_jobs(config, tmp_path, read_results=False) if job.stage == "generate"]
+    assert generate[0].calls == 24 * 4

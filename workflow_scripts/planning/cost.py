@@ -122,21 +122,21 @@ def count_rows(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def prompt_count(config: dict, base: Path) -> int:
+def prompt_count(config: dict, base: Path, read_results: bool = True) -> int:
     """Prompts per language: the source prompt table's rows once it exists, else the file's lines or the sample's
     size, at most `prompts.limit`."""
     table = base / PROMPTS.format(lang=config["source_language"])
     prompts = config["prompts"]
-    if table.is_file():
+    if read_results and table.is_file():
         return count_rows(table)
     count = count_rows(base / prompts["file"]) if prompts.get("file") else prompts["sample"]["size"]
     return min(count, prompts["limit"]) if prompts.get("limit") else count
 
 
-def arena_prompt_count(config: dict, base: Path, lang: str) -> int:
+def arena_prompt_count(config: dict, base: Path, lang: str, read_results: bool = True) -> int:
     arena = config["evaluation"]["arena"]["prompts"]
     table = base / ARENA_PROMPTS.format(lang=lang)
-    if table.is_file():
+    if read_results and table.is_file():
         return count_rows(table)
     if lang in arena["files"]:
         count = count_rows(base / arena["files"][lang])
@@ -158,12 +158,13 @@ def euroeval_examples(config: dict, base: Path, dataset: str) -> int:
 # ---------------------------------------------------------------- the plan
 
 
-def plan_jobs(config: dict, base: str | Path = ".") -> list[Job]:
-    """Every GPU job of the configured experiments with its work (see the module's docstring)."""
+def plan_jobs(config: dict, base: str | Path = ".", read_results: bool = True) -> list[Job]:
+    """Every GPU job of the configured experiments with its work (see the module's docstring); with
+    `read_results`, the prompt counts of the prompt tables the run has made, else those of its inputs only."""
     base = Path(base)
     lengths = {key: value["value"] for key, value in config["cost"]["lengths"].items()}
     gen, resources = config["generation"], config["resources"]
-    prompts = prompt_count(config, base)
+    prompts = prompt_count(config, base, read_results)
 
     def engine_gpus(model: str) -> int:  # as rules/common.smk's engine_resources: at least one engine's GPUs
         asked = resources["engine"]["gpu"]
@@ -314,7 +315,7 @@ def plan_jobs(config: dict, base: str | Path = ".") -> list[Job]:
     by_log = {}
     for subject, lang in arena_jobs(config)["answers"]:
         model = parse_subject(subject)[0]
-        count = arena_prompt_count(config, base, lang)
+        count = arena_prompt_count(config, base, lang, read_results)
         if subject in grouped:
             log = LOGS["arena_answers"].format(subject=subject)
         else:
@@ -332,7 +333,7 @@ def plan_jobs(config: dict, base: str | Path = ".") -> list[Job]:
         comparisons = arena_comparisons(config)
         by_log = {}
         for name, lang in arena_jobs(config)["comparisons"]:
-            calls = arena_prompt_count(config, base, lang) * orders
+            calls = arena_prompt_count(config, base, lang, read_results) * orders
             if comparisons[name]["configured"]:
                 log = LOGS["arena_judge"].format(comparison=name)
             else:
@@ -367,10 +368,11 @@ def priced_jobs(config: dict, jobs: list[Job], gpu: str | None = None) -> list[d
     ]
 
 
-def cost_plan(config: dict, base: str | Path = ".", gpu: str | None = None) -> dict:
+def cost_plan(config: dict, base: str | Path = ".", gpu: str | None = None, read_results: bool = True) -> dict:
     """The plan as the report shows it: the GPU kind, its throughput table (with sources), every priced job."""
     gpu = gpu or config["cost"]["gpu"]
-    return {"gpu": gpu, "throughput": throughput_table(config, gpu), "jobs": priced_jobs(config, plan_jobs(config, base), gpu)}
+    jobs = plan_jobs(config, base, read_results)
+    return {"gpu": gpu, "throughput": throughput_table(config, gpu), "jobs": priced_jobs(config, jobs, gpu)}
 
 
 def main(argv=None) -> None:

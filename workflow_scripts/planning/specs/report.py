@@ -43,7 +43,9 @@ def report_cost_plan(config: dict) -> dict:
     """The GPU-hour plan the report sets against the jobs' logged times; a config the plan cannot price (a model
     of unknown size) gets the reason instead, which the report shows in one line."""
     try:
-        return cost_plan(config)
+        # from the config and its input files only: a spec that read the tables the run makes would change once
+        # they exist, and a finished run would plan its report again
+        return cost_plan(config, read_results=False)
     except UserError as exc:
         return {"error": str(exc)}
 
