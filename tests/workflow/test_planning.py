@@ -71,6 +71,12 @@ def test_planning_prints_no_caching_noise_without_a_cache(tmp_path):
     assert Path(REPO / "pyproject.toml").is_file()
 
 
+def training_data_of(adapter: str) -> str:
+    """An adapter's training data (a variant's adapters share their plain dataset's)."""
+    _, _, policy, source, scope, dataset = adapter.split("/", 5)
+    return layout.training_data(source, scope, dataset)
+
+
 def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     ws = make_workspace(tmp_path / "ws")
     started = time.time()
@@ -101,8 +107,13 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     # 16 (its sft adapters are the main run's); prompt-language variants add 2; targets add 16; the
     # instruction ablation 8 (DPO, 7 mono + 1 multi); the low-resource languages 4 x 3 (Figure 5); the language
     # filter ablation 16 (DPO and Max-R, 7 mono + 1 multi, on in-language samples); ICR 3 (both policies on
-    # ICR's sampling, EuroLLM on CroCo's samples); MAPO 2 (multi-de+es+fr, both policies).
-    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8 + 12 + 16 + 3 + 2
+    # ICR's sampling, EuroLLM on CroCo's samples); MAPO 2 (multi-de+es+fr, both policies); the rejection sweep 5
+    # (its mean − 2σ, Q1 and min multilingual adapters are the targets experiment's); length control 8.
+    assert len(adapters) == 24 + 24 + 16 + 2 + 16 + 8 + 12 + 16 + 3 + 2 + 5 + 8
+    assert "results/adapters/eurollm-9b/eurollm-9b/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_1.5sigma-chosen" in adapters
+    assert "results/adapters/eurollm-9b/eurollm-9b/mono-da/dpo-mean_minus_2sigma-chosen+length_controlled" in adapters
+    # every adapter has its card, and every dataset one trains on
+    assert counts["adapter_card"] == len(adapters) and counts["dataset_card"] == len({training_data_of(a) for a in adapters})
     assert "results/adapters/tiny-aya/tiny-aya@max_tokens=512@samples=20@temperature=0.8/multi-de+es+fr/mapo" in adapters
     assert "results/adapters/eurollm-9b/tiny-aya/multi-da+de+en+es+fr+it+nl/dpo-mean_minus_2sigma-chosen" in adapters
     assert "results/adapters/eurollm-9b/eurollm-9b+instructed/mono-da/dpo-mean_minus_2sigma-chosen" in adapters
@@ -121,7 +132,9 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     euroeval = {out for rule, out in jobs if rule == "euroeval"}
     assert counts["euroeval"] == 2 + len(adapters) - 12 + 36 and "results/euroeval/eurollm-9b.json" in euroeval
     evaluations = euroeval_jobs(paper_config())
-    assert len(evaluations) == 20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10) + 36 + (14 + 20) + 5 * 10
+    assert len(evaluations) == (
+        20 + 2 * (21 + 30) + 18 + 2 * 10 + (14 + 20) + (14 + 20) + (7 + 10) + 36 + (14 + 20) + 5 * 10 + 5 * 10 + (7 + 10)
+    )
     online = "eurollm-9b/eurollm-9b/mono-da/online-dpo-mean_minus_2sigma"
     assert f"results/euroeval/{online}/seed-43/step-300.json" in euroeval
     assert counts["train_curve"] == 3 and counts["train_online"] == 3
@@ -134,8 +147,10 @@ def test_paper_preset_dry_runs_with_shared_artifacts(tmp_path):
     # m-ArenaHard: 6 comparisons (Figure 4) x 7 languages; 6 distinct subjects answer, each in one job for
     # all 7 languages, and each comparison is judged in one job. Figure 5: 12 low-resource adapters against the
     # base and Gemma3-12B-it in their own language: 12 + 4 + 4 single-language answer jobs, 24 judge jobs.
-    assert counts["arena_winrate"] == 42 + 24 and counts["arena_answers"] == 6 and counts["arena_judge"] == 6
-    assert counts["arena_answers_one"] == 12 + 4 + 4 and counts["arena_judge_one"] == 24
+    # The rejection sweep: its 8 multilingual adapters against the base in 7 languages (the mean − 2σ one answers in
+    # its Figure 4 job).
+    assert counts["arena_winrate"] == 42 + 24 + 8 * 7 and counts["arena_answers"] == 6 and counts["arena_judge"] == 6
+    assert counts["arena_answers_one"] == 12 + 4 + 4 + 7 * 7 and counts["arena_judge_one"] == 24 + 8 * 7
     low = "eurollm-9b.eurollm-9b.mono-ga.dpo-mean_minus_2sigma-chosen.vs.gemma3-12b"
     assert ("arena_winrate", f"results/arena/winrates/{low}/ga.json") in jobs
     assert counts["report"] == 1
