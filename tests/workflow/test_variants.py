@@ -60,8 +60,10 @@ def test_the_plan_makes_only_what_each_variant_changes(workspace):
     # but the new rejection targets' pair tables and adapters, from the scores the tiny run made)
     assert ("train", BETA_02) in jobs
     sweep = [f"results/adapters/{MODEL}/{MODEL}/mono-da/dpo-{target}-chosen" for target in SWEPT]
+    cards = [f"results/cards/adapters/{MODEL}/{MODEL}/mono-da/dpo-{target}-chosen/README.md" for target in SWEPT]
+    cards += [f"results/cards/datasets/{MODEL}/mono-da/dpo-{target}-chosen/README.md" for target in SWEPT]
     plain_source = [out for _, out in jobs if f"/{MODEL}/" in out and "@" not in out]
-    assert sorted(plain_source) == sorted(SWEEP_PAIRS + sweep), plain_source
+    assert sorted(plain_source) == sorted(SWEEP_PAIRS + sweep + cards), plain_source
     # fewer samples: new samples, scores, Max-R data and adapters in each language, under their own name
     for lang in ("en", "da", "de"):
         assert ("gather_generations", f"results/generations/{FEWER}/{lang}.parquet") in jobs
@@ -73,19 +75,25 @@ def test_the_plan_makes_only_what_each_variant_changes(workspace):
         "gather_scores",
         "preference_dataset",
         "train",
+        "dataset_card",
+        "adapter_card",
     }, jobs
 
 
 def test_both_betas_coexist_and_the_sweep_is_then_done(workspace):
     ws, config = workspace
     before = digests(ws / PLAIN)
-    result = snakemake(ws, BETA_02, "--cores", "2", "--configfile", str(config))
+    card = BETA_02.replace("results/adapters/", "results/cards/adapters/") + "/README.md"
+    result = snakemake(ws, BETA_02, card, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     varied = json.loads((ws / BETA_02 / "training_metrics.json").read_text())["hyperparameters"]
     plain = json.loads((ws / PLAIN / "training_metrics.json").read_text())["hyperparameters"]
     assert (varied["beta"], plain["beta"]) == (0.2, 0.1)
     assert {key for key in plain if plain[key] != varied[key]} == {"beta"}  # the same training otherwise
     assert digests(ws / PLAIN) == before  # the β 0.1 adapter is untouched
+    from huggingface_hub import ModelCard
+
+    assert ModelCard.load(ws / card).data.to_dict()["croco"]["rule"]["beta"] == 0.2  # its card says which it is
     again = snakemake(ws, "-n", "--cores", "2", "--configfile", str(config))
     assert again.returncode == 0, again.stderr[-3000:]
     assert not [out for _, out in work_jobs(again) if "beta" in out or out.startswith(f"results/adapters/{MULTI}")]

@@ -121,6 +121,8 @@ def test_parameter_change_recomputes_exactly_its_dependents(finished, tmp_path):
         "gather_scores": 3,
         "preference_dataset": 8,
         "train": 8,
+        "dataset_card": 8,  # the card of every dataset rebuilt and of every adapter retrained
+        "adapter_card": 8,
     }
     assert not [j for j in jobs if "/translated/" in j[1]]
 
@@ -167,6 +169,8 @@ def test_input_content_change_recomputes_that_language_and_the_pools_with_it(fin
         "preference_dataset": 4,
         "translated_dataset": 2,
         "train": 6,
+        "dataset_card": 6,
+        "adapter_card": 6,
     }
     assert all(("da" in out) for out in outputs), outputs  # mono-da or multi-da+de+en, never de/en alone
 
@@ -180,7 +184,14 @@ def test_step_code_change_recomputes_that_step_and_downstream(finished):
         jobs = dry(ws, config)
     finally:
         module.write_text(original)
-    assert rules_of(jobs) == {"score": 3, "gather_scores": 3, "preference_dataset": 8, "train": 8}
+    assert rules_of(jobs) == {
+        "score": 3,
+        "gather_scores": 3,
+        "preference_dataset": 8,
+        "train": 8,
+        "dataset_card": 8,
+        "adapter_card": 8,
+    }
 
 
 def test_an_edit_to_run_time_names_reruns_the_steps_that_read_them_and_nothing_else(finished):
@@ -197,7 +208,13 @@ def test_an_edit_to_run_time_names_reruns_the_steps_that_read_them_and_nothing_e
         jobs = dry(ws, config)
     finally:
         module.write_text(original)
-    assert rules_of(jobs) == {"preference_dataset": 8, "translated_dataset": 4, "train": 12}
+    assert rules_of(jobs) == {
+        "preference_dataset": 8,
+        "translated_dataset": 4,
+        "train": 12,
+        "dataset_card": 12,
+        "adapter_card": 12,
+    }
     glue = {
         script: "workflow_scripts.names" in code_modules(str(REPO / "rules/scripts" / f"{script}.py"))
         for script in ("dataset", "train", "base_model", "prompt_set", "translate", "generate", "gather_generations")
@@ -246,6 +263,9 @@ def test_model_identity_change_recomputes_everything_that_uses_the_model(finishe
         "preference_dataset": 8,
         "translated_dataset": 2,
         "train": 12,
+        # and the cards of what it rebuilt
+        "dataset_card": 10,
+        "adapter_card": 12,
     }
 
 
@@ -339,6 +359,8 @@ def test_rebuilding_one_language_reruns_it_and_the_pools_with_it_only(finished):
         "preference_dataset": 4,
         "translated_dataset": 2,
         "train": 6,
+        "dataset_card": 6,
+        "adapter_card": 6,
     }
     assert all(("de" in out) for _, out in jobs), jobs  # mono-de or multi-da+de+en, never da/en alone
 
@@ -371,6 +393,8 @@ def test_an_engine_upgrade_reruns_the_engine_steps_and_what_they_feed_only(finis
         "preference_dataset": 8,
         "translated_dataset": 2,
         "train": 10,
+        "dataset_card": 10,
+        "adapter_card": 10,
     }
     assert ("prompt_set", "results/prompts/de.parquet") in jobs
     assert not [job for job in jobs if job[1] in ("results/prompts/en.parquet", "results/prompts/da.parquet")]
