@@ -66,9 +66,9 @@ def test_lengths_of_chosen_and_rejected_and_the_correlation(tables, tmp_path):
     assert (pair["regime"], pair["language"], pair["dataset"], pair["pairs"]) == ("mono", "da", "dpo-mean_minus_2sigma-chosen", 2)
     assert pair["chosen_chars"] == (30 + 20) / 2 and pair["rejected_chars"] == 10
     assert pair["chosen_tokens"] == (9 + 6) / 2 and pair["rejected_tokens"] == 3
-    assert pair["chosen_longer_tokens"] == 1.0 and pair["chosen_longer_chars"] == 1.0
+    assert pair["chosen_longer_tokens"] == 1.0 and pair["chosen_longer_chars"] == 1.0 and pair["same_length_tokens"] == 0
     html = length_html(correlations, pairs)
-    assert "+0.95" in html and "100%" in html
+    assert "+0.95" in html and "<td>100%</td><td>0%</td><td>100%</td>" in html
     length_plot(correlations, pairs, tmp_path / "lengths.png")
     assert (tmp_path / "lengths.png").stat().st_size > 5000
 

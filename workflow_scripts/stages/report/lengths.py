@@ -105,6 +105,8 @@ def pair_lengths(pair_paths, lengths: dict[tuple[str, str], pa.Table]) -> pd.Dat
                     "chosen_tokens": part["chosen_tokens"].mean(),
                     "rejected_tokens": part["rejected_tokens"].mean(),
                     "chosen_longer_tokens": float((part["chosen_tokens"] > part["rejected_tokens"]).mean()),
+                    # equal lengths are neither (a generation cap makes many)
+                    "same_length_tokens": float((part["chosen_tokens"] == part["rejected_tokens"]).mean()),
                     "chosen_longer_chars": float((part["chosen_chars"] > part["rejected_chars"]).mean()),
                 }
             )
@@ -132,7 +134,8 @@ def length_html(correlations: pd.DataFrame, pairs: pd.DataFrame) -> str:
         f"<tr><td>{html.escape(r.dataset)}</td><td>{r.regime}</td><td>{r.language}</td><td>{r.pairs}</td>"
         f"<td>{number(r.chosen_chars, '{:.0f}')}</td><td>{number(r.rejected_chars, '{:.0f}')}</td>"
         f"<td>{number(r.chosen_tokens)}</td><td>{number(r.rejected_tokens)}</td>"
-        f"<td>{100 * r.chosen_longer_tokens:.0f}%</td><td>{100 * r.chosen_longer_chars:.0f}%</td></tr>"
+        f"<td>{100 * r.chosen_longer_tokens:.0f}%</td><td>{100 * r.same_length_tokens:.0f}%</td>"
+        f"<td>{100 * r.chosen_longer_chars:.0f}%</td></tr>"
         for r in pairs.itertuples()
     )
     return (
@@ -143,16 +146,18 @@ def length_html(correlations: pd.DataFrame, pairs: pd.DataFrame) -> str:
         "<h3>Chosen against rejected, per pair table and language of the chosen response</h3>"
         "<table class='results'><tr><th>pairs</th><th>regime</th><th>language</th><th>n</th>"
         "<th>chosen chars</th><th>rejected chars</th><th>chosen tokens</th><th>rejected tokens</th>"
-        "<th>chosen longer (tokens)</th><th>chosen longer (chars)</th></tr>"
+        "<th>chosen longer (tokens)</th><th>same length (tokens)</th><th>chosen longer (chars)</th></tr>"
         f"{pair_rows}</table>"
         "<p class='note'>A positive ρ means the reward model prefers longer answers; a share of longer chosen"
-        " responses well above 50% means DPO on these pairs can learn length rather than quality.</p>"
+        " responses well above that of longer rejected ones means DPO on these pairs can learn length rather than"
+        " quality (pairs of the same length, common where responses reach the generation's token limit, are"
+        " neither).</p>"
     )
 
 
 def length_plot(correlations: pd.DataFrame, pairs: pd.DataFrame, path) -> None:
-    """Left: the share of pairs whose chosen response is longer (tokens), per language and regime, with the 50%
-    line of no bias. Right: chosen against rejected mean tokens."""
+    """Left: per language and regime, the shares of pairs whose chosen response is longer, as long, or shorter
+    (tokens). Right: chosen against rejected mean tokens."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,10 +171,13 @@ def length_plot(correlations: pd.DataFrame, pairs: pd.DataFrame, path) -> None:
     else:
         labels = [f"{r.language} {r.regime}\n{r.dataset}" for r in pairs.itertuples()]
         x = np.arange(len(pairs))
-        axes[0].bar(x, 100 * pairs["chosen_longer_tokens"], color="#0969da")
-        axes[0].axhline(50, color="#57606a", linestyle="--", linewidth=1)
+        longer, same = 100 * pairs["chosen_longer_tokens"], 100 * pairs["same_length_tokens"]
+        axes[0].bar(x, longer, color="#0969da", label="chosen longer")
+        axes[0].bar(x, same, bottom=longer, color="#bbbbbb", label="same length")
+        axes[0].bar(x, 100 - longer - same, bottom=longer + same, color="#fb8f44", label="rejected longer")
         axes[0].set_ylim(0, 100)
-        axes[0].set_ylabel("% pairs, chosen longer (tokens)")
+        axes[0].set_ylabel("% of pairs (tokens)")
+        axes[0].legend(fontsize=7)
         axes[0].set_xticks(x, labels, fontsize=6, rotation=60, ha="right")
         axes[1].bar(x - 0.2, pairs["chosen_tokens"], 0.4, label="chosen", color="#2ea043")
         axes[1].bar(x + 0.2, pairs["rejected_tokens"], 0.4, label="rejected", color="#da3633")
