@@ -169,6 +169,11 @@ def parse_dataset(dataset: str) -> dict:
     return {"method": "dpo", "target": target, "prompt_language": prompt_language}
 
 
+def data_name(dataset: str) -> str:
+    """The dataset an adapter trains on: its name without a variant's training settings (they share it)."""
+    return parse_dataset(dataset).get("data", dataset)
+
+
 def sample_source(generator: str, instructed: bool) -> str:
     """Name of a generator's samples: `eurollm-9b`, or `eurollm-9b+instructed` with the language instruction."""
     return generator + (INSTRUCTED if instructed else "")

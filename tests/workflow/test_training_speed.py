@@ -129,7 +129,7 @@ def test_a_tiny_dpo_run_learns_records_its_throughput_and_reports_to_trackers(ma
     # tracked (training.report_to) by TensorBoard and by W&B offline, as a job would be
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
-    tracking = Tracking(("tensorboard", "wandb"), str(tmp_path / "tracking"), "results/adapters/m/m/mono-da/dpo")
+    tracking = Tracking(["tensorboard", "wandb"], str(tmp_path / "tracking"), "results/adapters/m/m/mono-da/dpo")
     train(spec, str(data), tmp_path / "adapter", threads=worker_cores(), tracking=tracking)
     metrics = json.loads((tmp_path / "adapter/training_metrics.json").read_text())
     check_the_trackers(tmp_path / "tracking", tracking.run_name, metrics, spec)

@@ -1,7 +1,7 @@
 """The GPU-hour plan: every GPU job the configured experiments plan, its work (prompts, samples, tokens read,
 generated and trained on, EuroEval and judge calls), and its GPU-hours from a throughput table per GPU kind
 (`cost:` in the config; each figure with its source). Once jobs have run, the time their logs report replaces
-the assumption for their stage and model (`measured_rates`): the plan of the rest then uses the measured rate.
+the assumption for their stage and model (`stages/report/cost.py`): the rest of it is priced at the measured rate.
 
     python -m workflow_scripts.planning.cost [--configfile presets/paper.yaml] [--gpu h100] [--csv FILE]
 
@@ -40,6 +40,7 @@ from workflow_scripts.planning.plan import (
     euroeval_jobs,
     grouped_arena_subjects,
     machine_translated_languages,
+    sample_sets,
     trainings,
 )
 from workflow_scripts.runtime.scatter import shard_bounds
@@ -185,19 +186,10 @@ def plan_jobs(config: dict, base: str | Path = ".", read_results: bool = True) -
 
     # generation and scoring of every sample a training set is built from
     planned = trainings(config)
-    sampled: dict[tuple[str, str], None] = {}
-    rewarded: dict[tuple[str, str], None] = {}
-    for t in planned:
-        if t.source == TRANSLATED:
-            continue
-        pairs = parse_dataset(t.dataset).get("pairs")
-        langs = scope_languages(t.scope)
-        if pairs == MAPO:  # MAPO aligns to the English samples
-            langs = [*langs, config["source_language"]]
-        for lang in langs:
-            sampled[(t.source, lang)] = None
-            if pairs not in (ICR, MAPO):
-                rewarded[(t.source, lang)] = None
+    sampled, rewarded = sample_sets(planned)
+    # MAPO aligns the other languages' samples to the English ones, which are sampled too
+    mapo = [t.source for t in planned if parse_dataset(t.dataset).get("pairs") == MAPO]
+    sampled = list(dict.fromkeys(sampled + [(source, config["source_language"]) for source in mapo]))
     reward = config["reward"]["model"]
     for source, lang in sampled:
         generator = parse_sample_source(source)[0]
@@ -227,6 +219,7 @@ def plan_jobs(config: dict, base: str | Path = ".", read_results: bool = True) -
     # the baselines' own rewards: ICR scores each sample under the policy and its DPO reference (two forward
     # passes), MAPO each non-English sample's English translation likelihood under the translation model
     training_gpus = min(resources["training"]["gpu"], 1)
+    rewarded_logs: set[str] = set()
     for t in planned:
         pairs = parse_dataset(t.dataset).get("pairs")
         if pairs not in (ICR, MAPO) or t.source == TRANSLATED:
@@ -241,7 +234,8 @@ def plan_jobs(config: dict, base: str | Path = ".", read_results: bool = True) -
             else:
                 log = LOGS["alignment_rewards"].format(samples=t.source, lang=lang)
                 terms = (("prefill", config["pairs"]["mapo"]["model"], 2 * samples * response),)
-            if log not in {job.log for job in jobs}:
+            if log not in rewarded_logs:  # ICR on shared samples: one job per samples and language
+                rewarded_logs.add(log)
                 jobs.append(Job("baseline rewards", log, training_gpus, samples, terms))
 
     # training: examples x epochs, or max_steps x the global batch
@@ -257,10 +251,12 @@ def plan_jobs(config: dict, base: str | Path = ".", read_results: bool = True) -
         else:
             examples = prompts  # one pair or Max-R example per prompt's pool
         batch = global_batch(spec.common)
-        steps_cap = max_steps or spec.common.max_steps
-        seen = examples * spec.common.epochs if not steps_cap else min(examples * spec.common.epochs, steps_cap * batch)
         if max_steps:  # a curve run trains its max_steps whatever the data's size (it repeats the data)
             seen = max_steps * batch
+        else:
+            seen = examples * spec.common.epochs
+            if spec.common.max_steps:
+                seen = min(seen, spec.common.max_steps * batch)
         response = response_tokens(gen["max_tokens"])
         per_example = 2 * (prompt_tokens + response) if method == "dpo" else prompt_tokens + response
         kind = "train_dpo" if method == "dpo" else "train_sft"
@@ -327,10 +323,10 @@ def plan_jobs(config: dict, base: str | Path = ".", read_results: bool = True) -
         terms = (("prefill", model, count * lengths["arena_prompt"]), ("decode", model, count * answer))
         jobs.append(Job("arena answers", log, engine_gpus(model), count, terms))
     judge = effective_judge(arena["judge"])
-    if arena_comparisons(config) and judge["model"]:
+    comparisons = arena_comparisons(config)
+    if comparisons and judge["model"]:
         orders = 2 if judge["orders"] == "both" else 1
         verdict = 1 if judge["mode"] == "logprobs" else min(lengths["judge_output"], judge["max_tokens"])
-        comparisons = arena_comparisons(config)
         by_log = {}
         for name, lang in arena_jobs(config)["comparisons"]:
             calls = arena_prompt_count(config, base, lang, read_results) * orders
@@ -378,7 +374,6 @@ def cost_plan(config: dict, base: str | Path = ".", gpu: str | None = None, read
 def main(argv=None) -> None:
     import argparse
     import csv
-    import sys
 
     import yaml
     from snakemake.utils import validate
@@ -402,7 +397,6 @@ def main(argv=None) -> None:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":

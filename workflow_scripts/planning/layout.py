@@ -23,7 +23,7 @@ from workflow_scripts.names import (
     VARIANT,
     Training,
     checkpoint_name,
-    parse_dataset,
+    data_name,
     parse_subject,
 )
 
@@ -73,7 +73,7 @@ def adapter_dir(training: Training) -> str:
 
 def training_data(source: str, scope: str, dataset: str) -> str:
     """The dataset an adapter trains on: its own name without a variant's training settings (they share it)."""
-    return DATASET.format(source=source, scope=scope, dataset=parse_dataset(dataset).get("data", dataset))
+    return DATASET.format(source=source, scope=scope, dataset=data_name(dataset))
 
 
 def euroeval_batch(subject: str) -> str:

@@ -20,6 +20,7 @@ from workflow_scripts.names import (
     TARGETS,
     TRANSLATED,
     Training,
+    data_name,
     dpo_dataset,
     language_filtered,
     length_controlled,
@@ -338,19 +339,24 @@ def policies(config: dict) -> list[str]:
     return sorted({exp["policy"] for exp in config["experiments"].values()})
 
 
-def report_inputs(config: dict) -> dict[str, list[str]]:
-    jobs = arena_jobs(config)
-    trained = trainings(config)
-    translator = config.get("translation", {}).get("model")
-    # only the samples some training set is built from: a generator may serve a subset of the languages
+def sample_sets(trained: list[Training]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(source, language) of the samples some training set is built from (a generator may serve a subset of the
+    languages), and of those the reward model ranks (the baselines rank by their own rewards), each once."""
     sampled = dict.fromkeys((t.source, lang) for t in trained if t.source != TRANSLATED for lang in scope_languages(t.scope))
-    # and the reward model's scores of those the reward model ranks (the baselines rank by their own rewards)
     rewarded = dict.fromkeys(
         (t.source, lang)
         for t in trained
         if t.source != TRANSLATED and parse_dataset(t.dataset).get("pairs") not in (ICR, MAPO)
         for lang in scope_languages(t.scope)
     )
+    return list(sampled), list(rewarded)
+
+
+def report_inputs(config: dict) -> dict[str, list[str]]:
+    jobs = arena_jobs(config)
+    trained = trainings(config)
+    translator = config.get("translation", {}).get("model")
+    sampled, rewarded = sample_sets(trained)
     return {
         "euroeval": euroeval_files(config),
         "winrates": [WINRATE.format(comparison=c, lang=lang) for c, lang in jobs["comparisons"]],
@@ -397,10 +403,7 @@ def effective_judge(judge: dict) -> dict:
 def card_files(config: dict) -> list[str]:
     """The Hugging Face card of every adapter and of every dataset one trains on."""
     trained = trainings(config)
-    datasets = dict.fromkeys(
-        DATASET_CARD.format(source=t.source, scope=t.scope, dataset=parse_dataset(t.dataset).get("data", t.dataset))
-        for t in trained
-    )
+    datasets = dict.fromkeys(DATASET_CARD.format(source=t.source, scope=t.scope, dataset=data_name(t.dataset)) for t in trained)
     adapters = [ADAPTER_CARD.format(policy=t.policy, source=t.source, scope=t.scope, dataset=t.dataset) for t in trained]
     return list(datasets) + adapters
 

@@ -3,7 +3,7 @@ specs of the artifact it describes (so a card is rewritten exactly when what it 
 
 from __future__ import annotations
 
-from workflow_scripts.names import ICR, MAPO, TRANSLATED, parse_dataset, parse_sample_source, scope_languages
+from workflow_scripts.names import ICR, MAPO, TRANSLATED, data_name, parse_dataset, parse_sample_source, scope_languages
 from workflow_scripts.planning.layout import ADAPTER, DATASET, DATASET_CARD
 from workflow_scripts.planning.models import model_identity
 from workflow_scripts.planning.plan import machine_translated_languages
@@ -94,7 +94,7 @@ def dataset_card_spec(config: dict, source: str, scope: str, dataset: str) -> Ca
 
 def adapter_card_spec(config: dict, policy: str, source: str, scope: str, dataset: str) -> CardSpec:
     spec = training_spec(config, policy, dataset)
-    data = parse_dataset(dataset).get("data", dataset)
+    data = data_name(dataset)
     licences, data_rule, data_provenance = data_sources(config, source, scope, data)
     # the base model's first: the adapter's own licence (the card lists the data's below it)
     licences = {f"base model ({hub_name(config, policy)})": model_licence(config, policy), **licences}

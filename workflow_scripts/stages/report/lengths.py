@@ -74,7 +74,7 @@ def reward_length_correlations(score_paths, lengths: dict[tuple[str, str], pa.Ta
     return pd.DataFrame(rows, columns=["source", "language", "samples", "spearman_chars", "spearman_tokens"])
 
 
-def pair_lengths(pair_paths, lengths: dict[tuple[str, str], pa.Table]) -> pd.DataFrame:
+def pair_lengths(pair_paths, lengths: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
     """Per pair table and chosen response's language: pairs, mean chosen and rejected length (characters, tokens),
     and the share of pairs whose chosen response has more tokens (and more characters)."""
     rows = []
@@ -86,7 +86,7 @@ def pair_lengths(pair_paths, lengths: dict[tuple[str, str], pa.Table]) -> pd.Dat
         if pairs.empty:
             continue
         langs = sorted(set(pairs["chosen_language"]) | set(pairs["rejected_language"]))
-        every = pd.concat([lengths[(source, lang)].to_pandas() for lang in langs])
+        every = pd.concat([lengths[(source, lang)] for lang in langs])
         for side in ("chosen", "rejected"):
             renamed = {"language": "language", "sample_index": "sample", "chars": "chars", "tokens": "tokens"}
             named = every.rename(columns={old: f"{side}_{new}" for old, new in renamed.items()})
@@ -115,7 +115,8 @@ def pair_lengths(pair_paths, lengths: dict[tuple[str, str], pa.Table]) -> pd.Dat
 
 def length_tables(generation_paths, score_paths, pair_paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     lengths = {(source_of(p), Path(p).stem): sample_lengths(p) for p in generation_paths}
-    return reward_length_correlations(score_paths, lengths), pair_lengths(pair_paths, lengths)
+    frames = {key: table.to_pandas() for key, table in lengths.items()}  # once per language, not per pair table
+    return reward_length_correlations(score_paths, lengths), pair_lengths(pair_paths, frames)
 
 
 def length_html(correlations: pd.DataFrame, pairs: pd.DataFrame) -> str:

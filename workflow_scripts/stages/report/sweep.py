@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from workflow_scripts.names import TARGET_RE, parse_dataset, parse_subject
+from workflow_scripts.names import TARGET_RE, data_name, parse_dataset, parse_subject
 from workflow_scripts.stages.report.common import target_label
 
 SWEEP_COLUMNS = [
@@ -76,7 +76,7 @@ def sweep_points(pair_paths, scores: pd.DataFrame, overall: pd.DataFrame) -> pd.
                 if (adapter := parse_subject(s)[1]) is not None
                 and adapter.step is None
                 and (adapter.source, adapter.scope) == (source, scope)
-                and parse_dataset(adapter.dataset).get("data", adapter.dataset) == path.stem
+                and data_name(adapter.dataset) == path.stem
             )
             for subject in trained or [None]:
                 compared = not overall.empty and subject is not None

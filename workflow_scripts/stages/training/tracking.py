@@ -11,25 +11,26 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from workflow_scripts.runtime.spec import Spec
+
 TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")
 
 
 @dataclass(frozen=True)
-class Tracking:
-    report_to: tuple  # among TRACKERS; empty: none
+class Tracking(Spec):
+    """Not a step's spec (it decides nothing a step writes), a Spec for its params()/load() round trip."""
+
+    report_to: list  # among TRACKERS; empty: none
     directory: str  # where TensorBoard, MLflow (file store), W&B and Trackio write their local files
     run_name: str  # the adapter's (or curve run's) path
 
     @classmethod
     def from_config(cls, config: dict, out_dir) -> Tracking:
         training = config.get("training", {})
-        return cls(tuple(training.get("report_to") or ()), training.get("tracking_dir", "logs/tracking"), str(out_dir))
-
-    def as_dict(self) -> dict:
-        return {"report_to": list(self.report_to), "directory": self.directory, "run_name": self.run_name}
+        return cls(list(training.get("report_to") or []), training.get("tracking_dir", "logs/tracking"), str(out_dir))
 
 
-NO_TRACKING = Tracking((), "logs/tracking", "")
+NO_TRACKING = Tracking([], "logs/tracking", "")
 
 
 def flat(params: dict, prefix: str = "croco") -> dict:
@@ -64,7 +65,7 @@ def attach_run_config(model, tracking: Tracking, spec_params: dict) -> None:
     and Trackio callbacks merge with the training arguments and TensorBoard writes as text. The adapter saves no
     base-model config, so nothing of it reaches an artifact."""
     if tracking.report_to:
-        model.config.update(flat({k: v for k, v in spec_params.items()}))
+        model.config.update(flat(spec_params))
 
 
 def finish_trackers(tracking: Tracking) -> None:

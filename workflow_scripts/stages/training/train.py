@@ -564,7 +564,7 @@ def run_training(
                     "out": str(out_dir.resolve()),
                     "threads": max(1, threads // processes),
                     "checkpoints": list(checkpoints or []),
-                    "tracking": tracking.as_dict(),
+                    "tracking": tracking.params(),
                 }
             )
         )
@@ -588,7 +588,7 @@ def main(argv: list[str]) -> int:
             Path(order["out"]),
             order["threads"],
             order["checkpoints"],
-            Tracking(tuple(order["tracking"]["report_to"]), order["tracking"]["directory"], order["tracking"]["run_name"]),
+            Tracking.load(order["tracking"]),
         ),
         f"training rank {os.environ.get('RANK', 0)}",
     )
